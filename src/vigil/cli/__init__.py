@@ -1,0 +1,1 @@
+"""The ``vigil`` command line: thin commands over the library."""

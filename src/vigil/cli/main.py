@@ -1,0 +1,46 @@
+"""Entry point of the ``vigil`` command: the Typer app and its sub-commands.
+
+Exit codes: 0 success, 1 when some item failed (the run still finished),
+2 for usage errors (bad options, missing paths).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from vigil import __version__
+from vigil.cli import hash_cmd
+
+app = typer.Typer(
+    name="vigil",
+    help="Find known material by hash in evidence, uploads and crawls.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vigil {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Vigil: hash, match, scan, report."""
+
+
+app.command("hash")(hash_cmd.hash_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI (``argv`` for tests; defaults to sys.argv)."""
+    app(args=argv if argv is not None else sys.argv[1:], prog_name="vigil")

@@ -1,0 +1,40 @@
+"""One exception hierarchy for Vigil.
+
+The CLI maps these to exit codes and messages, the HTTP API (later) to status codes.
+Per-file problems during hashing or scanning are *recorded* as the ``error`` field of
+a result row, using the message of one of these exceptions; they never end a run.
+"""
+
+from __future__ import annotations
+
+
+class VigilError(Exception):
+    """Base of every error that Vigil raises on purpose."""
+
+
+class UsageError(VigilError):
+    """The caller asked for something that cannot be done (bad option, bad value)."""
+
+
+class InvalidHashError(VigilError, ValueError):
+    """A hash string is not a valid value of its signal type (length, characters)."""
+
+
+class MediaError(VigilError):
+    """A file could not be read or decoded as the media its content claims to be."""
+
+
+class UnsupportedMediaError(MediaError):
+    """The file's content is of a type that Vigil does not decode."""
+
+
+class DecompressionBombError(MediaError):
+    """A file would decode to more pixels (or frames) than the configured limit."""
+
+
+class CorruptMediaError(MediaError):
+    """A file of a known type is truncated or corrupt and cannot be decoded."""
+
+
+class NoFramesError(MediaError):
+    """A video container holds no decodable video frame."""

@@ -1,0 +1,162 @@
+"""Decode images to RGB pixels with Pillow, within limits that hostile files need.
+
+Choices that decide hash compatibility:
+
+* Pixels are Pillow's decoding, converted to 8-bit RGB with ``Image.convert("RGB")``
+  (policy ``rgb``). For RGB, RGBA, L, LA and I;16 images that is exactly what
+  python-threatexchange (and so HMA) hands to the PDQ reference, so hashes agree
+  bit for bit. For palette (P), CMYK, HSV, LAB and YCbCr images pytx hands the raw
+  channels over instead of colours (palette indices, ink amounts); policy ``pytx``
+  reproduces that quirk for lists made by HMA, policy ``rgb`` hashes what a person sees.
+* EXIF orientation is ignored, as the reference and HMA do, so that shared lists
+  match. It is reported (``exif_orientation``) and rotated copies are found by
+  dihedral hashing (all eight rotations and flips from one DCT).
+* Multi-frame images (GIF, APNG, multi-page TIFF) are hashed on their first frame;
+  the frame count is reported.
+* ``fast`` mode asks libjpeg-turbo for a DCT-scaled decode (1/2, 1/4 or 1/8) of
+  large JPEGs, keeping both sides at least ``fast_min_side`` pixels; images whose
+  sides are below twice that bound decode in full, so their hash is exact.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageFile
+
+from vigil.errors import CorruptMediaError, DecompressionBombError
+
+#: Default cap on an image's declared pixel count (width x height): 200 MP.
+DEFAULT_MAX_PIXELS = 200_000_000
+#: In fast mode, reduced JPEG decoding keeps both sides at least this long.
+DEFAULT_FAST_MIN_SIDE = 512
+
+PdqMode = Literal["exact", "fast"]
+PixelPolicy = Literal["rgb", "pytx"]
+
+_EXIF_ORIENTATION = 0x0112
+_heif_registered = False
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """Pixels to hash, plus what an examiner should know about how they were got."""
+
+    rgb: np.ndarray  # height x width x 3, uint8, C-contiguous
+    width: int  # declared size of the image, before any reduced decoding
+    height: int
+    format: str
+    frames: int
+    exif_orientation: int | None
+    scale: int  # 1, or the DCT scaling denominator of a reduced JPEG decode
+
+
+def _register_heif() -> None:
+    global _heif_registered
+    if not _heif_registered:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+        _heif_registered = True
+
+
+def decode_image(
+    data: bytes | memoryview,
+    *,
+    mime: str | None = None,
+    mode: PdqMode = "exact",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    fast_min_side: int = DEFAULT_FAST_MIN_SIDE,
+    pixels: PixelPolicy = "rgb",
+) -> DecodedImage:
+    """Decode the first frame of an image held in memory.
+
+    Raises DecompressionBombError before decoding anything when the declared size is
+    over ``max_pixels``, and CorruptMediaError, naming the decoder's complaint, when
+    the file is truncated or corrupt.
+    """
+    if mime in ("image/heic", "image/heif", "image/avif"):
+        _register_heif()
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        im = _open(data)
+    except DecompressionBombError:
+        raise
+    except Exception as exc:
+        raise CorruptMediaError(f"cannot read image header: {_reason(exc)}") from exc
+    with im:
+        width, height = im.size
+        if width * height > max_pixels:
+            raise DecompressionBombError(
+                f"image declares {width}x{height} = {width * height:,} pixels, over the "
+                f"limit of {max_pixels:,} (--max-pixels)"
+            )
+        fmt = im.format or "unknown"
+        frames = int(getattr(im, "n_frames", 1) or 1)
+        orientation = _orientation(im)
+        scale = 1
+        if mode == "fast" and fmt == "JPEG":
+            scale = _draft(im, fast_min_side)
+        try:
+            rgb = _pixels(im, pixels)
+        except Exception as exc:
+            raise CorruptMediaError(f"cannot decode {fmt} image: {_reason(exc)}") from exc
+    return DecodedImage(rgb, width, height, fmt, frames, orientation, scale)
+
+
+def _open(data: bytes | memoryview) -> Image.Image:
+    saved = Image.MAX_IMAGE_PIXELS
+    # Vigil enforces its own, configurable limit on the declared size (above);
+    # Pillow's warning would only duplicate it.
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        return Image.open(io.BytesIO(data))
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 300 else text[:297] + "..."
+
+
+def _orientation(im: Image.Image) -> int | None:
+    try:
+        value = im.getexif().get(_EXIF_ORIENTATION)
+    except Exception:
+        return None
+    return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
+
+
+def _draft(im: Image.Image, min_side: int) -> int:
+    """Ask for a DCT-scaled JPEG decode keeping both sides >= min_side; return the scale."""
+    width, height = im.size
+    requested = (min(width, min_side), min(height, min_side))
+    result = im.draft("RGB", requested)
+    if result is None:
+        return 1
+    _, box = result
+    return max(1, round(width / box[2]))
+
+
+def _pixels(im: Image.Image, policy: PixelPolicy) -> np.ndarray:
+    if policy == "pytx":
+        return _pytx_pixels(im)
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    return np.ascontiguousarray(np.asarray(im))
+
+
+def _pytx_pixels(im: Image.Image) -> np.ndarray:
+    """The array python-threatexchange hands to pdqhash (raw channels, first three)."""
+    if im.mode in ("LA", "I;16"):
+        im = im.convert("RGB")
+    array = np.asarray(im)
+    if array.ndim == 2:
+        array = np.repeat(array[..., np.newaxis], 3, axis=2)
+    if array.dtype != np.uint8:
+        raise CorruptMediaError(f"pytx pixel policy cannot hash mode {im.mode} ({array.dtype})")
+    return np.ascontiguousarray(array[:, :, :3])
