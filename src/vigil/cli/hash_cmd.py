@@ -123,7 +123,8 @@ def _failure_record(path: Path, exc: BaseException) -> FileHashes:
 def _write(records: Iterator[FileHashes], fmt: OutputFormat, total: int, progress: bool) -> int:
     """Write records as they come; return the number of files that failed."""
     failed = 0
-    out = Console(highlight=False, soft_wrap=fmt != OutputFormat.table)
+    # A table piped to a file keeps its rows whole rather than folding at 80 columns.
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     table = _new_table() if fmt == OutputFormat.table else None
     bar = _progress(total) if progress else None
     task = bar.add_task("hashing", total=total) if bar else None
@@ -165,9 +166,19 @@ def _progress(total: int) -> Progress:
 
 def _new_table() -> Table:
     table = Table(show_lines=False)
-    for name in ("path", "type", "size", "md5", "perceptual", "q", "note / error"):
-        table.add_column(name, overflow="fold")
+    table.add_column("file", overflow="fold")
+    table.add_column("type", no_wrap=True)
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("md5", no_wrap=True)
+    table.add_column("perceptual", no_wrap=True)
+    table.add_column("q", justify="right", no_wrap=True)
+    table.add_column("note / error", overflow="fold")
     return table
+
+
+def _short(digest: str | None) -> str:
+    """Hashes are shown in full by --json; the table shows their first 16 digits."""
+    return f"{digest[:16]}…" if digest else ""
 
 
 def _add_row(table: Table, r: FileHashes) -> None:
@@ -175,7 +186,7 @@ def _add_row(table: Table, r: FileHashes) -> None:
         perceptual = f"vPDQ: {len(r.vpdq)} frames"
         quality = str(min((f["quality"] for f in r.vpdq), default=0))
     else:
-        perceptual = r.pdq or ""
+        perceptual = _short(r.pdq)
         quality = "" if r.pdq_quality is None else str(r.pdq_quality)
     note = f"[red]{r.error}[/red]" if r.error else "; ".join(r.notes)
     table.add_row(
@@ -189,7 +200,7 @@ def _add_row(table: Table, r: FileHashes) -> None:
     )
     for name, value in (r.pdq_dihedral or {}).items():
         if name != "original":
-            table.add_row("", "", "", "", value, "", name)
+            table.add_row("", "", "", "", _short(value), "", name)
 
 
 def _write_tx(r: FileHashes) -> None:

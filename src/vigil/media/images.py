@@ -157,6 +157,8 @@ def _pytx_pixels(im: Image.Image) -> np.ndarray:
     array = np.asarray(im)
     if array.ndim == 2:
         array = np.repeat(array[..., np.newaxis], 3, axis=2)
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8)  # pdqhash reads mode-1 pixels as bytes 0 and 1
     if array.dtype != np.uint8:
         raise CorruptMediaError(f"pytx pixel policy cannot hash mode {im.mode} ({array.dtype})")
     return np.ascontiguousarray(array[:, :, :3])

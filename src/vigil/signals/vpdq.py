@@ -80,7 +80,10 @@ def parse_reference_lines(lines: list[str], *, source: str = "<vpdq>") -> list[V
             frame, quality, timestamp = int(parts[0]), int(parts[1]), float(parts[3])
         except ValueError as exc:
             raise InvalidHashError(f"{source}:{number}: {exc}") from exc
-        pdq = PdqSignal.validate(parts[2])
+        try:
+            pdq = PdqSignal.validate(parts[2])
+        except InvalidHashError as exc:
+            raise InvalidHashError(f"{source}:{number}: {exc}") from exc
         frames.append(VpdqFrame(pdq, quality, frame, timestamp))
     return frames
 
