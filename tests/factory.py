@@ -109,3 +109,24 @@ def transcode(src: Path, dst: Path, *, width: int, height: int, codec: str = "mp
             for packet in stream.encode():
                 out.mux(packet)
     return dst
+
+
+def vfr_video(path: Path, *, frames: int = 60, width: int = 96, height: int = 64) -> Path:
+    """An H.264 MP4 with irregular timestamps (gaps), like phone recordings have."""
+    out = av.open(str(path), "w", format="mp4")
+    stream = out.add_stream("libx264", rate=30)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    stream.codec_context.time_base = Fraction(1, 30)
+    pts = 0
+    for n in range(frames):
+        image = picture(width, height, seed=n // 15)
+        ImageDraw.Draw(image).rectangle((n % width, 5, n % width + 10, 15), fill=(0, 0, 0))
+        vf = av.VideoFrame.from_image(image)
+        vf.pts, vf.time_base = pts, Fraction(1, 30)
+        pts += 1 if n % 7 else 4  # every seventh frame, a gap of three frame times
+        for packet in stream.encode(vf):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    return path

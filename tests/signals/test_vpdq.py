@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 import vpdq as reference
 
-from tests.factory import VIDEO_KINDS, transcode, video
+from tests.factory import VIDEO_KINDS, transcode, vfr_video, video
 from vigil.errors import InvalidHashError
 from vigil.signals.pdq import hamming
 from vigil.signals.vpdq import (
     VpdqFrame,
     VpdqSignal,
+    _hash_frames,
     is_match,
     match_percentages,
     parse_reference_lines,
@@ -86,3 +87,15 @@ def test_low_quality_frames_are_ignored() -> None:
     poor = VpdqFrame("cd" * 32, 10, 1, 1.0)
     assert match_percentages([good, poor], [good]) == (100.0, 100.0)
     assert not is_match([poor], [poor])
+
+
+def test_skipping_pass_equals_the_full_decode(tmp_path: Path) -> None:
+    path = video(tmp_path / "clip.mp4", fps=Fraction(30000, 1001), seconds=5)
+    fast, _ = _hash_frames(path, 1.0, 10**8, skip_nonref=True)
+    full, _ = _hash_frames(path, 1.0, 10**8, skip_nonref=False)
+    assert fast == full
+    assert [f.frame for f in fast] == [0, 29, 58, 87, 116, 145]  # int(29.97) = 29
+
+
+def test_variable_frame_rate_agrees_with_the_reference(tmp_path: Path) -> None:
+    _compare(vfr_video(tmp_path / "vfr.mp4"))

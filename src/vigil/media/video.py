@@ -8,11 +8,21 @@ a kept frame to RGB24 with swscale's area filter at the frame's own size; so do 
 so that the pixels are the same. PyAV links FFmpeg's libraries, so no ffmpeg
 binary is needed at run time, and frames are decoded one at a time: a 4 GB video
 is never in memory.
+
+Speed: decoding every frame is most of the cost. For H.264 and HEVC the sampler
+asks the decoder to skip non-reference frames that are not sampled (nothing else
+depends on them, so every other frame decodes to the same pixels), and numbers
+frames by the rank of their presentation time among all packets, which equals the
+reference's decode-output count. That numbering is checked at the end (every
+sampled rank present, every fully decoded packet produced its frame); if the check
+fails (variable frame rate, missing timestamps, a damaged stream), the caller
+decodes again the plain way. See ``SkipCheckFailedError``.
 """
 
 from __future__ import annotations
 
 import os
+from bisect import bisect_left, insort
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,6 +35,13 @@ from vigil.errors import CorruptMediaError, DecompressionBombError, NoFramesErro
 
 #: Cap on the pixels of one video frame (width x height): 8K UHD is 33 MP.
 DEFAULT_MAX_FRAME_PIXELS = 40_000_000
+
+#: Codecs whose decoders honour "skip non-reference frames" with one frame per packet.
+SKIPPING_CODECS = frozenset({"h264", "hevc"})
+
+
+class SkipCheckFailedError(Exception):
+    """The fast (non-reference skipping) pass could not prove its frame numbering."""
 
 
 @dataclass(frozen=True)
@@ -118,30 +135,83 @@ class VideoSampler:
             self._container.close()
             self._container = None
 
-    def frames(self) -> Iterator[SampledFrame]:
-        """Yield the sampled frames in order; raise NoFramesError if none decodes."""
+    def frames(self, *, skip_nonref: bool = False) -> Iterator[SampledFrame]:
+        """Yield the sampled frames in order; raise NoFramesError if none decodes.
+
+        With ``skip_nonref`` (H.264/HEVC only, else ignored) unsampled non-reference
+        frames are not decoded; SkipCheckFailedError is raised, possibly after some frames
+        were yielded, when the numbering cannot be proven: decode again without it.
+        """
         frame_mod = int(self._seconds_per_hash * float(self._rate)) or 1
-        rate32 = np.float32(float(self._rate))
+        if skip_nonref and frame_mod > 1 and self._stream.codec_context.name in SKIPPING_CODECS:
+            yield from self._frames_skipping(frame_mod)
+        else:
+            yield from self._frames_plain(frame_mod)
+
+    def _sample(self, frame: Any, number: int) -> SampledFrame:
+        if frame.width * frame.height > self._max_frame_pixels:
+            raise DecompressionBombError(
+                f"frame {number} is {frame.width}x{frame.height}, over the pixel limit"
+            )
+        rgb = frame.to_ndarray(format="rgb24", interpolation="AREA")
+        timestamp = float(np.float32(number) / np.float32(float(self._rate)))
+        return SampledFrame(number, timestamp, np.ascontiguousarray(rgb))
+
+    def _frames_plain(self, frame_mod: int) -> Iterator[SampledFrame]:
         number = -1
         try:
             for frame in self._container.decode(self._stream):
                 number += 1
-                if number % frame_mod:
-                    continue
-                if frame.width * frame.height > self._max_frame_pixels:
-                    raise DecompressionBombError(
-                        f"frame {number} is {frame.width}x{frame.height}, over the pixel limit"
-                    )
-                rgb = frame.to_ndarray(format="rgb24", interpolation="AREA")
-                timestamp = float(np.float32(number) / rate32)
-                yield SampledFrame(number, timestamp, np.ascontiguousarray(rgb))
+                if number % frame_mod == 0:
+                    yield self._sample(frame, number)
         except av.FFmpegError as exc:
             if number < 0:
                 raise CorruptMediaError(f"cannot decode video: {_reason(exc)}") from exc
-            # A truncated tail: keep the frames decoded so far, as the reference does.
+            # A truncated tail: keep the frames decoded so far.
             return
         if number < 0:
             raise NoFramesError("video has no decodable frame")
+
+    def _frames_skipping(self, frame_mod: int) -> Iterator[SampledFrame]:
+        stream = self._stream
+        context = stream.codec_context
+        ticks_per_frame = 1 / (float(stream.time_base) * float(self._rate))
+        all_pts: list[int] = []
+        seen: set[int] = set()
+        full_decode: set[int] = set()
+        produced: set[int] = set()
+        sampled: list[int] = []
+        origin: int | None = None
+        try:
+            for packet in self._container.demux(stream):
+                if packet.size:
+                    pts = packet.pts
+                    if pts is None or pts in seen:
+                        raise SkipCheckFailedError("packet without a unique timestamp")
+                    seen.add(pts)
+                    insort(all_pts, pts)
+                    origin = pts if origin is None else min(origin, pts)
+                    approx = round((pts - origin) / ticks_per_frame)
+                    wanted = min(approx % frame_mod, frame_mod - approx % frame_mod) <= 1
+                    context.skip_frame = "DEFAULT" if wanted else "NONREF"
+                    if wanted:
+                        full_decode.add(pts)
+                for frame in packet.decode():
+                    if frame.pts is None or frame.pts in produced:
+                        raise SkipCheckFailedError("frame without a unique timestamp")
+                    produced.add(frame.pts)
+                    rank = bisect_left(all_pts, frame.pts)
+                    if rank % frame_mod == 0:
+                        sampled.append(rank)
+                        yield self._sample(frame, rank)
+        except av.FFmpegError as exc:
+            raise SkipCheckFailedError(f"decoder error: {exc}") from exc
+        finally:
+            context.skip_frame = "DEFAULT"
+        if not all_pts:
+            raise NoFramesError("video has no decodable frame")
+        if sampled != list(range(0, len(all_pts), frame_mod)) or not full_decode <= produced:
+            raise SkipCheckFailedError("frame numbering not proven")
 
 
 def _reason(exc: BaseException) -> str:

@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from typing import BinaryIO, ClassVar
 
 from vigil.errors import InvalidHashError
-from vigil.media.video import DEFAULT_MAX_FRAME_PIXELS, VideoInfo, VideoSampler
+from vigil.media.video import (
+    DEFAULT_MAX_FRAME_PIXELS,
+    SkipCheckFailedError,
+    VideoInfo,
+    VideoSampler,
+)
 from vigil.signals.base import SignalType
 from vigil.signals.pdq import (
     PDQ_MATCH_THRESHOLD,
@@ -49,12 +54,32 @@ def vpdq_from_video(
     seconds_per_hash: float = 1.0,
     max_frame_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
 ) -> tuple[list[VpdqFrame], VideoInfo]:
-    """Hash a video's sampled frames; raise a MediaError subclass if it cannot be read."""
+    """Hash a video's sampled frames; raise a MediaError subclass if it cannot be read.
+
+    A path is first decoded skipping unsampled non-reference frames; if that pass
+    cannot prove its frame numbering, it is decoded again in full (see vigil.media.video).
+    A file object is decoded in full (it cannot be rewound for a second pass).
+    """
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            return _hash_frames(source, seconds_per_hash, max_frame_pixels, skip_nonref=True)
+        except SkipCheckFailedError:
+            pass
+    return _hash_frames(source, seconds_per_hash, max_frame_pixels, skip_nonref=False)
+
+
+def _hash_frames(
+    source: str | os.PathLike[str] | BinaryIO,
+    seconds_per_hash: float,
+    max_frame_pixels: int,
+    *,
+    skip_nonref: bool,
+) -> tuple[list[VpdqFrame], VideoInfo]:
     frames: list[VpdqFrame] = []
     with VideoSampler(
         source, seconds_per_hash=seconds_per_hash, max_frame_pixels=max_frame_pixels
     ) as sampler:
-        for sample in sampler.frames():
+        for sample in sampler.frames(skip_nonref=skip_nonref):
             h = pdq_from_rgb(sample.rgb, luma="cpp")
             frames.append(VpdqFrame(h.hex, h.quality, sample.number, sample.timestamp))
         assert sampler.info is not None
