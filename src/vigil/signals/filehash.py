@@ -35,7 +35,8 @@ DEFAULT_MAX_IMAGE_BYTES = 512 * 1024 * 1024
 class HashOptions:
     """How to hash: PDQ mode, dihedral variants, vPDQ sampling and the safety limits."""
 
-    mode: PdqMode = "exact"
+    #: fast meets the accuracy bar (docs/pdq.md); use exact for hashes you will share.
+    mode: PdqMode = "fast"
     dihedral: bool = False
     seconds_per_hash: float = 1.0
     max_pixels: int = DEFAULT_MAX_PIXELS
