@@ -32,6 +32,26 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+class _Pool:
+    """An executor that can be replaced when a dying worker breaks it."""
+
+    def __init__(self, factory: Callable[[int], Executor], jobs: int) -> None:
+        self._factory, self._jobs = factory, jobs
+        self.executor = factory(jobs)
+
+    def submit(self, fn: Callable[[T], R], batch: list[T]) -> Future[list[R]]:
+        try:
+            return self.executor.submit(_run_batch, fn, batch)
+        except BrokenProcessPool as exc:  # broken by an earlier batch: fail this one too
+            failed: Future[list[R]] = Future()
+            failed.set_exception(exc)
+            return failed
+
+    def restart(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self._factory(self._jobs)
+
+
 def ordered_map(
     fn: Callable[[T], R],
     items: Iterable[T],
@@ -50,52 +70,47 @@ def ordered_map(
             except Exception as exc:
                 yield on_failure(item, exc)
         return
-    factory = executor_factory or (lambda n: ProcessPoolExecutor(max_workers=n))
-    window = window or jobs * 2
-    executor = factory(jobs)
+    pool = _Pool(executor_factory or (lambda n: ProcessPoolExecutor(max_workers=n)), jobs)
     pending: deque[tuple[list[T], Future[list[R]]]] = deque()
     source = _batches(items, batch_size)
     try:
-        for batch in islice(source, window):
-            pending.append((batch, executor.submit(_run_batch, fn, batch)))
+        for batch in islice(source, window or jobs * 2):
+            pending.append((batch, pool.submit(fn, batch)))
         while pending:
             batch, future = pending.popleft()
             try:
                 results = future.result()
             except BrokenProcessPool:
-                executor.shutdown(wait=False, cancel_futures=True)
-                results, executor = _retry_alone(factory, jobs, fn, batch, on_failure)
-                # The batches behind it were lost with the pool: resubmit them.
-                pending = deque((b, executor.submit(_run_batch, fn, b)) for b, _ in list(pending))
+                pool.restart()
+                results = _retry_alone(pool, fn, batch, on_failure)
+                # Batches in flight died with the pool: run again those without a result.
+                pending = deque(
+                    (b, f if f.done() and f.exception() is None else pool.submit(fn, b))
+                    for b, f in pending
+                )
             except Exception as exc:
                 results = [on_failure(item, exc) for item in batch]
             yield from results
             for nxt in islice(source, 1):
-                pending.append((nxt, executor.submit(_run_batch, fn, nxt)))
+                pending.append((nxt, pool.submit(fn, nxt)))
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        pool.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _retry_alone(
-    factory: Callable[[int], Executor],
-    jobs: int,
+    pool: _Pool,
     fn: Callable[[T], R],
     batch: list[T],
     on_failure: Callable[[T, BaseException], R],
-) -> tuple[list[R], Executor]:
-    """Run each item of a batch that killed its worker on its own, to find the culprit.
-
-    Returns the results and a healthy executor for the work that follows.
-    """
-    executor = factory(jobs)
+) -> list[R]:
+    """Run each item of a batch whose worker died on its own, to find the culprit."""
     results: list[R] = []
     for item in batch:
         try:
-            results.extend(executor.submit(_run_batch, fn, [item]).result())
+            results.extend(pool.submit(fn, [item]).result())
         except BrokenProcessPool as exc:
             results.append(on_failure(item, exc))
-            executor.shutdown(wait=False, cancel_futures=True)
-            executor = factory(jobs)
+            pool.restart()
         except Exception as exc:
             results.append(on_failure(item, exc))
-    return results, executor
+    return results

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
@@ -117,7 +118,11 @@ def hash_command(
 
 
 def _failure_record(path: Path, exc: BaseException) -> FileHashes:
-    return FileHashes(path=os.fsdecode(path), error=f"worker failed on this file: {exc!r}")
+    if isinstance(exc, BrokenProcessPool):
+        message = "the worker process died while hashing this file (a crash in a decoder?)"
+    else:
+        message = f"worker failed on this file: {exc!r}"
+    return FileHashes(path=os.fsdecode(path), error=message)
 
 
 def _write(records: Iterator[FileHashes], fmt: OutputFormat, total: int, progress: bool) -> int:
