@@ -164,3 +164,29 @@ def test_hashing_changes_neither_content_nor_times(tmp_path: Path) -> None:
     after = path.stat()
     assert (after.st_atime, after.st_mtime) == (before.st_atime, before.st_mtime)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+
+
+def test_content_in_memory_hashes_like_a_file(tmp_path: Path) -> None:
+    from vigil.signals.filehash import hash_content
+
+    for name, data in (("a.jpg", image_bytes("JPEG")), ("clip.mp4", None)):
+        path = tmp_path / name
+        if data is None:
+            video(path, seconds=2)
+            data = path.read_bytes()
+        else:
+            path.write_bytes(data)
+        on_disk = hash_file(path).to_json()
+        in_memory = hash_content(str(path), data=data).to_json()
+        assert in_memory == on_disk
+
+
+def test_streamed_content_gets_digests_only() -> None:
+    import io
+
+    from vigil.signals.filehash import hash_content
+
+    data = image_bytes("PNG")
+    r = hash_content("big.png", stream=io.BytesIO(data))
+    assert r.sha256 == hashlib.sha256(data).hexdigest() and r.type == "image/png"
+    assert r.pdq is None and r.notes == ["too large to decode in memory: digests only"]

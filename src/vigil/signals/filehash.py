@@ -8,9 +8,12 @@ the decoder, streaming. Every per-file problem becomes the record's ``error``
 
 from __future__ import annotations
 
+import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from vigil.errors import MediaError, VigilError
 from vigil.media.images import (
@@ -23,7 +26,7 @@ from vigil.media.images import (
 from vigil.media.reader import open_evidence
 from vigil.media.sniff import HEAD_SIZE, media_kind, sniff
 from vigil.media.video import DEFAULT_MAX_FRAME_PIXELS
-from vigil.signals.crypto import CHUNK_SIZE, MultiDigest
+from vigil.signals.crypto import CHUNK_SIZE, Digests, MultiDigest
 from vigil.signals.pdq import ZERO_HASH, bits_to_hex, dct16, dihedral_dcts
 from vigil.signals.vpdq import vpdq_from_video
 
@@ -74,25 +77,93 @@ class FileHashes:
 
 
 def hash_file(path: str | os.PathLike[str], options: HashOptions | None = None) -> FileHashes:
-    """Hash one file. Never raises for a problem with the file: see ``FileHashes.error``."""
+    """Hash one file on disk. Never raises for a problem with the file: see ``error``."""
     options = options or HashOptions()
     record = FileHashes(path=os.fsdecode(path))
-    try:
+    with _recording_errors(record):
         content = _read_pass(path, record, options)
-        kind = media_kind(record.type or "")
-        if record.size == 0:
-            raise MediaError("empty file (0 bytes)")
-        if kind == "image":
-            _hash_image(content, record, options)
-        elif kind == "video":
-            _hash_video(path, record, options)
+        _hash_media(record, options, image=content, video=path)
+    return record
+
+
+def hash_content(
+    label: str,
+    data: bytes | None = None,
+    stream: BinaryIO | None = None,
+    options: HashOptions | None = None,
+) -> FileHashes:
+    """Hash content that is not a file on disk (an archive member, an upload).
+
+    Give ``data`` when the content is in memory (it is hashed like a file), or a
+    ``stream`` read once to its end, which gets digests only: decoding media needs
+    the content in memory or on disk.
+    """
+    options = options or HashOptions()
+    record = FileHashes(path=label)
+    with _recording_errors(record):
+        if data is not None:
+            digests = MultiDigest()
+            digests.update(data)
+            _set_digests(record, digests.result())
+            record.type = sniff(bytes(data[:HEAD_SIZE]))
+            _hash_media(record, options, image=data, video=io.BytesIO(data))
+        elif stream is not None:
+            digests, head = _digest_stream(stream)
+            _set_digests(record, digests)
+            record.type = sniff(head)
+            if media_kind(record.type) and record.size:
+                record.notes.append("too large to decode in memory: digests only")
+        else:
+            raise ValueError("hash_content needs data or a stream")
+    return record
+
+
+@contextmanager
+def _recording_errors(record: FileHashes) -> Iterator[None]:
+    """Turn any problem with one item into its record's error: one file never ends a run."""
+    try:
+        yield
     except VigilError as exc:
         record.error = str(exc)
     except MemoryError:
         record.error = "out of memory while hashing this file"
-    except Exception as exc:  # one file never crashes the run
+    except Exception as exc:
         record.error = f"internal error ({type(exc).__name__}): {exc}"
-    return record
+
+
+def _hash_media(
+    record: FileHashes,
+    options: HashOptions,
+    *,
+    image: bytes | bytearray | None,
+    video: str | os.PathLike[str] | BinaryIO,
+) -> None:
+    if record.size == 0:
+        raise MediaError("empty file (0 bytes)")
+    kind = media_kind(record.type or "")
+    if kind == "image":
+        _hash_image(image, record, options)
+    elif kind == "video":
+        _hash_video(video, record, options)
+
+
+def _set_digests(record: FileHashes, result: Digests) -> None:
+    record.size, record.md5, record.sha1, record.sha256 = (
+        result.size,
+        result.md5,
+        result.sha1,
+        result.sha256,
+    )
+
+
+def _digest_stream(stream: BinaryIO) -> tuple[Digests, bytes]:
+    digest = MultiDigest()
+    head = b""
+    while chunk := stream.read(CHUNK_SIZE):
+        if not head:
+            head = bytes(chunk[:HEAD_SIZE])
+        digest.update(chunk)
+    return digest.result(), head
 
 
 def _read_pass(
@@ -131,12 +202,7 @@ def _read_pass(
         raise MediaError(
             f"file changed while being read: {declared:,} bytes at open, {result.size:,} read"
         )
-    record.size, record.md5, record.sha1, record.sha256 = (
-        result.size,
-        result.md5,
-        result.sha1,
-        result.sha256,
-    )
+    _set_digests(record, result)
     if media_kind(record.type) == "image" and keep is None:
         raise MediaError(
             f"image of {result.size:,} bytes is over the {options.max_image_bytes:,}-byte "
@@ -145,7 +211,9 @@ def _read_pass(
     return keep
 
 
-def _hash_image(content: bytearray | None, record: FileHashes, options: HashOptions) -> None:
+def _hash_image(
+    content: bytes | bytearray | None, record: FileHashes, options: HashOptions
+) -> None:
     assert content is not None
     image = decode_image(
         memoryview(content),
@@ -177,7 +245,9 @@ def _hash_image(content: bytearray | None, record: FileHashes, options: HashOpti
         record.pdq_dihedral = {name: bits_to_hex(m) for name, m in dihedral_dcts(dct).items()}
 
 
-def _hash_video(path: str | os.PathLike[str], record: FileHashes, options: HashOptions) -> None:
+def _hash_video(
+    path: str | os.PathLike[str] | BinaryIO, record: FileHashes, options: HashOptions
+) -> None:
     frames, info = vpdq_from_video(
         path,
         seconds_per_hash=options.seconds_per_hash,
