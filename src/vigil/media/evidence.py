@@ -1,0 +1,190 @@
+"""Walk evidence: folder trees and, inside them, archives nested to a limited depth.
+
+Yields one ``EvidenceItem`` per thing found, in a stable order (sorted names,
+depth first; an archive before its members), with what an examiner must know
+before anything is read: the kind of entry, its size and its times as found.
+
+Never follows a symbolic link (links are recorded with their target), never opens
+FIFOs, sockets or devices (recorded and skipped), detects folder loops (bind mounts)
+by device and inode, and reads archives in memory through ``vigil.media.archives``.
+Item paths inside archives use ``!/``: ``backup.tar!/photos.zip!/a.jpg``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from vigil.media.archives import ArchiveLimits, Budget, Member, is_archive, members
+from vigil.media.reader import describe_mode, open_evidence
+from vigil.media.sniff import HEAD_SIZE, sniff
+
+SEPARATOR = "!/"
+
+
+@dataclass
+class EvidenceItem:
+    """One entry of the evidence: a file on disk, an archive member, or a recorded oddity."""
+
+    path: str  # display path; inside archives joined with "!/"
+    container: str | None = None  # the innermost archive's display path, if any
+    depth: int = 0  # 0 on disk, 1 inside an archive, 2 inside an archive in an archive...
+    kind: str = "file"  # file, symlink, fifo, socket, character device, block device, ...
+    size: int | None = None
+    mtime: float | None = None
+    ctime: float | None = None
+    atime: float | None = None
+    fs_path: str | None = None  # the real path, for items on disk
+    data: bytes | None = None  # content of an archive member held in memory
+    stream: BinaryIO | None = None  # content of a large member: read once, before the next item
+    link_target: str | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def walk(roots: list[Path], limits: ArchiveLimits | None = None) -> Iterator[EvidenceItem]:
+    """Every item under the roots (files or folders), archives opened, in a stable order."""
+    limits = limits or ArchiveLimits()
+    for root in roots:
+        yield from _walk_root(root, limits)
+
+
+def _walk_root(root: Path, limits: ArchiveLimits) -> Iterator[EvidenceItem]:
+    try:
+        st = root.lstat()
+    except OSError as exc:
+        yield EvidenceItem(path=str(root), kind="missing", error=f"cannot stat: {exc.strerror}")
+        return
+    if stat.S_ISDIR(st.st_mode):
+        yield from _walk_dir(root, limits, {(st.st_dev, st.st_ino)})
+    else:
+        yield from _disk_item(root, st, limits)
+
+
+def _walk_dir(
+    folder: Path, limits: ArchiveLimits, ancestors: set[tuple[int, int]]
+) -> Iterator[EvidenceItem]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        yield EvidenceItem(
+            path=str(folder), kind="directory", error=f"cannot list folder: {exc.strerror}"
+        )
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            yield EvidenceItem(path=str(path), kind="unknown", error=f"cannot stat: {exc.strerror}")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            key = (st.st_dev, st.st_ino)
+            if key in ancestors:
+                yield EvidenceItem(
+                    path=str(path), kind="directory", error="folder loop: already being walked"
+                )
+                continue
+            yield from _walk_dir(path, limits, ancestors | {key})
+        else:
+            yield from _disk_item(path, st, limits)
+
+
+def _disk_item(path: Path, st: os.stat_result, limits: ArchiveLimits) -> Iterator[EvidenceItem]:
+    item = EvidenceItem(
+        path=str(path),
+        kind="file" if stat.S_ISREG(st.st_mode) else describe_mode(st.st_mode),
+        size=st.st_size if stat.S_ISREG(st.st_mode) else None,
+        mtime=st.st_mtime,
+        ctime=st.st_ctime,
+        atime=st.st_atime,
+        fs_path=str(path),
+    )
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            item.link_target = os.readlink(path)
+        except OSError as exc:
+            item.error = f"cannot read link: {exc.strerror}"
+        item.notes.append("symbolic link: recorded, not followed")
+        yield item
+        return
+    if not stat.S_ISREG(st.st_mode):
+        item.notes.append(f"{item.kind}: recorded, not read")
+        yield item
+        return
+    yield item
+    if st.st_size == 0:
+        return
+    try:
+        with open_evidence(path) as f:
+            mime = sniff(f.read(HEAD_SIZE))
+            if not is_archive(mime):
+                return
+            f.seek(0)
+            yield from _expand(f, mime, str(path), 1, limits, Budget(limits.max_total_bytes))
+    except Exception as exc:  # the archive item itself was yielded; record the failure
+        yield EvidenceItem(
+            path=str(path) + SEPARATOR,
+            container=str(path),
+            depth=1,
+            kind="other",
+            error=f"cannot read archive: {_describe(exc)}",
+        )
+
+
+def _expand(
+    stream: BinaryIO, mime: str, container: str, depth: int, limits: ArchiveLimits, budget: Budget
+) -> Iterator[EvidenceItem]:
+    """The members of one archive, and recursively of archives inside it."""
+    name = container.rsplit(SEPARATOR, 1)[-1]
+    try:
+        for member in members(stream, mime, name, limits, budget):
+            item = _member_item(member, container, depth)
+            yield item
+            if item.error or item.kind != "file":
+                continue
+            inner = sniff((member.data or b"")[:HEAD_SIZE]) if member.data is not None else None
+            if inner is None or not is_archive(inner):
+                continue
+            if depth >= limits.max_depth:
+                item.notes.append(
+                    f"archive nested deeper than {limits.max_depth} levels: not opened"
+                )
+                continue
+            yield from _expand(
+                io.BytesIO(member.data or b""), inner, item.path, depth + 1, limits, budget
+            )
+    except Exception as exc:  # a corrupt or hostile archive: keep what was read
+        yield EvidenceItem(
+            path=container + SEPARATOR,
+            container=container,
+            depth=depth,
+            kind="other",
+            error=f"cannot read archive: {_describe(exc)}",
+        )
+
+
+def _member_item(member: Member, container: str, depth: int) -> EvidenceItem:
+    return EvidenceItem(
+        path=f"{container}{SEPARATOR}{member.name}",
+        container=container,
+        depth=depth,
+        kind=member.kind,
+        size=member.size,
+        mtime=member.mtime,
+        data=member.data,
+        stream=member.stream,
+        link_target=member.link_target,
+        error=member.error,
+        notes=list(member.notes),
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 300 else text[:297] + "..."
