@@ -1,0 +1,264 @@
+/*
+ * Inner loops of Vigil's PDQ range search (see src/vigil/index/pdq_mih.py).
+ *
+ * Why C: the numpy version of the same algorithm answers a radius-31 query over
+ * 10 M hashes in ~1.2 ms, but spends most of it materialising temporaries
+ * (positions, rows, gathered words) and cannot overlap two queries on two cores;
+ * it tops out near 500-900 queries/s against a target of 5,000/s on 2 cores.
+ * This file walks the same CSR tables with no temporaries, prefetches the
+ * candidates' words, and releases the GIL so threads scale across cores.
+ * It decides nothing: the probe plan comes from Python, and the numpy path stays
+ * as the fallback and as a test oracle.
+ *
+ * Buffers (all C-contiguous, native endianness):
+ *   words   uint64[n][4]  rows, sorted by slot 0
+ *   offsets uint32[]      concatenated per-slot CSR offsets (2^bits + 1 each)
+ *   perm    uint32[11*n]  row numbers sorted by slots 1..11
+ *   queries uint64[q][4]
+ *   probe_slot int32[p], probe_flip uint32[p], probe_table int64[p]
+ *   budgets int8[12]      per-slot bit budget, -1 when the slot is not probed
+ * Returns (query int64[], row int64[], distance int32[]) as bytes.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NSLOTS 12
+static const int SLOT_WORD[NSLOTS] = {0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3};
+static const int SLOT_SHIFT[NSLOTS] = {42, 21, 0, 42, 21, 0, 42, 21, 0, 42, 21, 0};
+static const int SLOT_BITS[NSLOTS] = {22, 21, 21, 22, 21, 21, 22, 21, 21, 22, 21, 21};
+
+typedef struct {
+    int64_t *q;
+    int64_t *row;
+    int32_t *dist;
+    Py_ssize_t len, cap;
+    int failed;
+} hits_t;
+
+static void hits_push(hits_t *h, int64_t q, int64_t row, int32_t d) {
+    if (h->failed) return;
+    if (h->len == h->cap) {
+        Py_ssize_t cap = h->cap ? 2 * h->cap : 1024;
+        int64_t *nq = realloc(h->q, cap * sizeof(int64_t));
+        if (nq) h->q = nq;
+        int64_t *nr = realloc(h->row, cap * sizeof(int64_t));
+        if (nr) h->row = nr;
+        int32_t *nd = realloc(h->dist, cap * sizeof(int32_t));
+        if (nd) h->dist = nd;
+        if (!nq || !nr || !nd) { h->failed = 1; return; }
+        h->cap = cap;
+    }
+    h->q[h->len] = q;
+    h->row[h->len] = row;
+    h->dist[h->len] = d;
+    h->len++;
+}
+
+static inline uint32_t slot_value(const uint64_t *w, int s) {
+    return (uint32_t)((w[SLOT_WORD[s]] >> SLOT_SHIFT[s]) & ((1u << SLOT_BITS[s]) - 1u));
+}
+
+/* Per-thread scratch: table indices of one query's probes, its candidates and their slots. */
+typedef struct {
+    int64_t *tab;
+    uint32_t *cand;
+    uint8_t *cslot;
+    size_t cap;
+    int failed;
+} scratch_t;
+
+static void cand_reserve(scratch_t *sc, size_t need) {
+    if (need <= sc->cap || sc->failed) return;
+    size_t cap = sc->cap ? sc->cap : 4096;
+    while (cap < need) cap *= 2;
+    uint32_t *c = realloc(sc->cand, cap * sizeof(uint32_t));
+    if (c) sc->cand = c;
+    uint8_t *cs = realloc(sc->cslot, cap);
+    if (cs) sc->cslot = cs;
+    if (!c || !cs) { sc->failed = 1; return; }
+    sc->cap = cap;
+}
+
+/*
+ * The same body twice: once compiled for the POPCNT instruction, once portable.
+ * Buckets hold only a few rows at 10 M (2-5), so prefetching inside a bucket does
+ * nothing; instead each query runs in two pipelined passes: (1) walk the probes,
+ * prefetching offsets PF probes ahead and the bucket's perm entries PF/2 ahead, and
+ * collect candidate rows; (2) verify candidates, prefetching words PF rows ahead.
+ * Memory latency is then overlapped instead of paid once per access.
+ */
+#define PF 16
+#define SEARCH_BODY                                                                          \
+    for (Py_ssize_t qi = 0; qi < nq && !sc->failed; qi++) {                                 \
+        const uint64_t *qw = queries + 4 * qi;                                               \
+        uint32_t qkey[NSLOTS];                                                               \
+        for (int s = 0; s < NSLOTS; s++) qkey[s] = slot_value(qw, s);                        \
+        for (Py_ssize_t p = 0; p < np_; p++)                                                 \
+            sc->tab[p] = ptable[p] + (int64_t)(qkey[pslot[p]] ^ pflip[p]);                   \
+        size_t nc = 0;                                                                       \
+        for (Py_ssize_t p = 0; p < np_; p++) {                                               \
+            if (p + PF < np_) __builtin_prefetch(offsets + sc->tab[p + PF]);                 \
+            if (p + PF / 2 < np_) {                                                          \
+                int s8 = pslot[p + PF / 2];                                                  \
+                if (s8) __builtin_prefetch(perm + (size_t)(s8 - 1) * (size_t)n +            \
+                                           offsets[sc->tab[p + PF / 2]]);                    \
+            }                                                                                \
+            int s = pslot[p];                                                                \
+            uint32_t lo = offsets[sc->tab[p]], hi = offsets[sc->tab[p] + 1];                 \
+            cand_reserve(sc, nc + (hi - lo));                                                \
+            if (sc->failed) break;                                                           \
+            if (s) {                                                                         \
+                const uint32_t *pm = perm + (size_t)(s - 1) * (size_t)n;                     \
+                for (uint32_t j = lo; j < hi; j++) { sc->cand[nc] = pm[j]; sc->cslot[nc++] = s; } \
+            } else {                                                                         \
+                for (uint32_t j = lo; j < hi; j++) { sc->cand[nc] = j; sc->cslot[nc++] = 0; } \
+            }                                                                                \
+        }                                                                                    \
+        for (size_t i = 0; i < nc; i++) {                                                    \
+            if (i + PF < nc) __builtin_prefetch(words + 4 * (size_t)sc->cand[i + PF]);       \
+            uint32_t row = sc->cand[i];                                                      \
+            const uint64_t *w = words + 4 * (size_t)row;                                     \
+            uint64_t x0 = w[0] ^ qw[0], x1 = w[1] ^ qw[1];                                   \
+            uint64_t x2 = w[2] ^ qw[2], x3 = w[3] ^ qw[3];                                   \
+            int d = __builtin_popcountll(x0) + __builtin_popcountll(x1) +                    \
+                    __builtin_popcountll(x2) + __builtin_popcountll(x3);                     \
+            if (d > radius) continue;                                                        \
+            /* Found through an earlier slot too? Then it is reported there. */              \
+            uint64_t x[4] = {x0, x1, x2, x3};                                                \
+            int s = sc->cslot[i], dup = 0;                                                   \
+            for (int s2 = 0; s2 < s && !dup; s2++)                                           \
+                if (budgets[s2] >= 0 && __builtin_popcount(slot_value(x, s2)) <= budgets[s2]) \
+                    dup = 1;                                                                 \
+            if (!dup) hits_push(h, base + qi, row, d);                                       \
+        }                                                                                    \
+    }
+
+#define SEARCH_ARGS                                                                          \
+    const uint64_t *words, Py_ssize_t n, const uint32_t *offsets, const uint32_t *perm,      \
+        const uint64_t *queries, Py_ssize_t nq, int radius, const int32_t *pslot,            \
+        const uint32_t *pflip, const int64_t *ptable, Py_ssize_t np_, const int8_t *budgets, \
+        int64_t base, hits_t *h, scratch_t *sc
+
+__attribute__((target("popcnt"))) static void search_popcnt(SEARCH_ARGS) { SEARCH_BODY }
+static void search_portable(SEARCH_ARGS) { SEARCH_BODY }
+
+#define SCAN_BODY                                                                            \
+    for (Py_ssize_t qi = 0; qi < nq; qi++) {                                                 \
+        const uint64_t *qw = queries + 4 * qi;                                               \
+        for (Py_ssize_t r = 0; r < n; r++) {                                                 \
+            const uint64_t *w = words + 4 * r;                                               \
+            int d = __builtin_popcountll(w[0] ^ qw[0]) + __builtin_popcountll(w[1] ^ qw[1]) + \
+                    __builtin_popcountll(w[2] ^ qw[2]) + __builtin_popcountll(w[3] ^ qw[3]);  \
+            if (d <= radius) hits_push(h, base + qi, r, d);                                  \
+        }                                                                                    \
+    }
+
+#define SCAN_ARGS                                                                            \
+    const uint64_t *words, Py_ssize_t n, const uint64_t *queries, Py_ssize_t nq, int radius, \
+        int64_t base, hits_t *h
+
+__attribute__((target("popcnt"))) static void scan_popcnt(SCAN_ARGS) { SCAN_BODY }
+static void scan_portable(SCAN_ARGS) { SCAN_BODY }
+
+static PyObject *hits_result(hits_t *h) {
+    PyObject *res = NULL;
+    if (h->failed) {
+        PyErr_NoMemory();
+    } else {
+        /* "y#" turns a NULL pointer into None: pass "" when nothing was found. */
+        static const char none[1] = {0};
+        res = Py_BuildValue("(y#y#y#)", h->len ? (const char *)h->q : none,
+                            h->len * (Py_ssize_t)sizeof(int64_t),
+                            h->len ? (const char *)h->row : none,
+                            h->len * (Py_ssize_t)sizeof(int64_t),
+                            h->len ? (const char *)h->dist : none,
+                            h->len * (Py_ssize_t)sizeof(int32_t));
+    }
+    free(h->q);
+    free(h->row);
+    free(h->dist);
+    return res;
+}
+
+static int have_popcnt(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("popcnt");
+}
+
+static PyObject *py_search(PyObject *self, PyObject *args) {
+    Py_buffer words, offsets, perm, queries, pslot, pflip, ptable, budgets;
+    int radius;
+    long long base;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*iy*y*y*y*L", &words, &offsets, &perm, &queries,
+                          &radius, &pslot, &pflip, &ptable, &budgets, &base))
+        return NULL;
+    Py_ssize_t n = words.len / 32, nq = queries.len / 32, np_ = pslot.len / 4;
+    hits_t h = {0};
+    scratch_t sc = {0};
+    sc.tab = malloc((np_ ? np_ : 1) * sizeof(int64_t));
+    if (!sc.tab) sc.failed = 1;
+    int ok = budgets.len == NSLOTS && pflip.len == np_ * 4 && ptable.len == np_ * 8 &&
+             perm.len >= (Py_ssize_t)(NSLOTS - 1) * n * 4;
+    if (ok) {
+        Py_BEGIN_ALLOW_THREADS;
+        if (have_popcnt())
+            search_popcnt(words.buf, n, offsets.buf, perm.buf, queries.buf, nq, radius,
+                          pslot.buf, pflip.buf, ptable.buf, np_, budgets.buf, base, &h, &sc);
+        else
+            search_portable(words.buf, n, offsets.buf, perm.buf, queries.buf, nq, radius,
+                            pslot.buf, pflip.buf, ptable.buf, np_, budgets.buf, base, &h, &sc);
+        Py_END_ALLOW_THREADS;
+    }
+    PyBuffer_Release(&words);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&perm);
+    PyBuffer_Release(&queries);
+    PyBuffer_Release(&pslot);
+    PyBuffer_Release(&pflip);
+    PyBuffer_Release(&ptable);
+    PyBuffer_Release(&budgets);
+    free(sc.tab);
+    free(sc.cand);
+    free(sc.cslot);
+    if (sc.failed) h.failed = 1;
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "inconsistent buffer sizes");
+        return NULL;
+    }
+    return hits_result(&h);
+}
+
+static PyObject *py_scan(PyObject *self, PyObject *args) {
+    Py_buffer words, queries;
+    int radius;
+    long long base;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*iL", &words, &queries, &radius, &base)) return NULL;
+    Py_ssize_t n = words.len / 32, nq = queries.len / 32;
+    hits_t h = {0};
+    Py_BEGIN_ALLOW_THREADS;
+    if (have_popcnt())
+        scan_popcnt(words.buf, n, queries.buf, nq, radius, base, &h);
+    else
+        scan_portable(words.buf, n, queries.buf, nq, radius, base, &h);
+    Py_END_ALLOW_THREADS;
+    PyBuffer_Release(&words);
+    PyBuffer_Release(&queries);
+    return hits_result(&h);
+}
+
+static PyMethodDef methods[] = {
+    {"search", py_search, METH_VARARGS, "MIH range search over CSR slot tables."},
+    {"scan", py_scan, METH_VARARGS, "Brute-force range search."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_mihcore",
+                                    "Inner loops of the PDQ range search.", -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__mihcore(void) { return PyModule_Create(&module); }
