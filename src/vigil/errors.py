@@ -38,3 +38,13 @@ class CorruptMediaError(MediaError):
 
 class NoFramesError(MediaError):
     """A video container holds no decodable video frame."""
+
+
+def describe(exc: BaseException, limit: int = 300) -> str:
+    """A third-party exception's message, or its type's name, cut to ``limit`` characters.
+
+    Decoders and archive libraries raise anything on hostile input, sometimes with huge
+    or empty messages; recorded errors stay readable.
+    """
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < limit else text[: limit - 3] + "..."

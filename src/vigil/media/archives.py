@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from vigil.errors import describe
 from vigil.media.sniff import HEAD_SIZE, sniff
 
 #: Types this module opens.
@@ -126,11 +127,6 @@ def members(
         yield from _sevenzip_members(stream, limits, budget)
     else:
         raise ValueError(f"not an archive type: {mime}")
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) < 300 else text[:297] + "..."
 
 
 def _seekable(stream: BinaryIO) -> bool:
@@ -270,7 +266,7 @@ def _zip_members(stream: BinaryIO, limits: ArchiveLimits, budget: Budget) -> Ite
             except ArchiveLimitError as exc:
                 member.error = str(exc)
             except Exception as exc:  # hostile data raises anything: zlib, struct, CRC errors
-                member.error = f"cannot read zip member: {_describe(exc)}"
+                member.error = f"cannot read zip member: {describe(exc)}"
             yield member
 
 
@@ -321,7 +317,7 @@ def _tar_members(
             except ArchiveLimitError as exc:
                 member.error = str(exc)
             except Exception as exc:  # hostile data raises anything
-                member.error = f"cannot read tar member: {_describe(exc)}"
+                member.error = f"cannot read tar member: {describe(exc)}"
             yield member
 
 
@@ -349,7 +345,7 @@ def _compressed_members(
         yield Member(name=_inner_name(name, mime), error=str(exc))
         return
     except Exception as exc:  # hostile data raises anything
-        yield Member(name=_inner_name(name, mime), error=f"cannot decompress: {_describe(exc)}")
+        yield Member(name=_inner_name(name, mime), error=f"cannot decompress: {describe(exc)}")
         return
     if sniff(head) == "application/x-tar":
         yield from _tar_members(guarded, limits, budget, seekable=False)  # type: ignore[arg-type]
@@ -362,7 +358,7 @@ def _compressed_members(
     except ArchiveLimitError as exc:
         member.error = str(exc)
     except Exception as exc:  # hostile data raises anything
-        member.error = f"cannot decompress: {_describe(exc)}"
+        member.error = f"cannot decompress: {describe(exc)}"
     yield member
 
 
@@ -402,7 +398,7 @@ def _sevenzip_members(stream: BinaryIO, limits: ArchiveLimits, budget: Budget) -
         yield Member(name="", kind="other", error=f"encrypted or unsupported 7z archive: {exc}")
         return
     except Exception as exc:  # hostile data raises anything
-        yield Member(name="", kind="other", error=f"cannot read 7z archive: {_describe(exc)}")
+        yield Member(name="", kind="other", error=f"cannot read 7z archive: {describe(exc)}")
         return
     with archive:
         infos = {i.filename: i for i in archive.list()}

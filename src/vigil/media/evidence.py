@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from vigil.errors import describe
 from vigil.media.archives import ArchiveLimits, Budget, Member, is_archive, members
 from vigil.media.reader import describe_mode, open_evidence
 from vigil.media.sniff import HEAD_SIZE, sniff
@@ -133,7 +134,7 @@ def _disk_item(path: Path, st: os.stat_result, limits: ArchiveLimits) -> Iterato
             container=str(path),
             depth=1,
             kind="other",
-            error=f"cannot read archive: {_describe(exc)}",
+            error=f"cannot read archive: {describe(exc)}",
         )
 
 
@@ -165,7 +166,7 @@ def _expand(
             container=container,
             depth=depth,
             kind="other",
-            error=f"cannot read archive: {_describe(exc)}",
+            error=f"cannot read archive: {describe(exc)}",
         )
 
 
@@ -183,8 +184,3 @@ def _member_item(member: Member, container: str, depth: int) -> EvidenceItem:
         error=member.error,
         notes=list(member.notes),
     )
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) < 300 else text[:297] + "..."

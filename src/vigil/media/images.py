@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageFile
 
-from vigil.errors import CorruptMediaError, DecompressionBombError
+from vigil.errors import CorruptMediaError, DecompressionBombError, describe
 
 #: Default cap on an image's declared pixel count (width x height): 200 MP.
 DEFAULT_MAX_PIXELS = 200_000_000
@@ -86,7 +86,7 @@ def decode_image(
     except DecompressionBombError:
         raise
     except Exception as exc:
-        raise CorruptMediaError(f"cannot read image header: {_reason(exc)}") from exc
+        raise CorruptMediaError(f"cannot read image header: {describe(exc)}") from exc
     with im:
         width, height = im.size
         if width * height > max_pixels:
@@ -103,7 +103,7 @@ def decode_image(
         try:
             rgb = _pixels(im, pixels)
         except Exception as exc:
-            raise CorruptMediaError(f"cannot decode {fmt} image: {_reason(exc)}") from exc
+            raise CorruptMediaError(f"cannot decode {fmt} image: {describe(exc)}") from exc
     return DecodedImage(rgb, width, height, fmt, frames, orientation, scale)
 
 
@@ -116,11 +116,6 @@ def _open(data: bytes | memoryview) -> Image.Image:
         return Image.open(io.BytesIO(data))
     finally:
         Image.MAX_IMAGE_PIXELS = saved
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) < 300 else text[:297] + "..."
 
 
 def _orientation(im: Image.Image) -> int | None:

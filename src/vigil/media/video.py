@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 import av
 import numpy as np
 
-from vigil.errors import CorruptMediaError, DecompressionBombError, NoFramesError
+from vigil.errors import CorruptMediaError, DecompressionBombError, NoFramesError, describe
 
 #: Cap on the pixels of one video frame (width x height): 8K UHD is 33 MP.
 DEFAULT_MAX_FRAME_PIXELS = 40_000_000
@@ -99,7 +99,7 @@ class VideoSampler:
         try:
             self._container = av.open(source, mode="r", metadata_errors="ignore")
         except av.FFmpegError as exc:
-            raise CorruptMediaError(f"cannot open video container: {_reason(exc)}") from exc
+            raise CorruptMediaError(f"cannot open video container: {describe(exc)}") from exc
         except (OSError, ValueError, EOFError) as exc:
             raise CorruptMediaError(f"cannot open video container: {exc}") from exc
         streams = self._container.streams.video
@@ -166,7 +166,7 @@ class VideoSampler:
                     yield self._sample(frame, number)
         except av.FFmpegError as exc:
             if number < 0:
-                raise CorruptMediaError(f"cannot decode video: {_reason(exc)}") from exc
+                raise CorruptMediaError(f"cannot decode video: {describe(exc)}") from exc
             # A truncated tail: keep the frames decoded so far.
             return
         if number < 0:
@@ -212,8 +212,3 @@ class VideoSampler:
             raise NoFramesError("video has no decodable frame")
         if sampled != list(range(0, len(all_pts), frame_mod)) or not full_decode <= produced:
             raise SkipCheckFailedError("frame numbering not proven")
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) < 300 else text[:297] + "..."
