@@ -48,28 +48,35 @@ class EvidenceItem:
     notes: list[str] = field(default_factory=list)
 
 
-def walk(roots: list[Path], limits: ArchiveLimits | None = None) -> Iterator[EvidenceItem]:
-    """Every item under the roots (files or folders), archives opened, in a stable order."""
+def walk(
+    roots: list[Path], limits: ArchiveLimits | None = None, *, expand: bool = True
+) -> Iterator[EvidenceItem]:
+    """Every item under the roots (files or folders), in a stable order.
+
+    With ``expand`` archives are opened and their members follow them; without it only
+    what is on disk is listed, and ``expand_file`` opens one archive later (in a worker).
+    """
     limits = limits or ArchiveLimits()
     for root in roots:
-        yield from _walk_root(root, limits)
+        for item in _walk_root(root):
+            yield item
+            if expand and item.kind == "file" and item.depth == 0 and item.size:
+                yield from expand_file(item.path, limits)
 
 
-def _walk_root(root: Path, limits: ArchiveLimits) -> Iterator[EvidenceItem]:
+def _walk_root(root: Path) -> Iterator[EvidenceItem]:
     try:
         st = root.lstat()
     except OSError as exc:
         yield EvidenceItem(path=str(root), kind="missing", error=f"cannot stat: {exc.strerror}")
         return
     if stat.S_ISDIR(st.st_mode):
-        yield from _walk_dir(root, limits, {(st.st_dev, st.st_ino)})
+        yield from _walk_dir(root, {(st.st_dev, st.st_ino)})
     else:
-        yield from _disk_item(root, st, limits)
+        yield from _disk_item(root, st)
 
 
-def _walk_dir(
-    folder: Path, limits: ArchiveLimits, ancestors: set[tuple[int, int]]
-) -> Iterator[EvidenceItem]:
+def _walk_dir(folder: Path, ancestors: set[tuple[int, int]]) -> Iterator[EvidenceItem]:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -91,12 +98,12 @@ def _walk_dir(
                     path=str(path), kind="directory", error="folder loop: already being walked"
                 )
                 continue
-            yield from _walk_dir(path, limits, ancestors | {key})
+            yield from _walk_dir(path, ancestors | {key})
         else:
-            yield from _disk_item(path, st, limits)
+            yield from _disk_item(path, st)
 
 
-def _disk_item(path: Path, st: os.stat_result, limits: ArchiveLimits) -> Iterator[EvidenceItem]:
+def _disk_item(path: Path, st: os.stat_result) -> Iterator[EvidenceItem]:
     item = EvidenceItem(
         path=str(path),
         kind="file" if stat.S_ISREG(st.st_mode) else describe_mode(st.st_mode),
@@ -112,26 +119,25 @@ def _disk_item(path: Path, st: os.stat_result, limits: ArchiveLimits) -> Iterato
         except OSError as exc:
             item.error = f"cannot read link: {exc.strerror}"
         item.notes.append("symbolic link: recorded, not followed")
-        yield item
-        return
-    if not stat.S_ISREG(st.st_mode):
+    elif not stat.S_ISREG(st.st_mode):
         item.notes.append(f"{item.kind}: recorded, not read")
-        yield item
-        return
     yield item
-    if st.st_size == 0:
-        return
+
+
+def expand_file(path: str, limits: ArchiveLimits | None = None) -> Iterator[EvidenceItem]:
+    """The members of the archive at ``path`` (nothing if it is not an archive), recursively."""
+    limits = limits or ArchiveLimits()
     try:
         with open_evidence(path) as f:
             mime = sniff(f.read(HEAD_SIZE))
             if not is_archive(mime):
                 return
             f.seek(0)
-            yield from _expand(f, mime, str(path), 1, limits, Budget(limits.max_total_bytes))
-    except Exception as exc:  # the archive item itself was yielded; record the failure
+            yield from _expand(f, mime, path, 1, limits, Budget(limits.max_total_bytes))
+    except Exception as exc:  # the archive item itself was recorded; record the failure
         yield EvidenceItem(
-            path=str(path) + SEPARATOR,
-            container=str(path),
+            path=path + SEPARATOR,
+            container=path,
             depth=1,
             kind="other",
             error=f"cannot read archive: {describe(exc)}",
