@@ -190,3 +190,15 @@ def test_streamed_content_gets_digests_only() -> None:
     r = hash_content("big.png", stream=io.BytesIO(data))
     assert r.sha256 == hashlib.sha256(data).hexdigest() and r.type == "image/png"
     assert r.pdq is None and r.notes == ["too large to decode in memory: digests only"]
+
+
+def test_known_files_skip_media_hashing(tmp_path: Path) -> None:
+    data = image_bytes("JPEG")
+    path = tmp_path / "known.jpg"
+    path.write_bytes(data)
+    md5 = hashlib.md5(data).hexdigest()
+    r = hash_file(path, known=lambda d: d.md5 == md5)
+    assert r.known and r.pdq is None and r.md5 == md5
+    assert r.notes == ["known file (in an ignore set): media hashing skipped"]
+    other = hash_file(path, known=lambda d: False)
+    assert not other.known and other.pdq is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
@@ -68,6 +68,7 @@ class FileHashes:
     frames: int | None = None
     exif_orientation: int | None = None
     pdq_scale: int | None = None
+    known: bool = False
     notes: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -76,14 +77,37 @@ class FileHashes:
         return asdict(self)
 
 
-def hash_file(path: str | os.PathLike[str], options: HashOptions | None = None) -> FileHashes:
-    """Hash one file on disk. Never raises for a problem with the file: see ``error``."""
+#: Says, from its digests, whether content is known (in an ignore list such as NSRL).
+KnownTest = Callable[[Digests], bool]
+
+
+def hash_file(
+    path: str | os.PathLike[str],
+    options: HashOptions | None = None,
+    known: KnownTest | None = None,
+) -> FileHashes:
+    """Hash one file on disk. Never raises for a problem with the file: see ``error``.
+
+    When ``known`` says the digests are of known content, media decoding is skipped and
+    the record's ``known`` is true: known files cost one read and no decoding.
+    """
     options = options or HashOptions()
     record = FileHashes(path=os.fsdecode(path))
     with _recording_errors(record):
         content = _read_pass(path, record, options)
-        _hash_media(record, options, image=content, video=path)
+        if not _is_known(record, known):
+            _hash_media(record, options, image=content, video=path)
     return record
+
+
+def _is_known(record: FileHashes, known: KnownTest | None) -> bool:
+    if known is None or record.md5 is None or record.size is None:
+        return False
+    assert record.sha1 is not None and record.sha256 is not None
+    record.known = known(Digests(record.size, record.md5, record.sha1, record.sha256))
+    if record.known:
+        record.notes.append("known file (in an ignore set): media hashing skipped")
+    return record.known
 
 
 def hash_content(
@@ -91,6 +115,7 @@ def hash_content(
     data: bytes | None = None,
     stream: BinaryIO | None = None,
     options: HashOptions | None = None,
+    known: KnownTest | None = None,
 ) -> FileHashes:
     """Hash content that is not a file on disk (an archive member, an upload).
 
@@ -106,12 +131,13 @@ def hash_content(
             digests.update(data)
             _set_digests(record, digests.result())
             record.type = sniff(bytes(data[:HEAD_SIZE]))
-            _hash_media(record, options, image=data, video=io.BytesIO(data))
+            if not _is_known(record, known):
+                _hash_media(record, options, image=data, video=io.BytesIO(data))
         elif stream is not None:
             digests, head = _digest_stream(stream)
             _set_digests(record, digests)
             record.type = sniff(head)
-            if media_kind(record.type) and record.size:
+            if not _is_known(record, known) and media_kind(record.type) and record.size:
                 record.notes.append("too large to decode in memory: digests only")
         else:
             raise ValueError("hash_content needs data or a stream")
