@@ -1,0 +1,1 @@
+"""Stage 6: the triage scan of seized storage (walk, hash, recognise known files, match)."""
