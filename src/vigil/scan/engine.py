@@ -1,0 +1,194 @@
+"""The triage scan: walk evidence, hash on all cores, match, record; resumable.
+
+The unit of work and of resumption is one file on disk with everything inside it
+(archive members). Files go to workers in batches through ``vigil.parallel.ordered_map``
+(any ``concurrent.futures.Executor``: a local process pool by default); their rows come
+back in walk order, are matched in this process, and are written to the case sink in
+one transaction per source file. A source whose rows are in the sink is done: running
+the same scan again after a crash skips it, so nothing is lost and nothing is counted
+twice, and the rows equal those of an uninterrupted scan.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+from vigil.media.evidence import EvidenceItem, walk
+from vigil.media.sniff import media_kind
+from vigil.parallel import ordered_map
+from vigil.scan.items import ScanItem
+from vigil.scan.worker import ScanOptions, scan_source
+
+
+class CaseSink(Protocol):
+    """Where a scan's rows go: the case in the store (or memory, in tests)."""
+
+    def done_sources(self) -> dict[str, tuple[int | None, float | None]]:
+        """Sources already recorded, with the size and mtime they had."""
+        ...
+
+    def record(self, source: str, items: list[ScanItem]) -> None:
+        """Write all rows of one source atomically; writing a source again replaces it."""
+        ...
+
+
+Matcher = Callable[[ScanItem], list[dict[str, Any]]]
+
+
+@dataclass
+class Progress:
+    """Counters a progress display reads; updated as sources complete."""
+
+    files_total: int = 0
+    bytes_total: int = 0
+    files_done: int = 0
+    bytes_done: int = 0
+    items: int = 0
+    matches: int = 0
+    errors: int = 0
+    skipped_done: int = 0
+
+
+@dataclass
+class ScanSummary:
+    """What an examiner reads at the end of a scan."""
+
+    items: int = 0
+    files: int = 0
+    bytes: int = 0
+    media: int = 0
+    known: int = 0
+    unknown_media: int = 0
+    matched_items: int = 0
+    matches_by_hashset: Counter[str] = field(default_factory=Counter)
+    matches_by_category: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    resumed_sources: int = 0
+    seconds: float = 0.0
+
+    def add(self, row: ScanItem) -> None:
+        """Count one row."""
+        self.items += 1
+        if row.kind == "file" and row.md5 is not None:
+            self.files += 1
+            self.bytes += row.size or 0
+        is_media = media_kind(row.type or "") is not None
+        self.media += is_media
+        self.known += row.known
+        self.errors += row.error is not None
+        alerts = [m for m in row.matches if m.get("kind", "alert") != "ignore"]
+        if alerts:
+            self.matched_items += 1
+            for m in alerts:
+                self.matches_by_hashset[m["hashset"]] += 1
+                self.matches_by_category[str(m.get("category"))] += 1
+        elif is_media and not row.known:
+            self.unknown_media += 1
+
+
+def count_sources(roots: list[Path]) -> tuple[int, int]:
+    """Files and bytes on disk under the roots (metadata only), for progress and ETA."""
+    files = size = 0
+    for entry in walk(roots, expand=False):
+        if entry.kind == "file":
+            files += 1
+            size += entry.size or 0
+    return files, size
+
+
+def _pending(
+    entries: Iterable[EvidenceItem],
+    done: dict[str, tuple[int | None, float | None]],
+    progress: Progress,
+) -> Iterator[EvidenceItem]:
+    for entry in entries:
+        if done.get(entry.path) == (entry.size, entry.mtime):
+            progress.skipped_done += 1
+            continue
+        yield entry
+
+
+def _failed_source(entry: EvidenceItem, exc: BaseException) -> list[ScanItem]:
+    return [
+        ScanItem(
+            path=entry.path,
+            source=entry.path,
+            kind=entry.kind,
+            size=entry.size,
+            mtime=entry.mtime,
+            ctime=entry.ctime,
+            atime=entry.atime,
+            error=f"scan of this file failed: {exc!r}",
+        )
+    ]
+
+
+def run_scan(
+    roots: list[Path],
+    sink: CaseSink,
+    options: ScanOptions | None = None,
+    *,
+    matcher: Matcher | None = None,
+    jobs: int = 0,
+    batch_size: int = 8,
+    progress: Progress | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    executor_factory: Callable[[int], Executor] | None = None,
+) -> ScanSummary:
+    """Scan the roots into the sink; return the summary of the rows written by this run."""
+    options = options or ScanOptions()
+    progress = progress or Progress()
+    summary = ScanSummary()
+    started = time.monotonic()
+    done = sink.done_sources()
+    entries = _pending(walk(roots, options.archives, expand=False), done, progress)
+    results = ordered_map(
+        partial(scan_source, options=options),
+        entries,
+        jobs=jobs or os.cpu_count() or 1,
+        on_failure=_failed_source,
+        batch_size=batch_size,
+        executor_factory=executor_factory,
+    )
+    for rows in results:
+        for row in rows:
+            if matcher is not None and row.kind == "file" and row.error is None:
+                row.matches = matcher(row)
+            summary.add(row)
+            progress.matches += bool(row.matches)
+            progress.errors += row.error is not None
+        sink.record(rows[0].source, rows)
+        progress.files_done += 1
+        progress.bytes_done += rows[0].size or 0
+        progress.items += len(rows)
+        if on_progress is not None:
+            on_progress(progress)
+    summary.resumed_sources = progress.skipped_done
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+class MemorySink:
+    """A case sink in memory (tests, dry runs)."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.rows: dict[str, list[ScanItem]] = {}
+        self.stamps: dict[str, tuple[int | None, float | None]] = {}
+
+    def done_sources(self) -> dict[str, tuple[int | None, float | None]]:
+        """Sources recorded so far."""
+        return dict(self.stamps)
+
+    def record(self, source: str, items: list[ScanItem]) -> None:
+        """Replace the rows of one source."""
+        self.rows[source] = items
+        self.stamps[source] = (items[0].size, items[0].mtime)
