@@ -153,9 +153,13 @@ def test_oversized_image_gets_digests_only(tmp_path: Path) -> None:
     assert r.md5 is not None
 
 
-def test_hashing_changes_neither_content_nor_times(tmp_path: Path) -> None:
-    path = tmp_path / "evidence.jpg"
-    path.write_bytes(image_bytes("JPEG"))
+@pytest.mark.parametrize("kind", ["image", "video"])
+def test_hashing_changes_neither_content_nor_times(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "evidence"
+    if kind == "image":
+        path.write_bytes(image_bytes("JPEG"))
+    else:
+        video(path, seconds=2)
     os.utime(path, (1_000_000_000, 1_100_000_000))
     before = path.stat()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

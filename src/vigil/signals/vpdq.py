@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, ClassVar
 
 from vigil.errors import InvalidHashError
+from vigil.media.reader import open_evidence
 from vigil.media.video import (
     DEFAULT_MAX_FRAME_PIXELS,
     SkipCheckFailedError,
@@ -56,15 +57,22 @@ def vpdq_from_video(
 ) -> tuple[list[VpdqFrame], VideoInfo]:
     """Hash a video's sampled frames; raise a MediaError subclass if it cannot be read.
 
-    A path is first decoded skipping unsampled non-reference frames; if that pass
-    cannot prove its frame numbering, it is decoded again in full (see vigil.media.video).
-    A file object is decoded in full (it cannot be rewound for a second pass).
+    A path is opened as evidence (read-only, without touching its access time) rather
+    than by FFmpeg. The video is first decoded skipping unsampled non-reference frames;
+    if that pass cannot prove its frame numbering, it is decoded again in full (see
+    vigil.media.video). A file object that cannot seek is decoded in full only.
     """
     if isinstance(source, (str, os.PathLike)):
+        with open_evidence(source) as f:
+            return vpdq_from_video(
+                f, seconds_per_hash=seconds_per_hash, max_frame_pixels=max_frame_pixels
+            )
+    start = source.tell() if source.seekable() else None
+    if start is not None:
         try:
             return _hash_frames(source, seconds_per_hash, max_frame_pixels, skip_nonref=True)
         except SkipCheckFailedError:
-            pass
+            source.seek(start)
     return _hash_frames(source, seconds_per_hash, max_frame_pixels, skip_nonref=False)
 
 
