@@ -106,9 +106,8 @@ def vpdq_section(paths: list[Path], minutes_each: float) -> None:
         for f, r in zip(o, rr, strict=True)
         if r.quality >= 50
     ]
-    print(
-        f"same frames: {same_frames}; frame distance max {max(dists)}, mean {statistics.mean(dists):.2f}"
-    )
+    mean = statistics.mean(dists)
+    print(f"same frames: {same_frames}; frame distance max {max(dists)}, mean {mean:.2f}")
     as_frames = [
         [VpdqFrame(r.hex, r.quality, r.frame_number, r.timestamp) for r in rr] for rr in refs
     ]

@@ -45,3 +45,12 @@ def test_a_dying_worker_costs_only_its_item() -> None:
 def test_an_exception_becomes_a_failure_row(jobs: int) -> None:
     out = list(ordered_map(raise_on_three, range(6), jobs=jobs, on_failure=failure, batch_size=1))
     assert out == [0, 1, 2, -3, 4, 5]
+
+
+def test_batches_close_at_the_weight_limit() -> None:
+    from vigil.parallel import _batches
+
+    sizes = [1, 1, 10, 1, 1, 1, 30, 1]
+    batches = list(_batches(sizes, 4, lambda x: x, 10))
+    assert batches == [[1, 1, 10], [1, 1, 1, 30], [1]]
+    assert [x for b in batches for x in b] == sizes

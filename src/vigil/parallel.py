@@ -26,9 +26,28 @@ def _run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
     return [fn(item) for item in batch]
 
 
-def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    it = iter(items)
-    while batch := list(islice(it, size)):
+def _batches(
+    items: Iterable[T], size: int, weight: Callable[[T], int] | None, max_weight: int
+) -> Iterator[list[T]]:
+    """Batches of at most ``size`` items, closed early once they weigh ``max_weight``.
+
+    Weighing by bytes keeps one worker from getting all the large files of a folder
+    while the others idle.
+    """
+    if weight is None:
+        it = iter(items)
+        while batch := list(islice(it, size)):
+            yield batch
+        return
+    batch: list[T] = []
+    load = 0
+    for item in items:
+        batch.append(item)
+        load += weight(item)
+        if len(batch) >= size or load >= max_weight:
+            yield batch
+            batch, load = [], 0
+    if batch:
         yield batch
 
 
@@ -61,6 +80,8 @@ def ordered_map(
     batch_size: int = 4,
     window: int | None = None,
     executor_factory: Callable[[int], Executor] | None = None,
+    weight: Callable[[T], int] | None = None,
+    max_weight: int = 64 << 20,
 ) -> Iterator[R]:
     """Yield ``fn(item)`` for every item, in order, computed on ``jobs`` processes."""
     if jobs <= 1:
@@ -72,7 +93,7 @@ def ordered_map(
         return
     pool = _Pool(executor_factory or (lambda n: ProcessPoolExecutor(max_workers=n)), jobs)
     pending: deque[tuple[list[T], Future[list[R]]]] = deque()
-    source = _batches(items, batch_size)
+    source = _batches(items, batch_size, weight, max_weight)
     try:
         for batch in islice(source, window or jobs * 2):
             pending.append((batch, pool.submit(fn, batch)))

@@ -127,6 +127,8 @@ def _disk_item(path: Path, st: os.stat_result) -> Iterator[EvidenceItem]:
 def expand_file(path: str, limits: ArchiveLimits | None = None) -> Iterator[EvidenceItem]:
     """The members of the archive at ``path`` (nothing if it is not an archive), recursively."""
     limits = limits or ArchiveLimits()
+    if limits.max_depth < 1:
+        return
     try:
         with open_evidence(path) as f:
             mime = sniff(f.read(HEAD_SIZE))

@@ -157,6 +157,8 @@ def run_scan(
         on_failure=_failed_source,
         batch_size=batch_size,
         executor_factory=executor_factory,
+        weight=lambda entry: entry.size or 0,
+        max_weight=32 << 20,
     )
     for rows in results:
         for row in rows:

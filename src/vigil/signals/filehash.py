@@ -47,6 +47,8 @@ class HashOptions:
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
     fast_min_side: int = DEFAULT_FAST_MIN_SIDE
     pixels: PixelPolicy = "rgb"
+    #: False: digests only (a hashing pass, as hashdeep does).
+    perceptual: bool = True
 
 
 @dataclass
@@ -166,6 +168,8 @@ def _hash_media(
 ) -> None:
     if record.size == 0:
         raise MediaError("empty file (0 bytes)")
+    if not options.perceptual:
+        return
     kind = media_kind(record.type or "")
     if kind == "image":
         _hash_image(image, record, options)
@@ -216,7 +220,11 @@ def _read_pass(
             if first:
                 record.type = sniff(bytes(chunk[:HEAD_SIZE]))
                 first = False
-                if media_kind(record.type) == "image" and declared <= options.max_image_bytes:
+                if (
+                    options.perceptual
+                    and media_kind(record.type) == "image"
+                    and declared <= options.max_image_bytes
+                ):
                     keep = bytearray()
             digest.update(chunk)
             if keep is not None:
@@ -229,7 +237,7 @@ def _read_pass(
             f"file changed while being read: {declared:,} bytes at open, {result.size:,} read"
         )
     _set_digests(record, result)
-    if media_kind(record.type) == "image" and keep is None:
+    if options.perceptual and media_kind(record.type) == "image" and keep is None:
         raise MediaError(
             f"image of {result.size:,} bytes is over the {options.max_image_bytes:,}-byte "
             "decoding limit: digests only"
