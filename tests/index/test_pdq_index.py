@@ -247,3 +247,11 @@ def test_adversarial_spread_at_every_radius() -> None:
             index.main.plan(radius).budgets == make_plan(radius, n_rows, allow_scan=False).budgets
         )
         assert found(index, query, radius) == oracle(entries, query, radius), radius
+
+
+def test_counting_sort_equals_stable_argsort() -> None:
+    from vigil.index.pdq_mih import _group_rows, _offsets_of
+
+    keys = np.random.default_rng(4).integers(0, 1 << 21, size=5000).astype(np.uint32)
+    perm = _group_rows(keys, _offsets_of(keys, 21))
+    assert perm.tolist() == np.argsort(keys, kind="stable").tolist()

@@ -251,7 +251,44 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
     return hits_result(&h);
 }
 
+/*
+ * Stable counting sort of uint32 keys whose CSR offsets are already known: writes the
+ * row numbers, grouped by key, into perm (uint32[n]). One pass over the keys with
+ * scattered writes, instead of numpy's O(n log n) argsort: ~10x faster at 10 M rows.
+ */
+static PyObject *py_counting_sort(PyObject *self, PyObject *args) {
+    Py_buffer keys, offsets, perm;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*w*", &keys, &offsets, &perm)) return NULL;
+    Py_ssize_t n = keys.len / 4, nb = offsets.len / 4;
+    int ok = perm.len == n * 4 && nb >= 1;
+    uint32_t *next = ok ? malloc(nb * sizeof(uint32_t)) : NULL;
+    if (ok && next) {
+        const uint32_t *k = keys.buf;
+        uint32_t *out = perm.buf;
+        Py_BEGIN_ALLOW_THREADS;
+        memcpy(next, offsets.buf, nb * sizeof(uint32_t));
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint32_t key = k[i];
+            if ((Py_ssize_t)key + 1 >= nb) { ok = 0; break; }
+            out[next[key]++] = (uint32_t)i;
+        }
+        Py_END_ALLOW_THREADS;
+    }
+    free(next);
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&perm);
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "key out of range or bad buffer sizes");
+        return NULL;
+    }
+    if (!next) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"counting_sort", py_counting_sort, METH_VARARGS, "Stable counting sort into perm."},
     {"search", py_search, METH_VARARGS, "MIH range search over CSR slot tables."},
     {"scan", py_scan, METH_VARARGS, "Brute-force range search."},
     {NULL, NULL, 0, NULL},

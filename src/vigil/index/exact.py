@@ -180,8 +180,22 @@ class ExactIndex(Index[str, Match]):
     def query(self, value: str, threshold: int | None = None) -> list[Match]:
         """Every live entry whose digest equals ``value`` (threshold is ignored: exact)."""
         del threshold
-        raw = self.parse([self.signal.validate(value)])
-        return self.query_digests(raw).for_query(0)
+        digest = bytes.fromhex(self.signal.validate(value))
+        prefix = int.from_bytes(digest[:8], "big")
+        rest = np.frombuffer(digest[8:], np.uint8)
+        found: set[int] = set()
+        lo = int(np.searchsorted(self.prefix, np.uint64(prefix), "left"))
+        hi = lo
+        while hi < len(self.prefix) and int(self.prefix[hi]) == prefix:
+            hi += 1
+        for row in range(lo, hi):
+            dead = self.main_dead is not None and self.main_dead[row]
+            if not dead and np.array_equal(self.rest[row], rest):
+                found.add(int(self.ids[row]))
+        for row in self._delta.get(digest, ()):
+            if row not in self._delta_dead:
+                found.add(self._delta_ids[row])
+        return [Match(0, e) for e in sorted(found)]
 
     def query_many(self, values: Sequence[str], threshold: int | None = None) -> BatchMatches:
         """Matches of many digests at once."""

@@ -136,6 +136,22 @@ def make_plan(radius: int, n_rows: int, *, allow_scan: bool = True) -> Plan | No
     )
 
 
+def _offsets_of(keys: np.ndarray, bits: int) -> np.ndarray:
+    """CSR offsets (uint32, 2**bits + 1) of ``keys``."""
+    table = np.zeros((1 << bits) + 1, np.uint32)
+    np.cumsum(np.bincount(keys, minlength=1 << bits), out=table[1:])
+    return table
+
+
+def _group_rows(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Row numbers grouped by key, stable (uint32): a counting sort in C, else argsort."""
+    if _mihcore is None:
+        return np.argsort(keys, kind="stable").astype(np.uint32)
+    perm = np.empty(len(keys), np.uint32)
+    _mihcore.counting_sort(np.ascontiguousarray(keys, np.uint32), table, perm)
+    return perm
+
+
 class MihSegment:
     """Immutable rows with 12 CSR slot tables; ``search`` is exact for every radius."""
 
@@ -162,9 +178,10 @@ class MihSegment:
         n = len(ids)
         if n >= 1 << 32:
             raise ValueError("a segment holds fewer than 2**32 rows")
-        order = np.argsort(slot_keys(words, 0), kind="stable")
+        keys0 = slot_keys(words, 0)
+        order = _group_rows(keys0, _offsets_of(keys0, SLOTS[0][2]))
         ids, words = ids[order], words[order]
-        del order
+        del order, keys0
         table_sizes = [(1 << bits) + 1 for _, _, bits in SLOTS]
         offsets = np.zeros(sum(table_sizes), np.uint32)
         perm = np.empty((N_SLOTS - 1) * n, np.uint32)  # filled in place: no 2x peak
@@ -172,10 +189,10 @@ class MihSegment:
         for s, (_, _, bits) in enumerate(SLOTS):
             keys = slot_keys(words, s)
             table = offsets[start : start + table_sizes[s]]
-            np.cumsum(np.bincount(keys, minlength=1 << bits), out=table[1:])
+            table[:] = _offsets_of(keys, bits)
             start += table_sizes[s]
             if s:
-                perm[(s - 1) * n : s * n] = np.argsort(keys, kind="stable")
+                perm[(s - 1) * n : s * n] = _group_rows(keys, table)
         return cls(ids, words, offsets, perm)
 
     def plan(self, radius: int) -> Plan | None:
