@@ -64,6 +64,11 @@ class VideoInfo:
     duration: float | None
 
 
+def _av_reason(exc: BaseException) -> str:
+    """FFmpeg's reason, without the file name (ours is a file descriptor number)."""
+    return getattr(exc, "strerror", None) or describe(exc)
+
+
 def _stream_rate(stream: Any) -> Fraction:
     for rate in (stream.average_rate, stream.base_rate, stream.guessed_rate):
         if rate is not None and rate.numerator and rate.denominator:
@@ -99,7 +104,7 @@ class VideoSampler:
         try:
             self._container = av.open(source, mode="r", metadata_errors="ignore")
         except av.FFmpegError as exc:
-            raise CorruptMediaError(f"cannot open video container: {describe(exc)}") from exc
+            raise CorruptMediaError(f"cannot open video container: {_av_reason(exc)}") from exc
         except (OSError, ValueError, EOFError) as exc:
             raise CorruptMediaError(f"cannot open video container: {exc}") from exc
         streams = self._container.streams.video
@@ -166,7 +171,7 @@ class VideoSampler:
                     yield self._sample(frame, number)
         except av.FFmpegError as exc:
             if number < 0:
-                raise CorruptMediaError(f"cannot decode video: {describe(exc)}") from exc
+                raise CorruptMediaError(f"cannot decode video: {_av_reason(exc)}") from exc
             # A truncated tail: keep the frames decoded so far.
             return
         if number < 0:
