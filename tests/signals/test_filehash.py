@@ -210,12 +210,13 @@ def test_known_files_skip_media_hashing(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("payload", ["zeros", "noise"])
 def test_video_with_no_decodable_frame(tmp_path: Path, payload: str) -> None:
+    import random
     import struct
 
     data = bytearray(video(tmp_path / "a.mp4", seconds=2).read_bytes())
     at = data.index(b"mdat")
     size = struct.unpack(">I", data[at - 4 : at])[0]
-    fill = bytes(size - 8) if payload == "zeros" else os.urandom(size - 8)
+    fill = bytes(size - 8) if payload == "zeros" else random.Random(0).randbytes(size - 8)
     data[at + 4 : at - 4 + size] = fill
     path = tmp_path / "damaged.mp4"
     path.write_bytes(bytes(data))
