@@ -255,3 +255,15 @@ def test_counting_sort_equals_stable_argsort() -> None:
     keys = np.random.default_rng(4).integers(0, 1 << 21, size=5000).astype(np.uint32)
     perm = _group_rows(keys, _offsets_of(keys, 21))
     assert perm.tolist() == np.argsort(keys, kind="stable").tolist()
+
+
+@pytest.mark.parametrize("base", [0, 2**32 - 10, 2**40, -(2**40)])
+def test_entry_ids_of_any_int64(base: int) -> None:
+    rng = np.random.default_rng(8)
+    hashes = clustered(rng, 20, 1, 20)
+    entries = [(base + i, h) for i, h in enumerate(hashes)]
+    index = build_mih(entries)
+    assert found(index, hashes[0], 31) == oracle(entries, hashes[0], 31)
+    index.disable([base + 1])
+    live = [e for e in entries if e[0] != base + 1]
+    assert found(index, hashes[0], 31) == oracle(live, hashes[0], 31)

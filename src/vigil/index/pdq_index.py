@@ -43,7 +43,7 @@ from vigil.index.storage import (
 )
 from vigil.signals.pdq import PDQ_MATCH_THRESHOLD, PDQ_QUALITY_THRESHOLD, PdqSignal
 
-#: Below this many rows a scan beats the 128 MB of MIH tables.
+#: Below this many rows a scan beats the 134 MB of MIH tables.
 MIH_MIN_ROWS = 65_536
 #: Entries parsed per chunk while building from a stream.
 PARSE_CHUNK = 1 << 20
