@@ -1,0 +1,269 @@
+"""Ed25519 keys, signed zip packages, and their verification member by member.
+
+A package is a zip whose ``manifest.json`` lists every other member with its size and
+SHA-256, and whose ``manifest.sig`` is the Ed25519 signature of the manifest's exact
+bytes. The signer's public key travels inside (``signer.pub``) for convenience, but a
+recipient verifies against a key it already trusts (``--key``); otherwise the report
+says that only the package's own key vouched for it.
+
+Verification does not stop at the first problem: it names every member that was
+changed, added or removed, and says whether the signature holds, because an examiner
+must know exactly what was altered. Duplicate member names (a way to show one content
+to one tool and another to the next) are refused. Written with ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from vigil.errors import VigilError
+
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+PUBLIC_KEY = "signer.pub"
+MANIFEST_FORMAT = "vigil-package-manifest/1"
+_RESERVED = frozenset({MANIFEST, SIGNATURE, PUBLIC_KEY})
+
+
+class SigningKeyError(VigilError):
+    """A key file is missing, unreadable, of the wrong type, or needs another passphrase."""
+
+
+class PackageError(VigilError):
+    """A package cannot be written (bad member name, unwritable folder)."""
+
+
+def fingerprint(public_key: Ed25519PublicKey) -> str:
+    """``SHA256:<hex>`` of the raw 32-byte public key: what to compare out of band."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "SHA256:" + hashlib.sha256(raw).hexdigest()
+
+
+def generate_key(private_path: Path, passphrase: bytes | None = None) -> Ed25519PrivateKey:
+    """Create a private key file (PEM, PKCS#8, encrypted with ``passphrase`` if given).
+
+    Refuses to overwrite an existing key: losing a signing key cannot be undone.
+    """
+    if private_path.exists():
+        raise SigningKeyError(f"{private_path} exists: refusing to overwrite a key")
+    key = Ed25519PrivateKey.generate()
+    encryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )
+    _write_atomic(private_path, pem, mode=0o600)
+    return key
+
+
+def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    """The public key as PEM (SubjectPublicKeyInfo), to hand to recipients."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def load_private_key(path: Path, passphrase: bytes | None = None) -> Ed25519PrivateKey:
+    """Read a private key file; errors say what is wrong with it."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SigningKeyError(f"cannot read private key {path}: {exc.strerror}") from exc
+    try:
+        key = serialization.load_pem_private_key(data, password=passphrase)
+    except TypeError as exc:
+        raise SigningKeyError(f"private key {path}: {exc}") from exc
+    except ValueError as exc:
+        raise SigningKeyError(f"private key {path} is not a readable PEM key: {exc}") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SigningKeyError(f"private key {path} is not an Ed25519 key")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """Read a public key file (PEM); errors say what is wrong with it."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SigningKeyError(f"cannot read public key {path}: {exc.strerror}") from exc
+    return _parse_public(data, str(path))
+
+
+def _parse_public(data: bytes, where: str) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise SigningKeyError(f"public key {where} is not a readable PEM key: {exc}") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise SigningKeyError(f"public key {where} is not an Ed25519 key")
+    return key
+
+
+def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write to a temporary file in the same folder, then rename: never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_package(
+    out: Path, members: dict[str, bytes], key: Ed25519PrivateKey
+) -> dict[str, object]:
+    """Write a signed zip of ``members`` (name -> bytes) atomically; return the manifest."""
+    for name in members:
+        if name in _RESERVED or not name or name.startswith("/") or ".." in name.split("/"):
+            raise PackageError(f"invalid package member name {name!r}")
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "signer": fingerprint(key.public_key()),
+        "files": [
+            {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in sorted(members.items())
+        ],
+    }
+    manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
+    signature = base64.b64encode(key.sign(manifest_bytes)) + b"\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".zip", dir=out.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(MANIFEST, manifest_bytes)
+            z.writestr(SIGNATURE, signature)
+            z.writestr(PUBLIC_KEY, public_pem(key))
+            for name, data in sorted(members.items()):
+                z.writestr(name, data)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return manifest
+
+
+@dataclass
+class Verification:
+    """What verifying a package found."""
+
+    signature_valid: bool = False
+    trusted_key: bool = False  # verified against a key given by the recipient
+    signer: str | None = None
+    changed: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        """Signature holds and every member is exactly as the manifest says."""
+        return self.signature_valid and not (
+            self.changed or self.added or self.removed or self.problems
+        )
+
+    def lines(self) -> list[str]:
+        """A human report, one finding a line."""
+        out = [
+            f"signature: {'valid' if self.signature_valid else 'BAD'}"
+            + (f" ({self.signer})" if self.signer else "")
+        ]
+        if self.signature_valid and not self.trusted_key:
+            out.append(
+                "warning: checked against the key inside the package only; pass --key with "
+                "the sender's public key, or compare the fingerprint out of band"
+            )
+        out += [f"changed: {n}" for n in self.changed]
+        out += [f"added: {n}" for n in self.added]
+        out += [f"removed: {n}" for n in self.removed]
+        out += [f"problem: {p}" for p in self.problems]
+        out.append("VALID" if self.valid else "NOT VALID")
+        return out
+
+
+def verify_package(path: Path, key: Ed25519PublicKey | None = None) -> Verification:
+    """Check a package's signature and every member against its manifest."""
+    result = Verification(trusted_key=key is not None)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        result.problems.append(f"not a readable zip: {exc}")
+        return result
+    with archive:
+        names = [i.filename for i in archive.infolist()]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        result.problems += [f"member name appears more than once: {n}" for n in duplicates]
+        manifest_bytes = _read(archive, MANIFEST, result)
+        signature = _read(archive, SIGNATURE, result)
+        if manifest_bytes is None:
+            return result
+        if key is None:
+            embedded = _read(archive, PUBLIC_KEY, result)
+            if embedded is not None:
+                try:
+                    key = _parse_public(embedded, PUBLIC_KEY)
+                except SigningKeyError as exc:
+                    result.problems.append(str(exc))
+        if key is not None and signature is not None:
+            result.signer = fingerprint(key)
+            try:
+                key.verify(base64.b64decode(signature, validate=False), manifest_bytes)
+                result.signature_valid = True
+            except (InvalidSignature, ValueError):
+                result.signature_valid = False
+        try:
+            manifest = json.loads(manifest_bytes)
+            listed = {f["name"]: f for f in manifest["files"]}
+        except (ValueError, KeyError, TypeError) as exc:
+            result.problems.append(f"manifest is not readable: {exc}")
+            return result
+        present = [n for n in dict.fromkeys(names) if n not in _RESERVED]
+        result.added = sorted(n for n in present if n not in listed)
+        result.removed = sorted(n for n in listed if n not in names)
+        for name in sorted(n for n in present if n in listed):
+            data = _read(archive, name, result, report=False)
+            expected = listed[name]
+            if (
+                data is None
+                or len(data) != expected.get("size")
+                or hashlib.sha256(data).hexdigest() != expected.get("sha256")
+            ):
+                result.changed.append(name)
+    return result
+
+
+def _read(
+    archive: zipfile.ZipFile, name: str, result: Verification, *, report: bool = True
+) -> bytes | None:
+    try:
+        return archive.read(name)
+    except KeyError:
+        if report:
+            result.problems.append(f"{name} is missing")
+    except Exception as exc:  # a corrupted member: CRC or decompression error
+        if report:
+            result.problems.append(f"{name} cannot be read: {exc}")
+    return None
