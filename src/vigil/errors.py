@@ -40,6 +40,22 @@ class NoFramesError(MediaError):
     """A video container holds no decodable video frame."""
 
 
+class HashSetError(VigilError):
+    """A hash-set file or operation failed (bad file, unknown set, conflicting import)."""
+
+
+class InvalidRecordError(HashSetError):
+    """A record of a hash-set file is invalid; the message names file, line or JSON path, reason."""
+
+
+class UnknownHashSetError(HashSetError):
+    """No hash set of that name exists in the store."""
+
+
+class StoreError(VigilError):
+    """The database cannot be opened, migrated or written."""
+
+
 def describe(exc: BaseException, limit: int = 300) -> str:
     """A third-party exception's message, or its type's name, cut to ``limit`` characters.
 

@@ -1,0 +1,399 @@
+"""Project VIC VICS JSON (OData): 1.x and 2.0, hash-set and case shapes.
+
+Reading handles every variant the field produces: 1.1-1.3 (``odata.metadata``) and
+2.0 (``@odata.context`` with profile Default, US, UK or CUSTOM); a ``value[]`` of
+Media records, or a Case record holding ``Media[]``; flags as strings or booleans;
+a UTF-8 byte-order mark; upper- or lower-case hex. Parsing streams with ijson (its
+yajl2 C backend), so a list larger than memory reads in constant memory: the plain
+shape goes through ``ijson.items``, and the case shape through ijson's event stream
+so that a case holding millions of Media records is never built in memory.
+
+Fields Vigil interprets become ``Entry`` fields; everything else (``MediaID``,
+``MediaFiles[]``, ``Exifs[]``, ``MediaMetadata[]``, further ``AlternativeHashes``,
+unknown keys) is kept verbatim in ``Entry.extra`` and written back on export.
+The writer here writes VICS 2.0; ``vics1`` writes 1.3 and ``caid`` the CAID 1.2 shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+import ijson
+
+from vigil.errors import InvalidHashError, InvalidRecordError
+from vigil.hashsets.categories import UK_CAID, VICS_US, CategoryProfile
+from vigil.hashsets.formats.base import (
+    UTF8_BOM,
+    HashSetFormat,
+    ReadContext,
+    checked,
+    text_head,
+)
+from vigil.hashsets.model import Entry, HashSetInfo, Rejected
+
+CONTEXT_2_0 = (
+    "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{profile}/$metadata#{shape}"
+)
+METADATA_1_X = "http://github.com/ICMEC/ProjectVic/DataModels/{version}.xml#{shape}"
+#: VICS 2.0 profile name -> Vigil category profile (None: categories kept as given).
+VICS_PROFILES: dict[str, str | None] = {
+    "US": VICS_US,
+    "DEFAULT": VICS_US,
+    "UK": UK_CAID,
+    "CUSTOM": None,
+}
+#: Vigil category profile -> VICS 2.0 profile written on export.
+PROFILE_TO_VICS = {VICS_US: "US", UK_CAID: "UK"}
+#: AlternativeHashes names Vigil interprets (upper-cased) -> entry field.
+ALTERNATIVE_HASHES = {
+    "PDQ": "pdq",
+    "PHOTODNA": "photodna",
+    "SHA256": "sha256",
+    "SHA-256": "sha256",
+    "VPDQ": "vpdq",
+}
+_WRITE_ALT_NAMES = {"pdq": "PDQ", "photodna": "PhotoDNA", "sha256": "SHA256", "vpdq": "vPDQ"}
+_VERSION = re.compile(r"DataModels/(\d+\.\d+)\.xml", re.IGNORECASE)
+_PROFILE = re.compile(r"DataModels/2\.0\.xml/([A-Za-z]+)/", re.IGNORECASE)
+_FLAGS = {"VICTIMIDENTIFIED": "victim_identified", "ISDISTRIBUTED": "is_distributed"}
+_TEXT = {"SERIES": "series", "COMMENTS": "comments", "DATEUPDATED": "date_updated"}
+
+
+class VicsFormat(HashSetFormat):
+    """VICS JSON; reads 1.x and 2.0, writes 2.0."""
+
+    name = "vics"
+    title = "Project VIC VICS JSON 1.x / 2.0 (writes 2.0)"
+    #: Category profile forced on reading (``caid``), else taken from the file.
+    forced_profile: ClassVar[str | None] = None
+
+    @classmethod
+    def detect(cls, head: bytes, path: Path) -> int:
+        """Score the file's first bytes (see ``HashSetFormat.detect``)."""
+        text = text_head(head).lstrip()
+        if not text.startswith("{"):
+            return 0
+        if '"odata.metadata"' in text or '"@odata.context"' in text:
+            return 90
+        return 50 if '"value"' in text and '"MD5"' in text else 0
+
+    # -- reading -------------------------------------------------------------------
+
+    def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
+        """Stream the file's entries (see ``HashSetFormat.read``)."""
+        with ctx.open() as handle:
+            start = 3 if handle.read(3) == UTF8_BOM else 0
+            handle.seek(start)
+            try:
+                context, shape = _peek(handle)
+            except ijson.JSONError as exc:
+                yield Rejected(ctx.at("$"), f"not valid JSON: {exc}", fatal=True)
+                return
+            self._learn_context(ctx, context)
+            profile = ctx.profiles.get(ctx.category_profile) if ctx.category_profile else None
+            handle.seek(start)
+            if shape == "case":
+                yield from self._read_cases(ctx, handle, profile)
+            else:
+                yield from self._read_media(ctx, handle, profile)
+
+    def _learn_context(self, ctx: ReadContext, context: str | None) -> None:
+        ctx.attributes["vics_context"] = context
+        match = _VERSION.search(context or "")
+        ctx.version = ctx.version or (f"VICS {match.group(1)}" if match else None)
+        profile_match = _PROFILE.search(context or "")
+        if profile_match:
+            vics_profile = profile_match.group(1).upper()
+            ctx.attributes["vics_profile"] = profile_match.group(1)
+            ctx.category_profile = VICS_PROFILES.get(vics_profile)
+        else:
+            ctx.category_profile = VICS_US
+        if self.forced_profile:
+            ctx.category_profile = self.forced_profile
+
+    def _read_media(
+        self, ctx: ReadContext, handle: IO[bytes], profile: CategoryProfile | None
+    ) -> Iterator[Entry | Rejected]:
+        index = -1
+        try:
+            for index, record in enumerate(ijson.items(handle, "value.item", use_float=True)):
+                yield _entry(ctx, record, f"$.value[{index}]", profile)
+        except ijson.JSONError as exc:
+            yield Rejected(ctx.at(f"$.value[{index + 1}]"), f"not valid JSON: {exc}", fatal=True)
+
+    def _read_cases(
+        self, ctx: ReadContext, handle: IO[bytes], profile: CategoryProfile | None
+    ) -> Iterator[Entry | Rejected]:
+        """Walk ijson events: build each Media record alone, and the case's other fields."""
+        case_index = media_index = -1
+        media: ijson.ObjectBuilder | None = None
+        case: ijson.ObjectBuilder | None = None
+        try:
+            for prefix, event, value in ijson.parse(handle, use_float=True):
+                if prefix == "value.item.Media.item" and event == "start_map":
+                    media_index += 1
+                    media = ijson.ObjectBuilder()
+                if media is not None:
+                    media.event(event, value)
+                    if prefix == "value.item.Media.item" and event == "end_map":
+                        where = f"$.value[{case_index}].Media[{media_index}]"
+                        yield _entry(ctx, media.value, where, profile)
+                        media = None
+                    continue
+                if prefix == "value.item" and event == "start_map":
+                    case_index += 1
+                    media_index = -1
+                    case = ijson.ObjectBuilder()
+                if case is None or _in_media(prefix, event, value):
+                    continue
+                case.event(event, value)
+                if prefix == "value.item" and event == "end_map":
+                    ctx.attributes.setdefault("vics_case", case.value)
+                    case = None
+        except ijson.JSONError as exc:
+            where = f"$.value[{case_index}].Media[{media_index + 1}]"
+            yield Rejected(ctx.at(where), f"not valid JSON: {exc}", fatal=True)
+
+    # -- writing -------------------------------------------------------------------
+
+    def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
+        """Write the entries in this format (see ``HashSetFormat.write``)."""
+        if isinstance(out, Path):
+            with out.open("wb") as handle:
+                return self.write(entries, handle, info)
+        profile = self._profile_for(info)
+        case = info.attributes.get("vics_case")
+        shape = "Cases" if case else "Media"
+        header: dict[str, Any] = {self.context_key(): self.context_value(info, shape)}
+        opening = json.dumps(header, ensure_ascii=False)[:-1] + ', "value": [\n'
+        if case:
+            fields = {k: v for k, v in case.items() if k != "Media"}
+            body = json.dumps(fields, ensure_ascii=False)[:-1]
+            opening += body + (", " if fields else "") + '"Media": [\n'
+        out.write(opening.encode("utf-8"))
+        count = 0
+        for entry in entries:
+            record = self.record(entry, info, profile)
+            out.write(((",\n" if count else "") + json.dumps(record, ensure_ascii=False)).encode())
+            count += 1
+        out.write(("\n]}]}\n" if case else "\n]}\n").encode())
+        return count
+
+    def _profile_for(self, info: HashSetInfo) -> CategoryProfile | None:
+        from vigil.hashsets.categories import load_profiles
+
+        name = info.category_profile
+        return load_profiles().get(name) if name else None
+
+    def context_key(self) -> str:
+        """The OData header key of the version written."""
+        return "@odata.context"
+
+    def context_value(self, info: HashSetInfo, shape: str) -> str:
+        """The OData context URL of the version, profile and shape written."""
+        profile = PROFILE_TO_VICS.get(info.category_profile or "") or info.attributes.get(
+            "vics_profile", "CUSTOM" if info.category_profile is None else "Default"
+        )
+        return CONTEXT_2_0.format(profile=profile, shape=shape)
+
+    #: Whether flags are written as the strings "true"/"false" (1.x) or JSON booleans.
+    flags_as_strings: ClassVar[bool] = False
+    #: Whether PhotoDNA is a top-level field (1.x) or an alternative hash (2.0).
+    photodna_top_level: ClassVar[bool] = False
+
+    def record(
+        self, entry: Entry, info: HashSetInfo, profile: CategoryProfile | None
+    ) -> dict[str, Any]:
+        """One Media record for ``entry``: interpreted fields first, preserved ones after."""
+        extra = dict(entry.extra)
+        rec: dict[str, Any] = {}
+        if "MediaID" in extra:
+            rec["MediaID"] = extra.pop("MediaID")
+        if entry.category is not None:
+            rec["Category"] = self.category_value(entry.category, profile)
+        if entry.md5:
+            rec["MD5"] = entry.md5.upper()
+        if entry.sha1:
+            rec["SHA1"] = entry.sha1.upper()
+        if entry.photodna and self.photodna_top_level:
+            rec["PhotoDNA"] = entry.photodna
+        alternatives = [
+            {"HashName": _WRITE_ALT_NAMES[field], "HashValue": value}
+            for field in ("sha256", "pdq", "vpdq", "photodna")
+            if (value := getattr(entry, field)) is not None
+            and not (field == "photodna" and self.photodna_top_level)
+        ]
+        alternatives.extend(extra.pop("AlternativeHashes", None) or [])
+        if alternatives:
+            rec["AlternativeHashes"] = alternatives
+        for key, field in (
+            ("VictimIdentified", "victim_identified"),
+            ("IsDistributed", "is_distributed"),
+        ):
+            value = getattr(entry, field)
+            if value is not None:
+                rec[key] = ("true" if value else "false") if self.flags_as_strings else value
+        for key, value in (
+            ("Series", entry.series),
+            ("MediaSize", entry.media_size),
+            ("Comments", entry.comments),
+            ("DateUpdated", entry.date_updated),
+        ):
+            if value is not None:
+                rec[key] = value
+        if entry.tags:
+            rec["Tags"] = list(entry.tags)
+        if entry.file_names and "MediaFiles" not in extra:
+            rec["MediaFiles"] = [{"FileName": name} for name in entry.file_names]
+        rec.update(extra)
+        return rec
+
+    def category_value(self, category: str, profile: CategoryProfile | None) -> int | str:
+        """The Category field for a stored category."""
+        return profile.vics_code(category) if profile else category
+
+
+def _in_media(prefix: str, event: str, value: Any) -> bool:
+    """Whether an event belongs to a case's Media array (or is its key)."""
+    if prefix == "value.item" and event == "map_key" and value == "Media":
+        return True
+    return prefix == "value.item.Media" or prefix.startswith("value.item.Media.")
+
+
+def _peek(handle: IO[bytes]) -> tuple[str | None, str]:
+    """The OData context and the shape ("media" or "case"), from the file's first events."""
+    context: str | None = None
+    for prefix, event, value in ijson.parse(handle):
+        if prefix in ("odata.metadata", "@odata.context") and event == "string":
+            context = value
+        elif prefix == "value.item" and event == "map_key" and value == "Media":
+            return context, "case"
+        elif (prefix == "value.item" and event == "end_map") or (
+            prefix == "value" and event == "end_array"
+        ):
+            return context, "media"
+    return context, "media"
+
+
+def _entry(
+    ctx: ReadContext, record: Any, where: str, profile: CategoryProfile | None
+) -> Entry | Rejected:
+    """Map one Media record to an Entry, or say why it cannot be."""
+    if not isinstance(record, dict):
+        return Rejected(
+            ctx.at(where), f"a Media record must be an object, not {type(record).__name__}"
+        )
+    try:
+        return _map(record, profile)
+    except InvalidRecordError as exc:
+        return Rejected(ctx.at(where), str(exc))
+    except InvalidHashError as exc:
+        return Rejected(ctx.at(where), str(exc))
+
+
+def _map(record: dict[str, Any], profile: CategoryProfile | None) -> Entry:
+    entry = Entry()
+    extra: dict[str, Any] = {}
+    for key, value in record.items():
+        upper = key.upper()
+        if value is None and upper != "MEDIAID":
+            continue
+        if upper == "MD5":
+            entry.md5 = checked("md5", value)
+        elif upper == "SHA1":
+            entry.sha1 = checked("sha1", value)
+        elif upper in ("SHA256", "SHA-256"):
+            entry.sha256 = checked("sha256", value)
+        elif upper == "PHOTODNA":
+            entry.photodna = checked("photodna", value)
+        elif upper == "CATEGORY":
+            entry.category = _category(value, profile)
+        elif upper in _FLAGS:
+            setattr(entry, _FLAGS[upper], _flag(key, value))
+        elif upper in _TEXT:
+            setattr(entry, _TEXT[upper], _text(key, value))
+        elif upper == "MEDIASIZE":
+            entry.media_size = _size(value)
+        elif upper == "TAGS":
+            entry.tags = _tags(value)
+        elif upper == "ALTERNATIVEHASHES":
+            kept = _alternatives(entry, value)
+            if kept:
+                extra["AlternativeHashes"] = kept
+        else:
+            if upper == "MEDIAFILES" and isinstance(value, list):
+                entry.file_names = tuple(
+                    f["FileName"] for f in value if isinstance(f, dict) and f.get("FileName")
+                )
+            extra[key] = value
+    if not (entry.md5 or entry.sha1 or entry.sha256 or entry.pdq or entry.vpdq or entry.photodna):
+        raise InvalidRecordError("no hash: needs MD5, SHA1 or an alternative hash")
+    entry.extra = extra
+    return entry
+
+
+def _category(value: Any, profile: CategoryProfile | None) -> str | None:
+    if profile is None:
+        return None if value == "" else str(value)
+    return profile.validate(value)
+
+
+def _flag(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise InvalidRecordError(f"{key} must be true or false, not {value!r}")
+
+
+def _text(key: str, value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        raise InvalidRecordError(f"{key} must be text, not {type(value).__name__}")
+    return str(value)
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, bool):
+        raise InvalidRecordError(f"MediaSize must be a whole number of bytes, not {value!r}")
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        raise InvalidRecordError(
+            f"MediaSize must be a whole number of bytes, not {value!r}"
+        ) from None
+    if size < 0 or (size != value and not isinstance(value, str)):
+        raise InvalidRecordError(f"MediaSize must be a whole number of bytes, not {value!r}")
+    return size
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, list) and all(isinstance(t, str) for t in value):
+        return tuple(value)
+    raise InvalidRecordError(f"Tags must be a list of strings, not {value!r}"[:200])
+
+
+def _alternatives(entry: Entry, value: Any) -> list[Any]:
+    """Take the alternative hashes Vigil interprets; return the others, kept verbatim."""
+    if not isinstance(value, list):
+        raise InvalidRecordError("AlternativeHashes must be a list")
+    kept: list[Any] = []
+    for i, item in enumerate(value):
+        name = item.get("HashName") if isinstance(item, dict) else None
+        field = ALTERNATIVE_HASHES.get(str(name).upper()) if name is not None else None
+        if field is None or not isinstance(item, dict) or item.get("HashValue") is None:
+            kept.append(item)
+            continue
+        try:
+            setattr(entry, field, checked(field, item["HashValue"]))
+        except InvalidRecordError as exc:
+            raise InvalidRecordError(f"AlternativeHashes[{i}] ({name}): {exc}") from None
+    return kept

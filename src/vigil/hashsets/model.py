@@ -1,0 +1,156 @@
+"""The records of a hash set: the set itself, its entries, and rejected records.
+
+An entry is one media item as a list describes it: one or more of its hashes, its
+category under the set's category profile, and what the formats carry about it.
+Nested VICS data that Vigil does not interpret (``MediaFiles``, ``Exifs``, further
+``AlternativeHashes`` and unknown fields) is kept verbatim in ``extra`` so that an
+import followed by an export gives the examiner back what the list said.
+
+Hashes are canonical lower-case hex strings here; the store keeps them as raw digest
+bytes. PhotoDNA is opaque text: Vigil neither computes nor compares it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from vigil.errors import InvalidHashError
+from vigil.signals import signal_type
+
+#: Exact-match hash types an entry can hold, with their digest size in bytes.
+DIGEST_SIZES: dict[str, int] = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}
+#: Every hash type an entry can hold (vPDQ is a list of frame hashes, kept as text).
+HASH_TYPES: tuple[str, ...] = ("md5", "sha1", "sha256", "pdq", "vpdq")
+
+
+class HashSetKind(StrEnum):
+    """What a match against the set means."""
+
+    alert = "alert"  # known abuse material: a match is a finding
+    ignore = "ignore"  # known files to skip (NSRL): a match means "known", not "good"
+    watch = "watch"  # material of interest that is not (yet) an alert
+
+
+@dataclass(slots=True)
+class Entry:
+    """One media item of a hash set (see the module docstring)."""
+
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    pdq: str | None = None
+    vpdq: str | None = None
+    photodna: str | None = None
+    category: str | None = None
+    series: str | None = None
+    tags: tuple[str, ...] = ()
+    victim_identified: bool | None = None
+    is_distributed: bool | None = None
+    media_size: int | None = None
+    file_names: tuple[str, ...] = ()
+    comments: str | None = None
+    date_updated: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def hashes(self) -> dict[str, str]:
+        """The entry's hashes by type, only those present."""
+        return {
+            t: v
+            for t, v in (
+                ("md5", self.md5),
+                ("sha1", self.sha1),
+                ("sha256", self.sha256),
+                ("pdq", self.pdq),
+                ("vpdq", self.vpdq),
+            )
+            if v is not None
+        }
+
+    def metadata(self) -> dict[str, Any]:
+        """The non-hash, non-category fields that are set, as a JSON-ready dict."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in _NOT_METADATA:
+                continue
+            value = getattr(self, f.name)
+            if value is None or value == () or value == {}:
+                continue
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any], **hashes: Any) -> Entry:
+        """Rebuild an entry from ``metadata()`` output and its hashes and category."""
+        kwargs = dict(meta)
+        for name in ("tags", "file_names"):
+            if name in kwargs:
+                kwargs[name] = tuple(kwargs[name])
+        return cls(**hashes, **kwargs)
+
+
+_NOT_METADATA = frozenset({*HASH_TYPES, "category"})
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record that could not be read: where it is (``file:line`` or JSON path) and why."""
+
+    location: str
+    reason: str
+    #: True when reading cannot go on after this record (JSON syntax error, bad header).
+    fatal: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+@dataclass(slots=True)
+class HashSetInfo:
+    """A hash set as stored: name, kind, provenance, version, profile, counts."""
+
+    name: str
+    kind: HashSetKind = HashSetKind.alert
+    category_profile: str | None = None
+    provenance: str | None = None
+    version: str | None = None
+    source_format: str | None = None
+    source_sha256: str | None = None
+    imported_at: datetime | None = None
+    entry_count: int = 0
+    id: int | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did: the set, how many entries, what was skipped and why."""
+
+    info: HashSetInfo
+    imported: int = 0
+    skipped: list[Rejected] = field(default_factory=list)
+    unchanged: bool = False
+    seconds: float = 0.0
+
+
+def canonical_hash(hash_type: str, value: str) -> str:
+    """Validate one hash and give its canonical lower-case form; never pad or truncate.
+
+    The common case (a well-formed hex digest) is checked with ``bytes.fromhex`` in C,
+    which matters at millions of lines; anything else goes to the signal type's own
+    validator, so that error messages are the same everywhere in Vigil.
+    """
+    size = DIGEST_SIZES.get(hash_type)
+    if size is not None and type(value) is str and len(value) == 2 * size:
+        try:
+            if len(bytes.fromhex(value)) == size:
+                return value.lower()
+        except ValueError:
+            pass
+    if hash_type == "photodna":
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidHashError("invalid PhotoDNA hash: empty")
+        return value.strip()
+    return signal_type(hash_type).validate(value)

@@ -1,0 +1,149 @@
+"""The store's schema as an ordered list of migrations, applied on start.
+
+To change the schema, append a ``Migration`` with the next version and its SQL for
+both dialects (later issues add cases, API keys, ...); never edit one that has
+shipped. Each migration runs in its own transaction together with the row that
+records it, so a failed migration leaves the schema as it was, and two processes
+starting at once apply each migration once (the second re-checks inside its
+transaction, which waits for the first's write lock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from vigil.errors import StoreError
+from vigil.store.database import Database
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change, written for each dialect."""
+
+    version: int
+    name: str
+    sqlite: str
+    postgres: str
+
+
+_HASH_SETS_SQLITE = """
+CREATE TABLE hash_sets (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('alert', 'ignore', 'watch')),
+    category_profile TEXT,
+    provenance TEXT,
+    version TEXT,
+    source_format TEXT,
+    source_sha256 TEXT,
+    imported_at TEXT NOT NULL,
+    entry_count INTEGER NOT NULL DEFAULT 0,
+    attributes TEXT
+);
+CREATE TABLE hash_entries (
+    set_id INTEGER NOT NULL,
+    entry_no INTEGER NOT NULL,
+    md5 BLOB,
+    sha1 BLOB,
+    sha256 BLOB,
+    pdq BLOB,
+    vpdq TEXT,
+    category TEXT,
+    meta TEXT,
+    PRIMARY KEY (set_id, entry_no)
+) WITHOUT ROWID;
+CREATE TABLE hash_index (
+    hash_type INTEGER NOT NULL,
+    digest BLOB NOT NULL,
+    set_id INTEGER NOT NULL,
+    entry_no INTEGER NOT NULL,
+    category TEXT,
+    PRIMARY KEY (hash_type, digest, set_id, entry_no)
+) WITHOUT ROWID;
+"""
+
+_HASH_SETS_POSTGRES = """
+CREATE TABLE hash_sets (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('alert', 'ignore', 'watch')),
+    category_profile TEXT,
+    provenance TEXT,
+    version TEXT,
+    source_format TEXT,
+    source_sha256 TEXT,
+    imported_at TEXT NOT NULL,
+    entry_count BIGINT NOT NULL DEFAULT 0,
+    attributes TEXT
+);
+CREATE TABLE hash_entries (
+    set_id BIGINT NOT NULL,
+    entry_no BIGINT NOT NULL,
+    md5 BYTEA,
+    sha1 BYTEA,
+    sha256 BYTEA,
+    pdq BYTEA,
+    vpdq TEXT,
+    category TEXT,
+    meta TEXT,
+    PRIMARY KEY (set_id, entry_no)
+);
+CREATE TABLE hash_index (
+    hash_type SMALLINT NOT NULL,
+    digest BYTEA NOT NULL,
+    set_id BIGINT NOT NULL,
+    entry_no BIGINT NOT NULL,
+    category TEXT,
+    PRIMARY KEY (hash_type, digest, set_id, entry_no)
+);
+"""
+
+#: Every migration, in order. Append only.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "hash sets, entries and the digest index", _HASH_SETS_SQLITE, _HASH_SETS_POSTGRES),
+)
+
+_LEDGER = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)
+"""
+
+
+def current_version(db: Database) -> int:
+    """The highest migration applied to ``db`` (0 for a new database)."""
+    rows = db.execute("SELECT MAX(version) FROM schema_migrations")
+    return int(rows[0][0] or 0)
+
+
+def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Apply the migrations ``db`` lacks; return their versions. Refuse a newer schema."""
+    db.script(_LEDGER)
+    known = max((m.version for m in migrations), default=0)
+    have = current_version(db)
+    if have > known:
+        raise StoreError(
+            f"the database at {db.location} has schema version {have}, newer than this "
+            f"Vigil knows ({known}): upgrade Vigil"
+        )
+    applied: list[int] = []
+    for migration in migrations:
+        if migration.version <= have:
+            continue
+        with db.transaction():
+            if db.dialect == "postgres":
+                db.execute("SELECT pg_advisory_xact_lock(7371)")  # serialise concurrent starts
+            if db.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+            ):
+                continue
+            db.script(migration.sqlite if db.dialect == "sqlite" else migration.postgres)
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, datetime.now(UTC).isoformat()),
+            )
+        applied.append(migration.version)
+    return applied
