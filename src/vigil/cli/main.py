@@ -11,7 +11,7 @@ import sys
 import typer
 
 from vigil import __version__
-from vigil.cli import hash_cmd
+from vigil.cli import hash_cmd, hashset_cmd
 
 app = typer.Typer(
     name="vigil",
@@ -39,6 +39,7 @@ def _root(
 
 
 app.command("hash")(hash_cmd.hash_command)
+app.add_typer(hashset_cmd.app, name="hashset")
 
 
 def main(argv: list[str] | None = None) -> None:
