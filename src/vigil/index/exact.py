@@ -35,12 +35,6 @@ from vigil.signals.base import SignalType
 from vigil.signals.crypto import Md5Signal, Sha1Signal, Sha256Signal
 
 
-def _isin_sorted(values: np.ndarray, sorted_unique: np.ndarray) -> np.ndarray:
-    pos = np.searchsorted(sorted_unique, values)
-    pos[pos == len(sorted_unique)] = 0
-    return sorted_unique[pos] == values
-
-
 class ExactIndex(Index[str, Match]):
     """Exact lookup of fixed-width digests; every match has distance 0."""
 
@@ -142,7 +136,7 @@ class ExactIndex(Index[str, Match]):
             return 0
         count = 0
         if len(self.ids):
-            hit = _isin_sorted(np.asarray(self.ids), wanted)
+            hit = np.isin(np.asarray(self.ids), wanted)
             if hit.any():
                 if self.main_dead is None:
                     self.main_dead = np.zeros(len(self.ids), bool)

@@ -212,7 +212,7 @@ class PdqIndex(Index[str, Match]):
     def disable(self, entry_ids: Iterable[int]) -> int:
         """Tombstone every row of these entry ids (main and delta); returns rows newly disabled.
 
-        One vectorised pass over the main segment's ids (tens of ms at 10 M): disabling
+        One vectorised pass over the main segment's ids (~0.1 s at 10 M): disabling
         is an administrative act, so no id-to-row table is kept in memory for it.
         """
         wanted = np.unique(np.fromiter((int(e) for e in entry_ids), np.int64))
@@ -220,7 +220,7 @@ class PdqIndex(Index[str, Match]):
             return 0
         count = 0
         if len(self.main):
-            hit = _isin_sorted(np.asarray(self.main.ids), wanted)
+            hit = np.isin(np.asarray(self.main.ids), wanted)
             if hit.any():
                 if self.main_dead is None:
                     self.main_dead = np.zeros(len(self.main), bool)
@@ -229,7 +229,7 @@ class PdqIndex(Index[str, Match]):
                 count += int((hit & ~self.main_dead).sum())
                 self.main_dead |= hit
         if len(self.delta):
-            hit = _isin_sorted(self.delta.ids, wanted)
+            hit = np.isin(self.delta.ids, wanted)
             count += int((hit & ~self._delta_dead).sum())
             self._delta_dead |= hit
         return count
@@ -441,13 +441,6 @@ class PdqLinearIndex(PdqIndex):
 
     kind = "pdq-linear"
     use_mih = False
-
-
-def _isin_sorted(values: np.ndarray, sorted_unique: np.ndarray) -> np.ndarray:
-    """Boolean mask of ``values`` found in ``sorted_unique`` (binary search, O(n log k))."""
-    pos = np.searchsorted(sorted_unique, values)
-    pos[pos == len(sorted_unique)] = 0
-    return sorted_unique[pos] == values
 
 
 def _best_per_entry(q: np.ndarray, e: np.ndarray, d: np.ndarray) -> BatchMatches:
