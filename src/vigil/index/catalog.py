@@ -1,0 +1,170 @@
+"""Indexes beside the store: built from its hash sets, brought up to date when opened.
+
+The store is the truth; the PDQ and vPDQ indexes are caches of it, kept in
+``$VIGIL_HOME/indexes/<database key>/`` as plain arrays. The catalog remembers which
+version of every hash set it indexed (id, import time, entry count). When opened, it
+compares that with the store: entries of a set that was deleted or re-imported are
+disabled (tombstones), entries of a new or re-imported set are added to the delta;
+nothing is rebuilt unless the delta grows past a share of the main segment, when the
+index is compacted. A file lock serialises two processes refreshing at once; indexes
+and the state file are replaced atomically, so a reader never sees a half-written one.
+
+Exact digests (MD5, SHA-1, SHA-256) need no cache: the store's own ``hash_index``
+B-tree answers them (see ``vigil.store.hashsets``).
+
+Entry ids pack the store's key: ``set_id << 32 | entry_no``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from vigil.index.bits import bytes_to_words
+from vigil.index.pdq_index import PdqIndex
+from vigil.index.vpdq_index import VpdqIndex
+from vigil.store import Store, database_url, vigil_home
+
+STATE_FILE = "catalog.json"
+#: Compact when the delta holds more rows than this share of the main segment.
+COMPACT_SHARE = 0.2
+COMPACT_MIN_ROWS = 50_000
+
+
+def entry_id(set_id: int, entry_no: int) -> int:
+    """The index id of a store entry."""
+    return (set_id << 32) | entry_no
+
+
+def split_entry_id(eid: int) -> tuple[int, int]:
+    """``(set_id, entry_no)`` of an index id."""
+    return eid >> 32, eid & 0xFFFFFFFF
+
+
+def default_root(url: str | None = None) -> Path:
+    """Where the indexes of the configured database live."""
+    key = hashlib.sha256((url or database_url()).encode()).hexdigest()[:16]
+    return vigil_home() / "indexes" / key
+
+
+SetVersions = dict[str, list[object]]
+
+
+class Catalog:
+    """The PDQ and vPDQ indexes of one store, up to date with it."""
+
+    def __init__(self, store: Store, root: Path | None = None) -> None:
+        """Use the indexes under ``root`` (default: beside the configured database)."""
+        self.store = store
+        self.root = root or default_root()
+        self._pdq: PdqIndex | None = None
+        self._vpdq: VpdqIndex | None = None
+
+    @property
+    def pdq(self) -> PdqIndex:
+        """The PDQ index, refreshed on first use."""
+        if self._pdq is None:
+            self.refresh()
+        assert self._pdq is not None
+        return self._pdq
+
+    @property
+    def vpdq(self) -> VpdqIndex:
+        """The vPDQ index, refreshed on first use."""
+        if self._vpdq is None:
+            self.refresh()
+        assert self._vpdq is not None
+        return self._vpdq
+
+    def _current(self) -> SetVersions:
+        return {
+            str(info.id): [
+                info.imported_at.isoformat() if info.imported_at else None,
+                info.entry_count,
+            ]
+            for info in self.store.hashsets.list()
+        }
+
+    def refresh(self) -> bool:
+        """Bring the indexes up to date with the store; True if anything changed."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with _locked(self.root / ".lock"):
+            current = self._current()
+            state = self._read_state()
+            pdq_dir, vpdq_dir = self.root / "pdq", self.root / "vpdq"
+            if state is None or not (pdq_dir / "manifest.json").exists():
+                pdq = PdqIndex.from_arrays(*self._pdq_rows(list(current)))
+                vpdq = VpdqIndex.build(self._vpdq_rows(list(current)))
+                changed = True
+            else:
+                pdq, vpdq = PdqIndex.open(pdq_dir), VpdqIndex.open(vpdq_dir)
+                stale = [s for s in state if state[s] != current.get(s)]
+                fresh = [s for s in current if state.get(s) != current[s]]
+                changed = bool(stale or fresh)
+                if stale:
+                    doomed = {int(s) for s in stale}
+                    live_ids = pdq.live_rows()[0]
+                    pdq.disable(live_ids[np.isin(live_ids >> 32, list(doomed))])
+                    vpdq.disable([v for v in vpdq.counts if (v >> 32) in doomed])
+                if fresh:
+                    pdq.add_arrays(*self._pdq_rows(fresh))
+                    vpdq.add(self._vpdq_rows(fresh))
+                if pdq.delta_size > max(COMPACT_MIN_ROWS, COMPACT_SHARE * len(pdq)):
+                    pdq = pdq.compact()
+            if changed:
+                pdq.save(pdq_dir)
+                vpdq.save(vpdq_dir)
+                self._write_state(current)
+            self._pdq, self._vpdq = pdq, vpdq
+            return changed
+
+    def _pdq_rows(self, set_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for sid in set_ids:
+            for entry_no, pdq in self.store.db.stream(
+                "SELECT entry_no, pdq FROM hash_entries WHERE set_id = ? AND pdq IS NOT NULL "
+                "ORDER BY entry_no",
+                (int(sid),),
+            ):
+                ids.append(entry_id(int(sid), int(entry_no)))
+                blobs.append(bytes(pdq))
+        raw = np.frombuffer(b"".join(blobs), np.uint8).reshape(-1, 32)
+        return np.array(ids, np.int64), bytes_to_words(raw)
+
+    def _vpdq_rows(self, set_ids: list[str]) -> Iterator[tuple[int, str]]:
+        for sid in set_ids:
+            for entry_no, value in self.store.db.stream(
+                "SELECT entry_no, vpdq FROM hash_entries WHERE set_id = ? AND vpdq IS NOT NULL "
+                "ORDER BY entry_no",
+                (int(sid),),
+            ):
+                yield entry_id(int(sid), int(entry_no)), value
+
+    def _read_state(self) -> SetVersions | None:
+        try:
+            return json.loads((self.root / STATE_FILE).read_text())["sets"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _write_state(self, sets: SetVersions) -> None:
+        tmp = self.root / f".{STATE_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"sets": sets}, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, self.root / STATE_FILE)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
