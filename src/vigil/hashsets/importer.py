@@ -17,7 +17,14 @@ from pathlib import Path
 from vigil.errors import HashSetError, InvalidRecordError
 from vigil.hashsets.formats import detect_format, get_format
 from vigil.hashsets.formats.base import HashSetFormat, ReadContext
-from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind, ImportReport, Rejected
+from vigil.hashsets.model import (
+    DigestBlock,
+    Entry,
+    HashSetInfo,
+    HashSetKind,
+    ImportReport,
+    Rejected,
+)
 from vigil.store.hashsets import HashSetRepository
 
 #: Progress callback: (position, total) in bytes or rows; total 0 when unknown.
@@ -84,12 +91,15 @@ def _checked(
     skipped: list[int],
     skip_invalid: bool,
     progress: Progress | None,
-) -> Iterator[Entry]:
+) -> Iterator[Entry | DigestBlock]:
     """The reader's entries; a Rejected one stops the import or is set aside."""
     countdown = _PROGRESS_EVERY
     for item in fmt.read(ctx):
         if type(item) is Entry:
             yield item
+        elif type(item) is DigestBlock:
+            yield item
+            countdown = 1
         else:
             assert isinstance(item, Rejected)
             if item.fatal or not skip_invalid:

@@ -12,6 +12,7 @@ bytes. PhotoDNA is opaque text: Vigil neither computes nor compares it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
@@ -105,6 +106,35 @@ class Rejected:
 
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestBlock:
+    """A run of consecutive entries that each hold one hash of one type and nothing else.
+
+    Plain lists yield these instead of one ``Entry`` per line, so that ten million
+    lines do not become ten million Python objects on their way to the database.
+    ``values`` are canonical hex strings, already validated.
+    """
+
+    hash_type: str
+    values: list[str]
+
+    def entries(self) -> Iterator[Entry]:
+        """The block as ordinary entries (for code that wants records, not speed)."""
+        for value in self.values:
+            entry = Entry()
+            setattr(entry, self.hash_type, value)
+            yield entry
+
+
+def expand(items: Iterable[Entry | DigestBlock | Rejected]) -> Iterator[Entry | Rejected]:
+    """A reader's output with every ``DigestBlock`` spelled out as entries."""
+    for item in items:
+        if isinstance(item, DigestBlock):
+            yield from item.entries()
+        else:
+            yield item
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from vigil.store.cases import CaseRepository
 from vigil.store.config import database_url, vigil_home
 from vigil.store.database import Database, connect
 from vigil.store.hashsets import HashSetRepository, Match
@@ -23,6 +24,7 @@ class Store:
         self.db = db
         migrate(db)
         self.hashsets = HashSetRepository(db)
+        self.cases = CaseRepository(db)
 
     def close(self) -> None:
         """Close the database connection."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vigil.errors import StoreError
+from vigil.store import cases
 from vigil.store.database import Database
 
 
@@ -102,6 +103,7 @@ CREATE TABLE hash_index (
 #: Every migration, in order. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "hash sets, entries and the digest index", _HASH_SETS_SQLITE, _HASH_SETS_POSTGRES),
+    Migration(2, "cases, scanned sources, items and the audit log", cases.SQLITE, cases.POSTGRES),
 )
 
 _LEDGER = """

@@ -16,7 +16,14 @@ from typing import IO, Any, ClassVar
 
 from vigil.errors import InvalidHashError, InvalidRecordError
 from vigil.hashsets.categories import Profiles, load_profiles
-from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind, Rejected, canonical_hash
+from vigil.hashsets.model import (
+    DigestBlock,
+    Entry,
+    HashSetInfo,
+    HashSetKind,
+    Rejected,
+    canonical_hash,
+)
 
 #: How many leading bytes detection sees.
 HEAD_SIZE = 64 * 1024
@@ -89,8 +96,12 @@ class HashSetFormat(ABC):
         """How sure the format is that the file is its own: 0 (no) to 100 (certain)."""
 
     @abstractmethod
-    def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
-        """The file's entries in order; a bad record is a ``Rejected``, never an exception."""
+    def read(self, ctx: ReadContext) -> Iterator[Entry | DigestBlock | Rejected]:
+        """The file's entries in order; a bad record is a ``Rejected``, never an exception.
+
+        Plain lists may yield ``DigestBlock`` runs instead of single entries (speed);
+        ``model.expand`` spells them out.
+        """
 
     @abstractmethod
     def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:

@@ -1,0 +1,292 @@
+"""The case repository: cases, the sources scanned into them, their items, their audit log.
+
+Layout (migration 2): ``cases`` one row per case (name, examiner, settings as JSON);
+``case_sources`` one row per file on disk that was scanned (its walk order, and the
+size and mtime it had, to recognise it on resume); ``case_items`` every row a source
+produced (the file, then archive members), keyed ``(case_id, source, ord)``;
+``audit_log`` the hash-chained log of actions (see ``vigil.audit``).
+
+A source and all its items are written in one transaction, replacing whatever an
+earlier, interrupted run wrote for it: a scan killed at any point and run again
+records every item once. Hashes are lower-case hex text here (a case holds far fewer
+rows than a hash set), matches and notes are JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from vigil.audit import AuditEntry, append
+from vigil.errors import VigilError
+from vigil.scan.items import ScanItem
+from vigil.store.database import Database
+
+SQLITE = """
+CREATE TABLE cases (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    examiner TEXT,
+    description TEXT,
+    settings TEXT
+);
+CREATE TABLE case_sources (
+    case_id INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    size INTEGER,
+    mtime REAL,
+    scanned_at TEXT NOT NULL,
+    PRIMARY KEY (case_id, path)
+);
+CREATE TABLE case_items (
+    case_id INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    container TEXT,
+    depth INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER,
+    mtime REAL,
+    ctime REAL,
+    atime REAL,
+    type TEXT,
+    md5 TEXT,
+    sha1 TEXT,
+    sha256 TEXT,
+    pdq TEXT,
+    pdq_quality INTEGER,
+    vpdq TEXT,
+    link_target TEXT,
+    known INTEGER NOT NULL,
+    notes TEXT,
+    error TEXT,
+    matches TEXT,
+    PRIMARY KEY (case_id, source, ord)
+);
+CREATE INDEX case_items_sha256 ON case_items (case_id, sha256);
+CREATE TABLE audit_log (
+    case_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    details TEXT NOT NULL,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (case_id, seq)
+);
+"""
+
+POSTGRES = (
+    SQLITE.replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIMARY KEY")
+    .replace("INTEGER", "BIGINT")
+    .replace("REAL", "DOUBLE PRECISION")
+)
+
+_ITEM_COLUMNS = (
+    "case_id", "source", "ord", "seq", "path", "container", "depth", "kind", "size",
+    "mtime", "ctime", "atime", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality",
+    "vpdq", "link_target", "known", "notes", "error", "matches",
+)  # fmt: skip
+
+
+class UnknownCaseError(VigilError):
+    """No case of that name exists."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case as stored."""
+
+    id: int
+    name: str
+    created_at: str
+    examiner: str | None
+    description: str | None
+    settings: dict[str, Any]
+
+
+class CaseRepository:
+    """Cases in one database."""
+
+    def __init__(self, db: Database) -> None:
+        """Use ``db`` (already migrated)."""
+        self.db = db
+
+    def get(self, name: str) -> Case | None:
+        """The case called ``name``, if any."""
+        rows = self.db.execute(
+            "SELECT id, name, created_at, examiner, description, settings FROM cases "
+            "WHERE name = ?",
+            (name,),
+        )
+        if not rows:
+            return None
+        cid, cname, created, examiner, description, settings = rows[0]
+        return Case(int(cid), cname, created, examiner, description, json.loads(settings or "{}"))
+
+    def require(self, name: str) -> Case:
+        """The case called ``name``, or UnknownCaseError listing the cases there are."""
+        case = self.get(name)
+        if case is None:
+            names = [r[0] for r in self.db.execute("SELECT name FROM cases ORDER BY name")]
+            raise UnknownCaseError(f"no case named {name!r} (cases: {', '.join(names) or 'none'})")
+        return case
+
+    def open(
+        self, name: str, *, examiner: str | None = None, description: str | None = None
+    ) -> tuple[Case, bool]:
+        """The case called ``name``, created if new; and whether it was created."""
+        with self.db.transaction():
+            case = self.get(name)
+            if case is not None:
+                return case, False
+            self.db.execute(
+                "INSERT INTO cases (name, created_at, examiner, description, settings) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (name, datetime.now(UTC).isoformat(), examiner, description, "{}"),
+            )
+        return self.require(name), True
+
+    def save_settings(self, case: Case, settings: dict[str, Any]) -> None:
+        """Replace the case's settings (evidence roots, hash sets with versions, options)."""
+        self.db.execute(
+            "UPDATE cases SET settings = ? WHERE id = ?",
+            (json.dumps(settings, sort_keys=True), case.id),
+        )
+
+    # -- sources and items --------------------------------------------------------------
+
+    def done_sources(self, case: Case) -> dict[str, tuple[int | None, float | None]]:
+        """Sources already recorded, with the size and mtime they had."""
+        return {
+            path: (size, mtime)
+            for path, size, mtime in self.db.execute(
+                "SELECT path, size, mtime FROM case_sources WHERE case_id = ?", (case.id,)
+            )
+        }
+
+    def record(self, case: Case, seq: int, items: list[ScanItem]) -> None:
+        """Write one source and all its items atomically, replacing an earlier attempt."""
+        source = items[0].source
+        rows = [_item_row(case.id, seq, ord_, item) for ord_, item in enumerate(items)]
+        with self.db.transaction():
+            self.db.execute(
+                "DELETE FROM case_items WHERE case_id = ? AND source = ?", (case.id, source)
+            )
+            self.db.execute(
+                "DELETE FROM case_sources WHERE case_id = ? AND path = ?", (case.id, source)
+            )
+            self.db.executemany(
+                f"INSERT INTO case_items ({', '.join(_ITEM_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in _ITEM_COLUMNS)})",
+                rows,
+            )
+            self.db.execute(
+                "INSERT INTO case_sources (case_id, path, seq, size, mtime, scanned_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    case.id,
+                    source,
+                    seq,
+                    items[0].size,
+                    items[0].mtime,
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
+
+    def items(self, case: Case, *, matches_only: bool = False) -> Iterator[ScanItem]:
+        """Every item in walk order, with ``duplicate_of`` set for exact duplicates.
+
+        The representative of a group of identical files (same SHA-256) is the first
+        one found in walk order; every other member names it.
+        """
+        first: dict[str, str] = {}
+        for row in self.db.stream(
+            f"SELECT {', '.join(_ITEM_COLUMNS[1:])} FROM case_items WHERE case_id = ? "
+            "ORDER BY seq, ord",
+            (case.id,),
+        ):
+            item = _item_from_row(row)
+            if item.sha256 and item.kind == "file" and item.error is None:
+                representative = first.setdefault(item.sha256, item.path)
+                if representative != item.path:
+                    item.duplicate_of = representative
+            if matches_only and not item.matches:
+                continue
+            yield item
+
+    def counts(self, case: Case) -> dict[str, int]:
+        """Sources and items recorded so far."""
+        sources = self.db.execute("SELECT COUNT(*) FROM case_sources WHERE case_id = ?", (case.id,))
+        items = self.db.execute("SELECT COUNT(*) FROM case_items WHERE case_id = ?", (case.id,))
+        return {"sources": int(sources[0][0]), "items": int(items[0][0])}
+
+    # -- audit log ------------------------------------------------------------------------
+
+    def audit(self, case: Case, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
+        """Append an entry to the case's hash-chained audit log."""
+        with self.db.transaction():
+            log = self.audit_log(case)
+            entry = append(
+                log[-1] if log else None,
+                actor=actor,
+                action=action,
+                case=case.name,
+                details=details,
+            )
+            self.db.execute(
+                "INSERT INTO audit_log (case_id, seq, at, actor, action, details, prev, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    case.id, entry.seq, entry.at, entry.actor, entry.action,
+                    json.dumps(entry.details, sort_keys=True), entry.prev, entry.hash,
+                ),
+            )  # fmt: skip
+        return entry
+
+    def audit_log(self, case: Case) -> list[AuditEntry]:
+        """The case's audit log in stored order."""
+        return [
+            AuditEntry(int(seq), at, actor, action, case.name, json.loads(details), prev, digest)
+            for seq, at, actor, action, details, prev, digest in self.db.execute(
+                "SELECT seq, at, actor, action, details, prev, hash FROM audit_log "
+                "WHERE case_id = ? ORDER BY seq",
+                (case.id,),
+            )
+        ]
+
+
+def _item_row(case_id: int, seq: int, ord_: int, item: ScanItem) -> tuple[Any, ...]:
+    return (
+        case_id, item.source, ord_, seq, item.path, item.container, item.depth, item.kind,
+        item.size, item.mtime, item.ctime, item.atime, item.type, item.md5, item.sha1,
+        item.sha256, item.pdq, item.pdq_quality,
+        json.dumps(item.vpdq) if item.vpdq is not None else None,
+        item.link_target, int(item.known),
+        json.dumps(item.notes, ensure_ascii=False) if item.notes else None,
+        item.error,
+        json.dumps(item.matches, ensure_ascii=False) if item.matches else None,
+    )  # fmt: skip
+
+
+def _item_from_row(row: tuple[Any, ...]) -> ScanItem:
+    (
+        source, _ord, _seq, path, container, depth, kind, size, mtime, ctime, atime, type_,
+        md5, sha1, sha256, pdq, pdq_quality, vpdq, link_target, known, notes, error, matches,
+    ) = row  # fmt: skip
+    return ScanItem(
+        path=path, source=source, container=container, depth=int(depth), kind=kind,
+        size=size, mtime=mtime, ctime=ctime, atime=atime, type=type_, md5=md5, sha1=sha1,
+        sha256=sha256, pdq=pdq, pdq_quality=pdq_quality,
+        vpdq=json.loads(vpdq) if vpdq else None, link_target=link_target, known=bool(known),
+        notes=json.loads(notes) if notes else [], error=error,
+        matches=json.loads(matches) if matches else [],
+    )  # fmt: skip
