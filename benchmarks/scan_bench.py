@@ -57,7 +57,7 @@ class NullSink:
     def done_sources(self) -> dict[str, tuple[int | None, float | None]]:
         return {}
 
-    def record(self, source: str, items: list[ScanItem]) -> None:
+    def record(self, seq: int, items: list[ScanItem]) -> None:
         self.rows += len(items)
         self.bytes += items[0].size or 0
 

@@ -23,11 +23,11 @@ class CrashingSink(MemorySink):
             self.rows, self.stamps = dict(base.rows), dict(base.stamps)
         self.survive = survive
 
-    def record(self, source: str, items: list[ScanItem]) -> None:
+    def record(self, seq: int, items: list[ScanItem]) -> None:
         if self.survive == 0:
             raise KeyboardInterrupt("power loss")
         self.survive -= 1
-        super().record(source, items)
+        super().record(seq, items)
 
 
 def comparable(sink: MemorySink) -> list[dict]:

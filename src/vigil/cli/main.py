@@ -11,7 +11,7 @@ import sys
 import typer
 
 from vigil import __version__
-from vigil.cli import hash_cmd, hashset_cmd, match_cmd
+from vigil.cli import hash_cmd, hashset_cmd, match_cmd, scan_cmd
 
 app = typer.Typer(
     name="vigil",
@@ -41,6 +41,8 @@ def _root(
 app.command("hash")(hash_cmd.hash_command)
 app.add_typer(hashset_cmd.app, name="hashset")
 app.command("match")(match_cmd.match_command)
+app.command("scan")(scan_cmd.scan_command)
+app.command("results")(scan_cmd.results_command)
 
 
 def main(argv: list[str] | None = None) -> None:

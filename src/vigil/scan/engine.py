@@ -35,8 +35,11 @@ class CaseSink(Protocol):
         """Sources already recorded, with the size and mtime they had."""
         ...
 
-    def record(self, source: str, items: list[ScanItem]) -> None:
-        """Write all rows of one source atomically; writing a source again replaces it."""
+    def record(self, seq: int, items: list[ScanItem]) -> None:
+        """Write all rows of one source (``seq``: its walk order) atomically.
+
+        Writing a source again replaces it, so a task that ran twice is harmless.
+        """
         ...
 
 
@@ -108,16 +111,27 @@ def _pending(
     entries: Iterable[EvidenceItem],
     done: dict[str, tuple[int | None, float | None]],
     progress: Progress,
-) -> Iterator[EvidenceItem]:
-    for entry in entries:
+) -> Iterator[tuple[int, EvidenceItem]]:
+    """Entries not yet recorded, numbered in walk order (the same on every run)."""
+    for seq, entry in enumerate(entries):
         if done.get(entry.path) == (entry.size, entry.mtime):
             progress.skipped_done += 1
             continue
-        yield entry
+        yield seq, entry
 
 
-def _failed_source(entry: EvidenceItem, exc: BaseException) -> list[ScanItem]:
-    return [
+def _scan_numbered(
+    numbered: tuple[int, EvidenceItem], options: ScanOptions
+) -> tuple[int, list[ScanItem]]:
+    seq, entry = numbered
+    return seq, scan_source(entry, options)
+
+
+def _failed_source(
+    numbered: tuple[int, EvidenceItem], exc: BaseException
+) -> tuple[int, list[ScanItem]]:
+    seq, entry = numbered
+    return seq, [
         ScanItem(
             path=entry.path,
             source=entry.path,
@@ -151,23 +165,23 @@ def run_scan(
     done = sink.done_sources()
     entries = _pending(walk(roots, options.archives, expand=False), done, progress)
     results = ordered_map(
-        partial(scan_source, options=options),
+        partial(_scan_numbered, options=options),
         entries,
         jobs=jobs or os.cpu_count() or 1,
         on_failure=_failed_source,
         batch_size=batch_size,
         executor_factory=executor_factory,
-        weight=lambda entry: entry.size or 0,
+        weight=lambda numbered: numbered[1].size or 0,
         max_weight=32 << 20,
     )
-    for rows in results:
+    for seq, rows in results:
         for row in rows:
             if matcher is not None and row.kind == "file" and row.error is None:
                 row.matches = matcher(row)
             summary.add(row)
             progress.matches += bool(row.matches)
             progress.errors += row.error is not None
-        sink.record(rows[0].source, rows)
+        sink.record(seq, rows)
         progress.files_done += 1
         progress.bytes_done += rows[0].size or 0
         progress.items += len(rows)
@@ -190,7 +204,8 @@ class MemorySink:
         """Sources recorded so far."""
         return dict(self.stamps)
 
-    def record(self, source: str, items: list[ScanItem]) -> None:
+    def record(self, seq: int, items: list[ScanItem]) -> None:
         """Replace the rows of one source."""
+        source = items[0].source
         self.rows[source] = items
         self.stamps[source] = (items[0].size, items[0].mtime)

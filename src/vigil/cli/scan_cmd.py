@@ -1,0 +1,374 @@
+"""``vigil scan`` and ``vigil results``: the triage scan of seized storage into a case.
+
+``vigil scan`` runs again where it stopped: a source (a file on disk with everything
+inside it) recorded in the case is not scanned twice. Exit codes: 0 when the scan
+finished and every item was read, 1 when it finished with per-item errors (listed in
+the case), 2 for usage errors, 130 when interrupted (run the same command to resume).
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import io
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from vigil import __version__
+from vigil.errors import UnknownHashSetError, UsageError, VigilError
+from vigil.hashsets.model import HashSetInfo, HashSetKind
+from vigil.index.catalog import Catalog
+from vigil.index.matching import Matcher, MatchOptions, Query
+from vigil.media.archives import ArchiveLimits
+from vigil.scan.case_sink import StoreCaseSink
+from vigil.scan.engine import Progress as ScanProgress
+from vigil.scan.engine import ScanSummary, count_sources, run_scan
+from vigil.scan.items import ScanItem
+from vigil.scan.known import IgnoreSetLookup
+from vigil.scan.worker import ScanOptions
+from vigil.signals.filehash import HashOptions
+from vigil.signals.vpdq import VpdqFrame
+from vigil.store import Store, database_url, open_store
+from vigil.store.cases import Case, UnknownCaseError
+
+RESULT_FIELDS = (
+    "path", "container", "type", "size", "md5", "sha1", "sha256", "pdq", "known",
+    "duplicate_of", "matches", "error",
+)  # fmt: skip
+
+
+class Mode(StrEnum):
+    """PDQ decoding path."""
+
+    exact = "exact"
+    fast = "fast"
+
+
+class ResultFormat(StrEnum):
+    """Formats of ``vigil results``."""
+
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def _fail(command: str, message: str, code: int) -> None:
+    typer.echo(f"vigil {command}: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def scan_command(
+    evidence: list[Path] = typer.Argument(..., help="Folders or files: a mounted drive, a copy."),
+    case_name: str = typer.Option(
+        ..., "--case", "-c", help="The case to scan into (created if new)."
+    ),
+    hashset: list[str] = typer.Option(
+        [], "--hashset", "-s", help="Hash set to use (repeat; default: every alert and ignore set)."
+    ),
+    examiner: str | None = typer.Option(None, "--examiner", help="Who runs the scan (audit log)."),
+    threshold: int | None = typer.Option(
+        None, "--threshold", min=0, max=256, help="PDQ distance (default: each set's, else 31)."
+    ),
+    mode: Mode = typer.Option(Mode.fast, "--mode", help="PDQ decoding path (docs/pdq.md)."),
+    max_depth: int = typer.Option(
+        5, "--max-depth", min=0, help="Archives nested deeper stay closed."
+    ),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = all cores)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    json_progress: bool = typer.Option(
+        False, "--json-progress", help="Progress as JSON lines on standard error, for logs."
+    ),
+) -> None:
+    """Scan evidence into a case: hash every file and archive member, match, record."""
+    missing = [str(p) for p in evidence if not os.path.lexists(p)]
+    if missing:
+        _fail("scan", f"no such file or folder: {', '.join(missing)}", 2)
+    roots = [p.absolute() for p in evidence]
+    try:
+        store = open_store()
+    except VigilError as exc:
+        _fail("scan", str(exc), 1)
+    actor = examiner or getpass.getuser()
+    try:
+        alerting, ignoring = _choose_sets(store, hashset)
+        case, _ = store.cases.open(case_name, examiner=examiner)
+        resuming = bool(store.cases.done_sources(case))
+        settings = _settings(case, roots, alerting + ignoring, threshold, mode, max_depth)
+        store.cases.save_settings(case, settings)
+        store.cases.audit(case, actor, "scan.resume" if resuming else "scan.start", settings)
+        matcher = (
+            Matcher(
+                Catalog(store),
+                MatchOptions(hashsets=tuple(i.name for i in alerting), threshold=threshold),
+            )
+            if alerting
+            else None
+        )
+        options = ScanOptions(
+            hashing=HashOptions(mode=mode.value),
+            archives=ArchiveLimits(max_depth=max_depth),
+            known=IgnoreSetLookup(database_url(), tuple(i.name for i in ignoring))
+            if ignoring
+            else None,
+        )
+        summary = _run(store, case, roots, options, matcher, jobs, quiet, json_progress, actor)
+    except (UnknownHashSetError, UsageError) as exc:
+        _fail("scan", str(exc), 2)
+    except VigilError as exc:
+        _fail("scan", str(exc), 1)
+    finally:
+        store.close()
+    raise typer.Exit(1 if summary.errors else 0)
+
+
+def _choose_sets(store: Store, names: list[str]) -> tuple[list[HashSetInfo], list[HashSetInfo]]:
+    sets = {info.name: info for info in store.hashsets.list()}
+    missing = [n for n in names if n not in sets]
+    if missing:
+        raise UnknownHashSetError(
+            f"no hash set named {missing[0]!r} (sets: {', '.join(sorted(sets)) or 'none'})"
+        )
+    if names:
+        chosen = [sets[n] for n in names]
+    else:
+        chosen = [i for i in sets.values() if i.kind in (HashSetKind.alert, HashSetKind.ignore)]
+    alerting = [i for i in chosen if i.kind != HashSetKind.ignore]
+    ignoring = [i for i in chosen if i.kind == HashSetKind.ignore]
+    return alerting, ignoring
+
+
+def _settings(
+    case: Case,
+    roots: list[Path],
+    sets: list[HashSetInfo],
+    threshold: int | None,
+    mode: Mode,
+    max_depth: int,
+) -> dict[str, Any]:
+    earlier = case.settings.get("evidence", [])
+    return {
+        "vigil": __version__,
+        "evidence": sorted(set(earlier) | {str(r) for r in roots}),
+        "hash_sets": [
+            {
+                "name": i.name,
+                "kind": str(i.kind),
+                "version": i.version,
+                "entries": i.entry_count,
+                "source_sha256": i.source_sha256,
+                "imported_at": i.imported_at.isoformat() if i.imported_at else None,
+            }
+            for i in sets
+        ],
+        "pdq_threshold": threshold,
+        "pdq_mode": mode.value,
+        "archive_depth": max_depth,
+    }
+
+
+def _matcher_fn(matcher: Matcher | None) -> Callable[[ScanItem], list[dict[str, Any]]]:
+    def match(row: ScanItem) -> list[dict[str, Any]]:
+        if matcher is None or row.known:
+            return []
+        frames = None
+        if row.vpdq:
+            frames = [
+                VpdqFrame(f["pdq"], f["quality"], f["frame"], f["timestamp"]) for f in row.vpdq
+            ]
+        query = Query(
+            md5=row.md5, sha1=row.sha1, sha256=row.sha256, pdq=row.pdq,
+            pdq_quality=row.pdq_quality, vpdq=frames,
+        )  # fmt: skip
+        return [f.to_json() for f in matcher.match(query) if f.kind != "ignore"]
+
+    return match
+
+
+def _run(
+    store: Store,
+    case: Case,
+    roots: list[Path],
+    options: ScanOptions,
+    matcher: Matcher | None,
+    jobs: int,
+    quiet: bool,
+    json_progress: bool,
+    actor: str,
+) -> ScanSummary:
+    files_total, bytes_total = count_sources(roots)
+    counters = ScanProgress(files_total=files_total, bytes_total=bytes_total)
+    show = not quiet and not json_progress and sys.stderr.isatty()
+    bar = _bar() if show else None
+    tasks = {}
+    if bar is not None:
+        tasks["files"] = bar.add_task("files", total=files_total, matches=0)
+        tasks["bytes"] = bar.add_task("bytes", total=bytes_total, matches=0)
+        bar.start()
+    last = [0.0]
+
+    def on_progress(p: ScanProgress) -> None:
+        if bar is not None:
+            bar.update(tasks["files"], completed=p.files_done + p.skipped_done, matches=p.matches)
+            bar.update(tasks["bytes"], completed=p.bytes_done, matches=p.matches)
+        elif json_progress and time.monotonic() - last[0] >= 1.0:
+            last[0] = time.monotonic()
+            typer.echo(json.dumps({"progress": asdict(p)}), err=True)
+
+    try:
+        summary = run_scan(
+            roots, StoreCaseSink(store, case), options, matcher=_matcher_fn(matcher),
+            jobs=jobs, progress=counters, on_progress=on_progress,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.stop()
+        store.cases.audit(
+            case, actor, "scan.stop", {"reason": "interrupted", **store.cases.counts(case)}
+        )
+        _fail("scan", "interrupted: run the same command again to resume", 130)
+    finally:
+        if bar is not None:
+            bar.stop()
+    duplicates = _duplicates(store, case)
+    finished = {**store.cases.counts(case), "errors": summary.errors}
+    finished["matched_items"] = summary.matched_items
+    store.cases.audit(case, actor, "scan.finish", finished)
+    if json_progress:
+        typer.echo(json.dumps({"progress": asdict(counters)}), err=True)
+    if not quiet:
+        _print_summary(case, summary, duplicates)
+    return summary
+
+
+def _bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description:>5}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("matches: {task.fields[matches]}"),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+def _duplicates(store: Store, case: Case) -> int:
+    rows = store.db.execute(
+        "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM case_items "
+        "WHERE case_id = ? AND kind = 'file' AND sha256 IS NOT NULL AND error IS NULL "
+        "GROUP BY sha256) AS groups",
+        (case.id,),
+    )
+    return int(rows[0][0])
+
+
+def _print_summary(case: Case, summary: ScanSummary, duplicates: int) -> None:
+    console = Console(stderr=False, width=None if sys.stdout.isatty() else 120)
+    table = Table(title=f"case {case.name}", show_header=False)
+    table.add_column(justify="right")
+    table.add_column()
+    rows = [
+        ("items this run", f"{summary.items:,}"),
+        ("files", f"{summary.files:,} ({summary.bytes / 1e6:,.1f} MB)"),
+        ("media", f"{summary.media:,}"),
+        ("matched items", f"{summary.matched_items:,}"),
+        ("known (ignore sets)", f"{summary.known:,}"),
+        ("unknown media", f"{summary.unknown_media:,}"),
+        ("duplicates (whole case)", f"{duplicates:,}"),
+        ("errors", f"{summary.errors:,}"),
+        ("resumed: sources already done", f"{summary.resumed_sources:,}"),
+        ("time", f"{summary.seconds:,.1f} s"),
+    ]
+    for name, count in sorted(summary.matches_by_hashset.items()):
+        rows.append((f"matches in {name}", f"{count:,}"))
+    for category, count in sorted(summary.matches_by_category.items()):
+        rows.append((f"category {category}", f"{count:,}"))
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+
+
+def results_command(
+    case_name: str = typer.Argument(..., help="The case."),
+    matches_only: bool = typer.Option(False, "--matches-only", help="Only items that matched."),
+    output_format: ResultFormat = typer.Option(
+        ResultFormat.jsonl, "--format", help="jsonl or csv."
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write here (default: stdout)."),
+) -> None:
+    """Export a case's items (fields: docs/scan.md)."""
+    try:
+        store = open_store()
+    except VigilError as exc:
+        _fail("results", str(exc), 1)
+    try:
+        case = store.cases.require(case_name)
+        text = io.StringIO()
+        writer = _csv_writer(text) if output_format == ResultFormat.csv else None
+        for item in store.cases.items(case, matches_only=matches_only):
+            record = _result(item)
+            if writer is not None:
+                writer.writerow(
+                    {
+                        **record,
+                        "matches": json.dumps(record["matches"]) if record["matches"] else "",
+                    }
+                )
+            else:
+                text.write(json.dumps(record, ensure_ascii=False) + "\n")
+    except UnknownCaseError as exc:
+        _fail("results", str(exc), 2)
+    except VigilError as exc:
+        _fail("results", str(exc), 1)
+    finally:
+        store.close()
+    if out is None:
+        sys.stdout.write(text.getvalue())
+        return
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        tmp.write_text(text.getvalue(), encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        _fail("results", f"cannot write {out}: {exc.strerror}", 1)
+
+
+def _csv_writer(stream: io.StringIO) -> csv.DictWriter:  # type: ignore[type-arg]
+    writer = csv.DictWriter(stream, fieldnames=[*RESULT_FIELDS, "kind", "mtime", "pdq_quality"])
+    writer.writeheader()
+    return writer
+
+
+def _result(item: ScanItem) -> dict[str, Any]:
+    record = {name: getattr(item, name) for name in RESULT_FIELDS}
+    record["matches"] = [
+        {
+            k: m.get(k)
+            for k in ("hashset", "signal_type", "distance", "category", "entry", "variant")
+        }
+        for m in item.matches
+    ]
+    record.update(kind=item.kind, mtime=item.mtime, pdq_quality=item.pdq_quality)
+    return record
