@@ -20,6 +20,9 @@ from vigil.store.database import Database, Row
 #: index's upper levels resident at tens of millions of entries.
 CACHE_KIB = 256 * 1024
 BUSY_TIMEOUT_MS = 30_000
+#: Read through a memory map: a batch lookup's 100,000 B-tree seeks then cost page
+#: faults on the OS cache instead of 400,000 read() calls. Address space, not memory.
+MMAP_BYTES = 64 << 30
 _BATCH = 50_000
 _ROWS_PER_STATEMENT = 200
 
@@ -41,6 +44,7 @@ class SqliteDatabase(Database):
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self.conn.execute("PRAGMA temp_store = FILE")
+            self.conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the SQLite store {path}: {exc}") from exc
         self._depth = 0

@@ -60,15 +60,18 @@ class _HexList(HashSetFormat):
 
     @classmethod
     def detect(cls, head: bytes, path: Path) -> int:
-        """Score the file's first bytes (see ``HashSetFormat.detect``)."""
+        """Most lines are hex of this length (a few bad lines must not hide the format)."""
         lines = first_lines(head)
         digits = 2 * DIGEST_SIZES[cls.hash_type]
-        if not lines or not all(_HEX_LINE.match(ln) and len(ln) == digits for ln in lines):
+        if not lines:
             return 0
-        if digits == 64:
-            says_pdq = "pdq" in path.name.lower()
-            return 60 if says_pdq == (cls.hash_type == "pdq") else 40
-        return 60
+        good = sum(1 for ln in lines if len(ln) == digits and _HEX_LINE.match(ln))
+        if good * 2 < len(lines):
+            return 0
+        score = 60 if good == len(lines) else 45
+        if digits == 64 and ("pdq" in path.name.lower()) != (cls.hash_type == "pdq"):
+            score -= 20
+        return score
 
     def read(self, ctx: ReadContext) -> Iterator[Entry | DigestBlock | Rejected]:
         """Stream the digests; blocks of clean lines are checked in C and yielded whole."""

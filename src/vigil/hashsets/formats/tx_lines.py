@@ -37,7 +37,10 @@ class TxLinesFormat(HashSetFormat):
     def detect(cls, head: bytes, path: Path) -> int:
         """Score the file's first bytes (see ``HashSetFormat.detect``)."""
         lines = first_lines(head)
-        return 80 if lines and all(_DETECT.match(ln) for ln in lines) else 0
+        good = sum(1 for ln in lines if _DETECT.match(ln))
+        if not lines or good * 2 < len(lines):
+            return 0
+        return 80 if good == len(lines) else 55
 
     def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
         """Stream the file's entries (see ``HashSetFormat.read``)."""
