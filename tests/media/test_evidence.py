@@ -101,7 +101,9 @@ def test_undecodable_and_long_names(tmp_path: Path) -> None:
     (deep / "y.jpg").write_bytes(JPEG)
     items = list(walk([tmp_path]))
     assert len(items) == 2 and all(i.error is None for i in items)
-    assert any(os.fsencode(i.path) == odd for i in items)
+    (named,) = [i for i in items if i.fs_path and os.fsencode(i.fs_path) == odd]
+    assert named.path.endswith("caf\\xe9.jpg")  # shown with an escape; opened by its real name
+    assert "not valid UTF-8" in named.notes[0]
 
 
 def test_times_are_as_found(tmp_path: Path) -> None:

@@ -28,6 +28,20 @@ from vigil.media.sniff import HEAD_SIZE, sniff
 SEPARATOR = "!/"
 
 
+def display_path(path: str) -> str:
+    r"""A path that can be stored and shown: names that are not UTF-8 get ``\xNN`` escapes.
+
+    File systems allow any bytes in names; Python hands undecodable ones over as lone
+    surrogates, which no database or JSON can hold. The real path is kept in
+    ``fs_path`` for opening the file; this one is for records and reports.
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
 @dataclass
 class EvidenceItem:
     """One entry of the evidence: a file on disk, an archive member, or a recorded oddity."""
@@ -61,14 +75,16 @@ def walk(
         for item in _walk_root(root):
             yield item
             if expand and item.kind == "file" and item.depth == 0 and item.size:
-                yield from expand_file(item.path, limits)
+                yield from expand_file(item.fs_path or item.path, limits, display=item.path)
 
 
 def _walk_root(root: Path) -> Iterator[EvidenceItem]:
     try:
         st = root.lstat()
     except OSError as exc:
-        yield EvidenceItem(path=str(root), kind="missing", error=f"cannot stat: {exc.strerror}")
+        yield EvidenceItem(
+            path=display_path(str(root)), kind="missing", error=f"cannot stat: {exc.strerror}"
+        )
         return
     if stat.S_ISDIR(st.st_mode):
         yield from _walk_dir(root, {(st.st_dev, st.st_ino)})
@@ -81,7 +97,9 @@ def _walk_dir(folder: Path, ancestors: set[tuple[int, int]]) -> Iterator[Evidenc
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
         yield EvidenceItem(
-            path=str(folder), kind="directory", error=f"cannot list folder: {exc.strerror}"
+            path=display_path(str(folder)),
+            kind="directory",
+            error=f"cannot list folder: {exc.strerror}",
         )
         return
     for entry in entries:
@@ -89,13 +107,17 @@ def _walk_dir(folder: Path, ancestors: set[tuple[int, int]]) -> Iterator[Evidenc
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError as exc:
-            yield EvidenceItem(path=str(path), kind="unknown", error=f"cannot stat: {exc.strerror}")
+            yield EvidenceItem(
+                path=display_path(str(path)), kind="unknown", error=f"cannot stat: {exc.strerror}"
+            )
             continue
         if stat.S_ISDIR(st.st_mode):
             key = (st.st_dev, st.st_ino)
             if key in ancestors:
                 yield EvidenceItem(
-                    path=str(path), kind="directory", error="folder loop: already being walked"
+                    path=display_path(str(path)),
+                    kind="directory",
+                    error="folder loop: already being walked",
                 )
                 continue
             yield from _walk_dir(path, ancestors | {key})
@@ -105,7 +127,7 @@ def _walk_dir(folder: Path, ancestors: set[tuple[int, int]]) -> Iterator[Evidenc
 
 def _disk_item(path: Path, st: os.stat_result) -> Iterator[EvidenceItem]:
     item = EvidenceItem(
-        path=str(path),
+        path=display_path(str(path)),
         kind="file" if stat.S_ISREG(st.st_mode) else describe_mode(st.st_mode),
         size=st.st_size if stat.S_ISREG(st.st_mode) else None,
         mtime=st.st_mtime,
@@ -113,9 +135,11 @@ def _disk_item(path: Path, st: os.stat_result) -> Iterator[EvidenceItem]:
         atime=st.st_atime,
         fs_path=str(path),
     )
+    if item.path != item.fs_path:
+        item.notes.append("file name is not valid UTF-8: shown with \\x escapes")
     if stat.S_ISLNK(st.st_mode):
         try:
-            item.link_target = os.readlink(path)
+            item.link_target = display_path(os.readlink(path))
         except OSError as exc:
             item.error = f"cannot read link: {exc.strerror}"
         item.notes.append("symbolic link: recorded, not followed")
@@ -124,9 +148,15 @@ def _disk_item(path: Path, st: os.stat_result) -> Iterator[EvidenceItem]:
     yield item
 
 
-def expand_file(path: str, limits: ArchiveLimits | None = None) -> Iterator[EvidenceItem]:
-    """The members of the archive at ``path`` (nothing if it is not an archive), recursively."""
+def expand_file(
+    path: str, limits: ArchiveLimits | None = None, *, display: str | None = None
+) -> Iterator[EvidenceItem]:
+    """The members of the archive at ``path`` (nothing if it is not an archive), recursively.
+
+    Members are named after ``display`` (the archive's shown path; default ``path``).
+    """
     limits = limits or ArchiveLimits()
+    shown = display or display_path(path)
     if limits.max_depth < 1:
         return
     try:
@@ -135,11 +165,11 @@ def expand_file(path: str, limits: ArchiveLimits | None = None) -> Iterator[Evid
             if not is_archive(mime):
                 return
             f.seek(0)
-            yield from _expand(f, mime, path, 1, limits, Budget(limits.max_total_bytes))
+            yield from _expand(f, mime, shown, 1, limits, Budget(limits.max_total_bytes))
     except Exception as exc:  # the archive item itself was recorded; record the failure
         yield EvidenceItem(
-            path=path + SEPARATOR,
-            container=path,
+            path=shown + SEPARATOR,
+            container=shown,
             depth=1,
             kind="other",
             error=f"cannot read archive: {describe(exc)}",
@@ -180,7 +210,7 @@ def _expand(
 
 def _member_item(member: Member, container: str, depth: int) -> EvidenceItem:
     return EvidenceItem(
-        path=f"{container}{SEPARATOR}{member.name}",
+        path=f"{container}{SEPARATOR}{display_path(member.name)}",
         container=container,
         depth=depth,
         kind=member.kind,
@@ -188,7 +218,7 @@ def _member_item(member: Member, container: str, depth: int) -> EvidenceItem:
         mtime=member.mtime,
         data=member.data,
         stream=member.stream,
-        link_target=member.link_target,
+        link_target=display_path(member.link_target) if member.link_target else None,
         error=member.error,
         notes=list(member.notes),
     )

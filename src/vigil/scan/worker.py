@@ -30,11 +30,13 @@ def scan_source(entry: EvidenceItem, options: ScanOptions) -> list[ScanItem]:
     item = _from_entry(entry, entry.path)
     if entry.kind != "file" or entry.error:
         return [item]
-    hashed = hash_file(entry.path, options.hashing, options.known)
+    real = entry.fs_path or entry.path
+    hashed = hash_file(real, options.hashing, options.known)
+    hashed.path = entry.path
     _take_hashes(item, hashed)
     rows = [item]
     if hashed.type and is_archive(hashed.type) and not hashed.known and hashed.size:
-        for member in expand_file(entry.path, options.archives):
+        for member in expand_file(real, options.archives, display=entry.path):
             row = _from_entry(member, entry.path)
             if member.kind == "file" and member.error is None:
                 data, stream = member.data, member.stream
