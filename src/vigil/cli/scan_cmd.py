@@ -301,9 +301,9 @@ def _print_summary(case: Case, summary: ScanSummary, duplicates: int) -> None:
         ("time", f"{summary.seconds:,.1f} s"),
     ]
     for name, count in sorted(summary.matches_by_hashset.items()):
-        rows.append((f"matches in {name}", f"{count:,}"))
+        rows.append((f"matched in {name}", f"{count:,}"))
     for category, count in sorted(summary.matches_by_category.items()):
-        rows.append((f"category {category}", f"{count:,}"))
+        rows.append((f"matched, category {category}", f"{count:,}"))
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
@@ -348,6 +348,7 @@ def results_command(
         return
     tmp = out.with_name(f".{out.name}.tmp")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(text.getvalue(), encoding="utf-8")
         os.replace(tmp, out)
     except OSError as exc:

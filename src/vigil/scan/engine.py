@@ -71,6 +71,7 @@ class ScanSummary:
     known: int = 0
     unknown_media: int = 0
     matched_items: int = 0
+    #: Matched items per hash set and per category (an item counts once in each).
     matches_by_hashset: Counter[str] = field(default_factory=Counter)
     matches_by_category: Counter[str] = field(default_factory=Counter)
     errors: int = 0
@@ -90,9 +91,10 @@ class ScanSummary:
         alerts = [m for m in row.matches if m.get("kind", "alert") != "ignore"]
         if alerts:
             self.matched_items += 1
-            for m in alerts:
-                self.matches_by_hashset[m["hashset"]] += 1
-                self.matches_by_category[str(m.get("category"))] += 1
+            for name in {m["hashset"] for m in alerts}:
+                self.matches_by_hashset[name] += 1
+            for category in {str(m.get("category")) for m in alerts}:
+                self.matches_by_category[category] += 1
         elif is_media and not row.known:
             self.unknown_media += 1
 
