@@ -11,7 +11,7 @@ import sys
 import typer
 
 from vigil import __version__
-from vigil.cli import hash_cmd, hashset_cmd, match_cmd, scan_cmd
+from vigil.cli import audit_cmd, hash_cmd, hashset_cmd, keys_cmd, match_cmd, scan_cmd
 
 app = typer.Typer(
     name="vigil",
@@ -43,6 +43,9 @@ app.add_typer(hashset_cmd.app, name="hashset")
 app.command("match")(match_cmd.match_command)
 app.command("scan")(scan_cmd.scan_command)
 app.command("results")(scan_cmd.results_command)
+app.command("audit")(audit_cmd.audit_command)
+app.add_typer(keys_cmd.app, name="keys")
+app.command("verify")(keys_cmd.verify_command)
 
 
 def main(argv: list[str] | None = None) -> None:
