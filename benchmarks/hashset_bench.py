@@ -63,6 +63,25 @@ def make_vics(path: Path, n: int, seed: int = 2) -> None:
         f.write("]}\n")
 
 
+def make_rds(path: Path, n: int, seed: int = 4) -> None:
+    """An RDS v3 database (NIST's schema) with n distinct files, each listed twice."""
+    from vigil.hashsets.formats.nsrl import SCHEMA
+
+    rng = random.Random(seed)
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA)
+    db.execute("INSERT INTO VERSION VALUES ('bench', 'minimal', '', '', 'benchmark')")
+    for start in range(0, n, 100_000):
+        rows = []
+        for i in range(start, min(n, start + 100_000)):
+            sha256, sha1, md5 = (rng.randbytes(k).hex().upper() for k in (32, 20, 16))
+            rows.append((sha256, sha1, md5, "00000000", f"f{i}.dll", i, 1))
+            rows.append((sha256, sha1, md5, "00000000", f"copy{i}.dll", i, 2))
+        db.executemany("INSERT INTO FILE VALUES (?,?,?,?,?,?,?)", rows)
+    db.commit()
+    db.close()
+
+
 def phase_import(args: argparse.Namespace) -> dict:
     from vigil.hashsets.importer import import_file
     from vigil.store import open_store
@@ -72,7 +91,7 @@ def phase_import(args: argparse.Namespace) -> dict:
     report = import_file(store.hashsets, Path(args.file), name=args.name, format_name=args.fmt)
     seconds = time.perf_counter() - t0
     store.close()
-    hashes = report.imported * (3 if args.fmt == "vics" else 1)
+    hashes = report.imported * (3 if args.fmt in ("vics", "nsrl") else 1)
     return {
         "entries": report.imported,
         "seconds": seconds,
@@ -169,6 +188,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--md5", type=int, default=10_000_000, help="MD5 lines to import")
     ap.add_argument("--vics", type=int, default=1_000_000, help="VICS records to import")
+    ap.add_argument("--nsrl", type=int, default=1_000_000, help="distinct files in an RDS")
     ap.add_argument("--batch", type=int, default=100_000, help="lookup batch size")
     ap.add_argument("--naive", type=int, default=1_000_000, help="lines for the naive baseline")
     ap.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
@@ -229,8 +249,17 @@ def main() -> None:
             f"naive lookup    : {nq['queries']:>11,} MD5s in {nq['seconds']:7.3f} s "
             f"(one SELECT per hash) -> batch is {nq['seconds'] / q['seconds']:.1f}x"
         )
+        rds_file = work / "rds.db"
+        make_rds(rds_file, args.nsrl)
+        n = run("import", url=url, file=rds_file, name="nsrl", fmt="nsrl")
+        print(
+            f"import NSRL RDS : {n['entries']:>11,} distinct of {2 * args.nsrl:,} FILE rows in "
+            f"{n['seconds']:7.1f} s = {n['entries_per_s']:>9,.0f} entries/s "
+            f"({n['hashes_per_s']:,.0f} hashes/s: MD5+SHA-1+SHA-256), peak {n['peak_mib']:,.0f} MiB"
+        )
         size = (work / "store.sqlite3").stat().st_size
-        print(f"store size      : {size / 2**20:,.0f} MiB for {args.md5 + args.vics:,} entries")
+        total = args.md5 + args.vics + args.nsrl
+        print(f"store size      : {size / 2**20:,.0f} MiB for {total:,} entries")
 
 
 if __name__ == "__main__":

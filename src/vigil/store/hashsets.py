@@ -9,8 +9,8 @@ digest, set_id, entry_no)``, which is the lookup index. Digests are raw bytes
 Speed: entries are appended in file order (cheap), and the index rows of a new set
 are then made by one ``INSERT ... SELECT ... ORDER BY digest`` per hash type, so the
 database sorts in C and fills its B-tree in key order instead of Python inserting
-10 million random keys. A batch lookup puts the query digests in a temporary table
-(or a PostgreSQL array) and joins, one statement for 100,000 hashes.
+10 million random keys. A batch lookup seeks the index once per digest in sorted order
+(SQLite), or joins an array of the digests in one statement (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -249,19 +249,28 @@ class HashSetRepository:
     # -- lookup --------------------------------------------------------------------
 
     def lookup(self, queries: Iterable[tuple[str, str]]) -> list[Match]:
-        """Every set entry holding one of the ``(hash_type, canonical hex)`` queries."""
-        wanted = sorted({(HASH_TYPE_CODES[t], bytes.fromhex(h)) for t, h in queries})
-        if not wanted:
+        """Every set entry holding one of the ``(hash_type, canonical hex)`` queries.
+
+        Matches come ordered by hash type (md5, sha1, sha256, pdq), digest, set, entry.
+        """
+        by_type: dict[int, set[bytes]] = {}
+        for hash_type, value in queries:
+            by_type.setdefault(HASH_TYPE_CODES[hash_type], set()).add(bytes.fromhex(value))
+        if not by_type:
             return []
-        if self.db.dialect == "postgres":
-            rows = self.db.execute(
-                "SELECT h.hash_type, h.digest, h.set_id, h.entry_no, h.category "
-                "FROM unnest(?::smallint[], ?::bytea[]) AS q(hash_type, digest) "
-                "JOIN hash_index h ON h.hash_type = q.hash_type AND h.digest = q.digest",
-                ([c for c, _ in wanted], [d for _, d in wanted]),
-            )
-        else:
-            rows = self._lookup_sqlite(wanted)
+        rows: list[tuple[Any, ...]] = []
+        for code in sorted(by_type):
+            digests = sorted(by_type[code])
+            if self.db.dialect == "postgres":
+                rows += self.db.execute(
+                    "SELECT h.hash_type, h.digest, h.set_id, h.entry_no, h.category "
+                    "FROM unnest(?::bytea[]) AS q(digest) JOIN hash_index h "
+                    "ON h.hash_type = ? AND h.digest = q.digest "
+                    "ORDER BY h.digest, h.set_id, h.entry_no",
+                    (digests, code),
+                )
+            else:
+                rows += self._lookup_sqlite(code, digests)
         sets = {info.id: info for info in self.list()}
         matches = []
         for code, digest, set_id, entry_no, category in rows:
@@ -277,22 +286,27 @@ class HashSetRepository:
                     int(entry_no),
                 )
             )
-        matches.sort(key=lambda m: (m.hash_type, m.hash, m.set_name, m.entry_no))
         return matches
 
-    def _lookup_sqlite(self, wanted: list[tuple[int, bytes]]) -> list[tuple[Any, ...]]:
-        db = self.db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS lookup_query (hash_type INTEGER, digest BLOB)")
+    def _lookup_sqlite(self, code: int, digests: list[bytes]) -> list[tuple[Any, ...]]:
+        """One prepared SELECT per digest, in digest order.
+
+        Measured against joining a temporary table of the queries, this is twice as fast
+        in SQLite: filling the temporary table costs more than the seeks it saves, and
+        seeking in sorted order keeps the B-tree pages just read in cache.
+        """
+        rows: list[tuple[Any, ...]] = []
+        cursor = self.db.conn.cursor()  # type: ignore[attr-defined]
+        sql = (
+            "SELECT hash_type, digest, set_id, entry_no, category FROM hash_index "
+            "WHERE hash_type = ? AND digest = ?"
+        )
         try:
-            db.executemany("INSERT INTO lookup_query VALUES (?, ?)", wanted)
-            # CROSS JOIN fixes the order: scan the (sorted) queries, seek the index.
-            return db.execute(
-                "SELECT h.hash_type, h.digest, h.set_id, h.entry_no, h.category "
-                "FROM lookup_query q CROSS JOIN hash_index h "
-                "ON h.hash_type = q.hash_type AND h.digest = q.digest"
-            )
+            for digest in digests:
+                rows.extend(cursor.execute(sql, (code, digest)))
         finally:
-            db.execute("DELETE FROM lookup_query")
+            cursor.close()
+        return rows
 
 
 def _rows(set_id: int, first: int, entries: Iterable[Entry]) -> Iterator[tuple[Any, ...]]:
