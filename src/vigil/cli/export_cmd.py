@@ -1,0 +1,89 @@
+"""``vigil export CASE --format vics|csv``: the case's media for partners' tools.
+
+Exit codes: 0 written, 1 when it could not be written, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import IO
+
+import typer
+
+from vigil.errors import VigilError
+from vigil.report.case_export import DEFAULT_PROFILE, case_media, write_csv, write_vics
+from vigil.store import open_store
+from vigil.store.cases import UnknownCaseError
+
+
+class ExportFormat(StrEnum):
+    """Formats of ``vigil export``."""
+
+    vics = "vics"
+    csv = "csv"
+
+
+def export_command(
+    case_name: str = typer.Argument(..., help="The case."),
+    output_format: ExportFormat = typer.Option(ExportFormat.vics, "--format", help="vics or csv."),
+    categories: str | None = typer.Option(
+        None, "--categories", help="Only media of these categories (comma-separated, e.g. 1,2)."
+    ),
+    matched_only: bool = typer.Option(False, "--matched-only", help="Only media that matched."),
+    profile: str = typer.Option(
+        DEFAULT_PROFILE, "--profile", help="Category profile of the export."
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write here (default: stdout)."),
+) -> None:
+    """Export the case's media (one record per distinct file) as VICS 2.0 or CSV."""
+    wanted = {c.strip() for c in categories.split(",") if c.strip()} if categories else None
+    try:
+        with open_store() as store:
+            case = store.cases.require(case_name)
+            media = case_media(
+                store.cases.items(case),
+                profile=profile,
+                categories=wanted,
+                matched_only=matched_only,
+            )
+    except UnknownCaseError as exc:
+        typer.echo(f"vigil export: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except VigilError as exc:
+        typer.echo(f"vigil export: {exc}", err=True)
+        raise typer.Exit(1) from None
+    write = write_vics if output_format == ExportFormat.vics else None
+    if out is None:
+        if write is not None:
+            count = write_vics(media, case, sys.stdout.buffer, profile)
+        else:
+            count = write_csv(media, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    else:
+        count = _atomic(
+            out, lambda f: write_vics(media, case, f, profile) if write else write_csv(media, f)
+        )
+    typer.echo(f"vigil export: {count} media records", err=True)
+
+
+def _atomic(path: Path, produce: Callable[[IO[bytes]], int]) -> int:
+    """Write through a temporary file in the same folder, then rename: never half-written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        typer.echo(f"vigil export: cannot write in {path.parent}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            count = produce(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return int(count)

@@ -1,0 +1,1 @@
+"""Stage 7a: what an examiner files and partners import: case exports and the case report."""

@@ -1,0 +1,149 @@
+"""A case's media as hash-set entries: for VICS and CSV exports and referral packages.
+
+One entry per distinct media item (by SHA-256; the first found represents its
+duplicates, whose file names and paths are listed too). The category is taken from the
+item's matches under the export's category profile (VICS US by default); a category
+from another profile is never copied across (mapping profiles is configuration, see
+``vigil.hashsets.categories``), so such media are exported uncategorised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from vigil import __version__
+from vigil.hashsets.formats import get_format
+from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
+from vigil.media.sniff import media_kind
+from vigil.scan.items import ScanItem
+from vigil.store.cases import Case
+
+DEFAULT_PROFILE = "vics-us"
+
+
+@dataclass
+class CaseMedia:
+    """One distinct media item of a case and every place it was found."""
+
+    first: ScanItem
+    places: list[ScanItem] = field(default_factory=list)
+    category: str | None = None
+
+    def entry(self) -> Entry:
+        """The item as a hash-set entry, with its files as VICS MediaFiles."""
+        item = self.first
+        files = [
+            {
+                "FileName": p.path.rsplit("/", 1)[-1],
+                "FilePath": p.path,
+                **({"Written": _iso(p.mtime)} if p.mtime is not None else {}),
+            }
+            for p in self.places
+        ]
+        return Entry(
+            md5=item.md5,
+            sha1=item.sha1,
+            sha256=item.sha256,
+            pdq=item.pdq if item.pdq and (item.pdq_quality or 0) > 0 else None,
+            category=self.category,
+            media_size=item.size,
+            file_names=tuple(dict.fromkeys(p.path.rsplit("/", 1)[-1] for p in self.places)),
+            extra={"MediaFiles": files, "MimeType": item.type},
+        )
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+
+
+def case_media(
+    items: Iterable[ScanItem],
+    *,
+    profile: str = DEFAULT_PROFILE,
+    categories: set[str] | None = None,
+    matched_only: bool = False,
+) -> list[CaseMedia]:
+    """Distinct media items of a case, in walk order, with their category under ``profile``."""
+    media: dict[str, CaseMedia] = {}
+    for item in items:
+        if item.error or not item.sha256 or media_kind(item.type or "") is None:
+            continue
+        found = media.get(item.sha256)
+        if found is None:
+            found = media[item.sha256] = CaseMedia(item)
+        found.places.append(item)
+        if found.category is None:
+            found.category = next(
+                (
+                    m["category"]
+                    for m in item.matches
+                    if m.get("category") is not None and m.get("category_profile") == profile
+                ),
+                None,
+            )
+    out = list(media.values())
+    if matched_only:
+        out = [m for m in out if any(p.matches for p in m.places)]
+    if categories is not None:
+        out = [m for m in out if m.category in categories]
+    return out
+
+
+def case_info(case: Case, profile: str = DEFAULT_PROFILE) -> HashSetInfo:
+    """The hash-set header of a case export: a VICS Case record."""
+    return HashSetInfo(
+        name=case.name,
+        kind=HashSetKind.alert,
+        category_profile=profile,
+        attributes={
+            "vics_case": {
+                "CaseNumber": case.name,
+                "ContactName": case.examiner or "",
+                "SourceApplicationName": "Vigil",
+                "SourceApplicationVersion": __version__,
+            }
+        },
+    )
+
+
+def write_vics(
+    media: list[CaseMedia], case: Case, out: IO[bytes], profile: str = DEFAULT_PROFILE
+) -> int:
+    """Write a VICS 2.0 Case file of the media; return how many records."""
+    return get_format("vics").write((m.entry() for m in media), out, case_info(case, profile))
+
+
+CSV_FIELDS = ("md5", "sha1", "sha256", "pdq", "category", "size", "type", "paths")
+
+
+def csv_rows(media: list[CaseMedia]) -> Iterator[dict[str, Any]]:
+    """One CSV row per media item."""
+    for m in media:
+        yield {
+            "md5": m.first.md5,
+            "sha1": m.first.sha1,
+            "sha256": m.first.sha256,
+            "pdq": m.first.pdq,
+            "category": m.category or "",
+            "size": m.first.size,
+            "type": m.first.type,
+            "paths": " | ".join(p.path for p in m.places),
+        }
+
+
+def write_csv(media: list[CaseMedia], out: IO[bytes]) -> int:
+    """Write the media as CSV; return how many rows."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(CSV_FIELDS))
+    writer.writeheader()
+    count = 0
+    for row in csv_rows(media):
+        writer.writerow(row)
+        count += 1
+    out.write(text.getvalue().encode("utf-8"))
+    return count

@@ -1,0 +1,81 @@
+"""A case's media exported as VICS 2.0 imports back into Vigil with the same hashes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def vigil(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {"VIGIL_HOME": str(home), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-m", "vigil", *args],
+        capture_output=True, text=True, timeout=120, check=False, env=env,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def case_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("export") / "home"
+    vigil(
+        "hashset",
+        "import",
+        str(EXAMPLES / "hashsets" / "example-vics.json"),
+        "--name",
+        "EX",
+        home=home,
+    )
+    vigil(
+        "scan", str(EXAMPLES / "evidence"), "--case", "demo", "--examiner", "A. Examiner", home=home
+    )
+    return home
+
+
+def test_vics_export_round_trips(case_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "demo.json"
+    assert vigil("export", "demo", "--out", str(out), home=case_home).returncode == 0
+    document = json.loads(out.read_text())
+    assert document["@odata.context"].endswith("/US/$metadata#Cases")
+    (case,) = document["value"]
+    assert case["CaseNumber"] == "demo" and case["ContactName"] == "A. Examiner"
+    exported = {m["MD5"].lower(): m for m in case["Media"]}
+    results = [json.loads(x) for x in vigil("results", "demo", home=case_home).stdout.splitlines()]
+    media = {
+        r["md5"]: r
+        for r in results
+        if r["type"].startswith(("image/", "video/")) and not r["error"]
+    }
+    assert set(exported) == set(media)
+    assert exported[media_md5(results, "beach.jpg")]["Category"] == 1
+    assert "Category" not in exported[media_md5(results, "harbour.gif")]
+    back = vigil("hashset", "import", str(out), "--name", "BACK", home=case_home)
+    assert back.returncode == 0, back.stderr
+    lookup = vigil("hashset", "lookup", "--json", *[f"md5:{h}" for h in media], home=case_home)
+    found = {
+        json.loads(x)["hash"] for x in lookup.stdout.splitlines() if json.loads(x)["set"] == "BACK"
+    }
+    assert found == set(media)
+
+
+def media_md5(results: list[dict], name: str) -> str:
+    return next(r["md5"] for r in results if r["path"].endswith(name))
+
+
+def test_category_filter_and_csv(case_home: Path) -> None:
+    only = vigil("export", "demo", "--categories", "2", home=case_home)
+    (case,) = json.loads(only.stdout)["value"]
+    assert [m["Category"] for m in case["Media"]] == [2]
+    csv_out = vigil("export", "demo", "--format", "csv", "--matched-only", home=case_home)
+    lines = csv_out.stdout.splitlines()
+    assert lines[0] == "md5,sha1,sha256,pdq,category,size,type,paths" and len(lines) == 4
+
+
+def test_unknown_case(case_home: Path) -> None:
+    result = vigil("export", "nope", home=case_home)
+    assert result.returncode == 2 and "no case named 'nope'" in result.stderr
