@@ -11,7 +11,16 @@ import sys
 import typer
 
 from vigil import __version__
-from vigil.cli import audit_cmd, export_cmd, hash_cmd, hashset_cmd, keys_cmd, match_cmd, scan_cmd
+from vigil.cli import (
+    audit_cmd,
+    export_cmd,
+    hash_cmd,
+    hashset_cmd,
+    keys_cmd,
+    match_cmd,
+    refer_cmd,
+    scan_cmd,
+)
 
 app = typer.Typer(
     name="vigil",
@@ -45,6 +54,7 @@ app.command("scan")(scan_cmd.scan_command)
 app.command("results")(scan_cmd.results_command)
 app.command("audit")(audit_cmd.audit_command)
 app.command("export")(export_cmd.export_command)
+app.command("refer")(refer_cmd.refer_command)
 app.add_typer(keys_cmd.app, name="keys")
 app.command("verify")(keys_cmd.verify_command)
 
