@@ -19,6 +19,7 @@ from vigil.cli import (
     keys_cmd,
     match_cmd,
     refer_cmd,
+    report_cmd,
     scan_cmd,
 )
 
@@ -55,6 +56,7 @@ app.command("results")(scan_cmd.results_command)
 app.command("audit")(audit_cmd.audit_command)
 app.command("export")(export_cmd.export_command)
 app.command("refer")(refer_cmd.refer_command)
+app.command("report")(report_cmd.report_command)
 app.add_typer(keys_cmd.app, name="keys")
 app.command("verify")(keys_cmd.verify_command)
 

@@ -1,0 +1,185 @@
+"""The case report: one self-contained HTML file (and, on request, a PDF of it).
+
+Nothing in it is fetched from anywhere (inline CSS, inline SVG charts, a Content
+Security Policy that forbids every network source), so it opens the same on an
+air-gapped workstation. It holds hashes and metadata; with ``thumbnails``, matched
+images appear as small thumbnails that are blurred and turned grey in their pixels
+(not by CSS alone), so the file itself never holds a clear picture. Rendered with
+Jinja2 (autoescaped); the PDF comes from the same HTML through WeasyPrint.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from PIL import Image, ImageFilter, ImageOps
+
+from vigil import __version__
+from vigil.audit import head, verify_chain
+from vigil.media.sniff import media_kind
+from vigil.report.charts import bar_chart, timeline
+from vigil.scan.items import ScanItem
+from vigil.store import Store
+from vigil.store.cases import Case
+
+THUMBNAIL_SIDE = 128
+
+
+@dataclass
+class MatchedRow:
+    """A matched item as the report shows it."""
+
+    item: ScanItem
+    matches: list[dict[str, Any]]
+    modified: str
+    thumbnail: str | None = None
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return ""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def blurred_thumbnail(path: str) -> str | None:
+    """A small, blurred, greyscale PNG of an image file on disk, as a data URI."""
+    try:
+        with Image.open(path) as image:
+            image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+            grey = ImageOps.grayscale(image.convert("RGB")).filter(ImageFilter.GaussianBlur(6))
+            buffer = io.BytesIO()
+            grey.save(buffer, "PNG")
+    except Exception:
+        return None
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def report_context(store: Store, case: Case, *, thumbnails: bool = False) -> dict[str, Any]:
+    """Everything the template shows, from the case in the store."""
+    items = list(store.cases.items(case))
+    matched: list[MatchedRow] = []
+    by_category: Counter[str] = Counter()
+    by_set: Counter[str] = Counter()
+    types: Counter[str] = Counter()
+    groups: dict[str, list[ScanItem]] = {}
+    errors = [i for i in items if i.error]
+    for item in items:
+        if item.kind == "file" and item.type:
+            types[item.type] += 1
+        if item.sha256 and item.kind == "file" and not item.error:
+            groups.setdefault(item.sha256, []).append(item)
+        if item.matches:
+            row = MatchedRow(item, item.matches, _when(item.mtime))
+            if thumbnails and item.container is None and media_kind(item.type or "") == "image":
+                row.thumbnail = blurred_thumbnail(item.path)
+            matched.append(row)
+            for category in {str(m.get("category") or "uncategorised") for m in item.matches}:
+                by_category[category] += 1
+            for name in {m["hashset"] for m in item.matches}:
+                by_set[name] += 1
+    files = [i for i in items if i.kind == "file" and i.md5]
+    media = [i for i in files if media_kind(i.type or "")]
+    duplicates = [
+        {"sha256": sha, "first": group[0].path, "copies": [g.path for g in group[1:]]}
+        for sha, group in groups.items()
+        if len(group) > 1
+    ]
+    stats = [
+        ("items", f"{len(items):,}"),
+        ("files (incl. archive members)", f"{len(files):,}"),
+        ("bytes", f"{sum(i.size or 0 for i in files):,}"),
+        ("media", f"{len(media):,}"),
+        ("matched items", f"{len(matched):,}"),
+        ("known files (ignore sets)", f"{sum(i.known for i in items):,}"),
+        ("unknown media", f"{sum(1 for i in media if not i.matches and not i.known):,}"),
+        ("duplicate copies", f"{sum(len(d['copies']) for d in duplicates):,}"),
+        ("errors", f"{len(errors):,}"),
+    ]
+    charts = "".join(
+        [
+            bar_chart("Matched items by category", by_category),
+            bar_chart("Matched items by hash set", by_set),
+            bar_chart("File types", types),
+            timeline("Files by modification month", [i.mtime for i in files if i.mtime]),
+        ]
+    )
+    log = store.cases.audit_log(case)
+    return {
+        "case": case,
+        "version": __version__,
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "evidence": _evidence(case, items),
+        "settings": case.settings,
+        "stats": stats,
+        "charts": charts,
+        "matched": matched,
+        "duplicates": duplicates,
+        "errors": errors,
+        "thumbnails": thumbnails,
+        "audit": log,
+        "audit_head": head(log),
+        "audit_ok": not verify_chain(log),
+    }
+
+
+def _evidence(case: Case, items: list[ScanItem]) -> list[dict[str, Any]]:
+    roots = case.settings.get("evidence", [])
+    out = []
+    for root in roots:
+        inside = [
+            i
+            for i in items
+            if i.depth == 0 and (i.path == root or i.path.startswith(root.rstrip("/") + "/"))
+        ]
+        single = next((i for i in inside if i.path == root), None)
+        out.append(
+            {
+                "path": root,
+                "files": len(inside),
+                "bytes": sum(i.size or 0 for i in inside if i.kind == "file"),
+                "sha256": single.sha256 if single else None,
+            }
+        )
+    return out
+
+
+def render_html(context: dict[str, Any]) -> str:
+    """The report as one HTML document."""
+    env = Environment(
+        loader=PackageLoader("vigil.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+def write_report(store: Store, case: Case, out: Path, *, pdf: bool, thumbnails: bool) -> list[Path]:
+    """Write report.html (and report.pdf) into ``out``, atomically; return the files."""
+    html = render_html(report_context(store, case, thumbnails=thumbnails))
+    out.mkdir(parents=True, exist_ok=True)
+    written = [_atomic(out / "report.html", html.encode("utf-8"))]
+    if pdf:
+        from weasyprint import HTML
+
+        written.append(_atomic(out / "report.pdf", HTML(string=html).write_pdf()))
+    return written
+
+
+def _atomic(path: Path, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
