@@ -112,3 +112,29 @@ def test_attributes_and_provenance_are_kept(store_url: str) -> None:
             "VICS 2.0",
             {"vics_case": {"CaseID": "c"}},
         )
+
+
+def test_numpy_segments_and_database_ranges_index_every_digest(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vigil.store import bulkload
+
+    monkeypatch.setattr(bulkload, "SEGMENT_ROWS", 3)
+    md5s = [f"{i:030x}00" for i in range(10)]  # trailing NUL bytes must survive
+    items = [
+        DigestBlock("md5", md5s[:4]),
+        Entry(md5=md5s[4], category="1"),
+        DigestBlock("md5", md5s[5:7]),
+        DigestBlock("sha1", ["0" * 40]),
+        Entry(sha1="1" * 40),
+        DigestBlock("md5", md5s[7:]),
+    ]
+    with open_store(store_url) as store:
+        store.hashsets.replace(HashSetInfo(name="S"), items)
+        hits = store.hashsets.lookup([("md5", m) for m in md5s] + [("sha1", "0" * 40)])
+        assert sorted((h.hash, h.entry_no) for h in hits if h.hash_type == "md5") == [
+            (m, i if i < 7 else i + 2) for i, m in enumerate(md5s)
+        ]
+        assert [h.category for h in hits if h.hash == md5s[4]] == ["1"]
+        assert store.db.execute("SELECT COUNT(*) FROM hash_index")[0][0] == 12
+        assert [e.md5 for e in store.hashsets.entries("S")][:4] == md5s[:4]

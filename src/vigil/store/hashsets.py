@@ -7,15 +7,14 @@ digest, set_id, entry_no)``, which is the lookup index. Digests are raw bytes
 (16 bytes for an MD5 rather than 32 hex characters).
 
 Speed: entries are appended in file order (cheap), and the index rows of a new set
-are then made by one ``INSERT ... SELECT ... ORDER BY digest`` per hash type, so the
-database sorts in C and fills its B-tree in key order instead of Python inserting
-10 million random keys. A batch lookup seeks the index once per digest in sorted order
-(SQLite), or joins an array of the digests in one statement (PostgreSQL).
+are made in key order, sorted by the database or by numpy (see ``bulkload``),
+never by inserting 10 million random keys one by one. A batch lookup seeks the index
+once per digest in sorted order (SQLite), or joins an array of the digests in one
+statement (PostgreSQL).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -24,26 +23,13 @@ from typing import Any
 
 from vigil.errors import UnknownHashSetError
 from vigil.hashsets.model import DigestBlock, Entry, HashSetInfo, HashSetKind
+from vigil.store.bulkload import HASH_TYPE_CODES, BulkLoader
 from vigil.store.database import Database
 
-#: Stored codes of the indexed hash types. Frozen: they are in every database.
-HASH_TYPE_CODES: dict[str, int] = {"md5": 1, "sha1": 2, "sha256": 3, "pdq": 4}
 _CODE_TYPES = {code: name for name, code in HASH_TYPE_CODES.items()}
-_BATCH = 50_000
 _SET_COLUMNS = (
     "id, name, kind, category_profile, provenance, version, source_format, "
     "source_sha256, imported_at, entry_count, attributes"
-)
-_ENTRY_COLUMNS = (
-    "set_id",
-    "entry_no",
-    "md5",
-    "sha1",
-    "sha256",
-    "pdq",
-    "vpdq",
-    "category",
-    "meta",
 )
 
 
@@ -111,14 +97,9 @@ class HashSetRepository:
             set_id = int(
                 self.db.execute("SELECT id FROM hash_sets WHERE name = ?", (info.name,))[0][0]
             )
-            count = self._insert_entries(set_id, entries)
-            for hash_type, code in HASH_TYPE_CODES.items():
-                self.db.execute(
-                    "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
-                    f"SELECT {code}, {hash_type}, set_id, entry_no, category FROM hash_entries "
-                    f"WHERE set_id = ? AND {hash_type} IS NOT NULL ORDER BY {hash_type}",
-                    (set_id,),
-                )
+            loader = BulkLoader(self.db, set_id)
+            count = loader.load(entries)
+            loader.build_index()
             if finish is not None:
                 finish(info)
             self.db.execute(
@@ -138,51 +119,6 @@ class HashSetRepository:
                 ),
             )
         return self.require(info.name)
-
-    def _insert_entries(self, set_id: int, items: Iterable[Entry | DigestBlock]) -> int:
-        """Bulk-insert in batches; return the number of entries.
-
-        Binding NULLs costs Python's sqlite3 more than SQLite's insert does, so rows
-        that hold one hash and nothing else bind 3 values, not 9; and a ``DigestBlock``
-        (a run of a plain list) goes in through C iterators without any Python object
-        per line.
-        """
-        count = 0
-        pending: list[Entry] = []
-        for item in items:
-            if type(item) is DigestBlock:
-                count += self._flush(set_id, count, pending)
-                pending = []
-                column = item.hash_type
-                self.db.bulk_insert(
-                    "hash_entries",
-                    ("set_id", "entry_no", column),
-                    zip(
-                        itertools.repeat(set_id),
-                        itertools.count(count),
-                        map(bytes.fromhex, item.values),
-                        strict=False,
-                    ),
-                )
-                count += len(item.values)
-                continue
-            pending.append(item)  # type: ignore[arg-type]
-            if len(pending) >= _BATCH:
-                count += self._flush(set_id, count, pending)
-                pending = []
-        count += self._flush(set_id, count, pending)
-        return count
-
-    def _flush(self, set_id: int, first: int, entries: list[Entry]) -> int:
-        if not entries:
-            return 0
-        rows = list(_rows(set_id, first, entries))
-        short = [r for r in rows if len(r) == 3]
-        if short:
-            self.db.bulk_insert("hash_entries", _ENTRY_COLUMNS[:3], short)
-        if len(short) != len(rows):
-            self.db.bulk_insert("hash_entries", _ENTRY_COLUMNS, [r for r in rows if len(r) != 3])
-        return len(entries)
 
     def delete(self, name: str) -> bool:
         """Delete the set called ``name``; False if there was none."""
@@ -307,65 +243,6 @@ class HashSetRepository:
         finally:
             cursor.close()
         return rows
-
-
-def _rows(set_id: int, first: int, entries: Iterable[Entry]) -> Iterator[tuple[Any, ...]]:
-    """Entries as ``hash_entries`` rows; hex to raw bytes, metadata to compact JSON.
-
-    A bare MD5 (no other hash, category or metadata) becomes a 3-tuple
-    ``(set_id, entry_no, md5)``; every other entry a full 9-tuple.
-    """
-    fromhex = bytes.fromhex
-    dumps = json.dumps
-    for number, e in enumerate(entries, start=first):
-        if (
-            e.sha1 is None
-            and e.category is None
-            and e.sha256 is None
-            and e.pdq is None
-            and (
-                e.vpdq is None
-                and e.photodna is None
-                and e.series is None
-                and not e.tags
-                and e.victim_identified is None
-                and e.is_distributed is None
-                and e.media_size is None
-                and not e.file_names
-                and e.comments is None
-                and e.date_updated is None
-                and not e.extra
-                and e.md5 is not None
-            )
-        ):
-            yield (set_id, number, fromhex(e.md5))
-            continue
-        if (
-            e.photodna is None
-            and e.series is None
-            and not e.tags
-            and e.victim_identified is None
-            and e.is_distributed is None
-            and e.media_size is None
-            and not e.file_names
-            and e.comments is None
-            and e.date_updated is None
-            and not e.extra
-        ):
-            meta = None
-        else:
-            meta = dumps(e.metadata(), ensure_ascii=False, separators=(",", ":"))
-        yield (
-            set_id,
-            number,
-            fromhex(e.md5) if e.md5 is not None else None,
-            fromhex(e.sha1) if e.sha1 is not None else None,
-            fromhex(e.sha256) if e.sha256 is not None else None,
-            fromhex(e.pdq) if e.pdq is not None else None,
-            e.vpdq,
-            e.category,
-            meta,
-        )
 
 
 def _info(row: tuple[Any, ...]) -> HashSetInfo:
