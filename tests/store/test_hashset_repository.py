@@ -114,12 +114,7 @@ def test_attributes_and_provenance_are_kept(store_url: str) -> None:
         )
 
 
-def test_numpy_segments_and_database_ranges_index_every_digest(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from vigil.store import bulkload
-
-    monkeypatch.setattr(bulkload, "SEGMENT_ROWS", 3)
+def test_blocks_and_entries_interleaved_index_every_digest(store_url: str) -> None:
     md5s = [f"{i:030x}00" for i in range(10)]  # trailing NUL bytes must survive
     items = [
         DigestBlock("md5", md5s[:4]),
