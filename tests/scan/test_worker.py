@@ -47,3 +47,17 @@ def test_links_are_rows_without_hashes(tmp_path: Path) -> None:
     (entry,) = walk([tmp_path], expand=False)
     (row,) = scan_source(entry, ScanOptions())
     assert (row.kind, row.link_target, row.md5) == ("symbolic link", "/etc/hostname", None)
+
+
+def test_files_that_vanish_or_change_during_the_scan(tmp_path: Path) -> None:
+    (tmp_path / "gone.jpg").write_bytes(JPEG)
+    (tmp_path / "grows.jpg").write_bytes(JPEG)
+    entries = {Path(e.path).name: e for e in walk([tmp_path], expand=False)}
+    (tmp_path / "gone.jpg").unlink()
+    (tmp_path / "grows.jpg").write_bytes(JPEG + b"appended after the walk")
+    (gone,) = scan_source(entries["gone.jpg"], ScanOptions())
+    assert gone.error is not None and gone.error.startswith("cannot open: No such file")
+    (grown,) = scan_source(entries["grows.jpg"], ScanOptions())
+    assert grown.error is None and grown.size == len(JPEG) + 23  # hashed as it is now
+    assert "file changed between listing and reading" in grown.notes[0]
+    assert entries["grows.jpg"].size == len(JPEG)  # the walk recorded it as it was

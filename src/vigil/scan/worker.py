@@ -34,6 +34,11 @@ def scan_source(entry: EvidenceItem, options: ScanOptions) -> list[ScanItem]:
     hashed = hash_file(real, options.hashing, options.known)
     hashed.path = entry.path
     _take_hashes(item, hashed)
+    if hashed.size is not None and entry.size is not None and hashed.size != entry.size:
+        item.notes.append(
+            f"file changed between listing and reading: {entry.size:,} bytes when listed, "
+            f"{hashed.size:,} when hashed"
+        )
     rows = [item]
     if hashed.type and is_archive(hashed.type) and not hashed.known and hashed.size:
         for member in expand_file(real, options.archives, display=entry.path):
