@@ -7,7 +7,7 @@ Each measured phase runs in its own process, so its peak RSS is its own. Phases:
 import N MD5 lines (plain list) into a fresh SQLite store; the naive baseline (one
 INSERT per hash into an indexed table, on a 1 M-line slice); import M VICS 2.0
 records; look up a batch of 100,000 MD5s (half present) in the N-entry set, and the
-naive baseline (one SELECT per hash). Data is random hex: benign by construction.
+bare loop of SELECTs (the floor: the repository adds converting rows into results). Data is random hex: benign by construction.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal
 
 from vigil.errors import StoreError
@@ -50,6 +50,10 @@ class Database(ABC):
     @abstractmethod
     def bulk_insert(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> int:
         """Insert many rows fast (executemany on SQLite, COPY on PostgreSQL); return how many."""
+
+    def bulk_mode(self) -> AbstractContextManager[None]:
+        """Settings for a large load (around a transaction); by default, none."""
+        return nullcontext()
 
     @abstractmethod
     def close(self) -> None:

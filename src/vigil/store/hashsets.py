@@ -85,7 +85,7 @@ class HashSetRepository:
         ``finish`` runs after the entries are read and before the commit, so that
         what a reader learnt at the end of a file (case record, version) is stored.
         """
-        with self.db.transaction():
+        with self.db.bulk_mode(), self.db.transaction():
             old = self.get(info.name)
             if old is not None and old.id is not None:
                 self._delete(old.id)

@@ -118,6 +118,19 @@ class SqliteDatabase(Database):
             count += len(batch)
         return count
 
+    @contextmanager
+    def bulk_mode(self) -> Iterator[None]:
+        """No memory map while loading, then the map back for lookups.
+
+        Pages read through the map to build the index would count as this process's
+        resident memory for nothing (they are the OS's file cache either way).
+        """
+        self.conn.execute("PRAGMA mmap_size = 0")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
