@@ -20,23 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import EXAMPLES, vigil
 from tests.factory import image_bytes, picture, video
-
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
-
-
-def vigil(*args: str, home: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    env = {"VIGIL_HOME": str(home), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def results(case: str, home: Path, *extra: str) -> list[dict]:

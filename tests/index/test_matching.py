@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from tests.cli_runner import vigil
 from tests.stores import store_url  # noqa: F401  (fixture)
 from vigil.errors import UnknownHashSetError
 from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
@@ -56,18 +55,6 @@ def test_rules(store_url: str) -> None:  # noqa: F811
 # -- the command, on the shared fixture photos ---------------------------------------
 
 
-def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {"VIGIL_HOME": str(home), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        env=env,
-    )
-
-
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory, pdq_fixtures: Path) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("photos")
@@ -93,15 +80,15 @@ def photos(tmp_path_factory: pytest.TempPathFactory, pdq_fixtures: Path) -> dict
 def test_match_finds_modified_copies(photos: dict[str, Path], tmp_path: Path) -> None:
     home = tmp_path / "home"
     originals = [str(p) for k, p in photos.items() if k.endswith("original")]
-    listing = run("hash", "--format", "tx", "--mode", "exact", *originals, home=home)
+    listing = vigil("hash", "--format", "tx", "--mode", "exact", *originals, home=home)
     (tmp_path / "known.txt").write_text(listing.stdout)
-    imported = run("hashset", "import", str(tmp_path / "known.txt"), "--name", "KNOWN", home=home)
+    imported = vigil("hashset", "import", str(tmp_path / "known.txt"), "--name", "KNOWN", home=home)
     assert imported.returncode == 0, imported.stderr
     copies = [str(p) for k, p in photos.items() if not k.endswith("original")]
 
     plain = {
         Path(r["path"]).stem: r
-        for r in map(json.loads, run("match", "--json", *copies, home=home).stdout.splitlines())
+        for r in map(json.loads, vigil("match", "--json", *copies, home=home).stdout.splitlines())
     }
     for name in ("bridge", "drawing"):
         for kind in ("reencoded", "small"):
@@ -109,7 +96,7 @@ def test_match_finds_modified_copies(photos: dict[str, Path], tmp_path: Path) ->
             assert m["hashset"] == "KNOWN" and m["signal_type"] == "pdq" and m["distance"] <= 31
         assert plain[f"{name}-rotated"]["matches"] == []
 
-    result = run("match", "--json", "--dihedral", *copies, home=home)
+    result = vigil("match", "--json", "--dihedral", *copies, home=home)
     turned = {Path(r["path"]).stem: r for r in map(json.loads, result.stdout.splitlines())}
     for name in ("bridge", "drawing"):
         (m,) = turned[f"{name}-rotated"]["matches"]
@@ -118,12 +105,12 @@ def test_match_finds_modified_copies(photos: dict[str, Path], tmp_path: Path) ->
 
 def test_bare_hashes_and_bad_input(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    empty = run("match", "--json", "--hash", "md5:" + "a" * 32, home=home)
+    empty = vigil("match", "--json", "--hash", "md5:" + "a" * 32, home=home)
     assert empty.returncode == 0
     assert json.loads(empty.stdout)["matches"] == []  # an empty store: no match, no error
-    bad = run("match", "--hash", "pdq:" + "z" * 64, home=home)
+    bad = vigil("match", "--hash", "pdq:" + "z" * 64, home=home)
     assert bad.returncode == 2 and "non-hex character 'z'" in bad.stderr
-    short = run("match", "--hash", "abc", home=home)
+    short = vigil("match", "--hash", "abc", home=home)
     assert short.returncode == 2 and "'abc'" in short.stderr
-    unknown = run("match", "--hashset", "NOPE", "--hash", "a" * 32, home=home)
+    unknown = vigil("match", "--hashset", "NOPE", "--hash", "a" * 32, home=home)
     assert unknown.returncode == 2 and "no hash set named 'NOPE'" in unknown.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from datetime import UTC, datetime
@@ -13,10 +11,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from tests.cli_runner import EXAMPLES, vigil
 from vigil.refer.cybertip import report_xml
 from vigil.refer.facts import FactsError, check_facts, load_facts
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 FACTS = """
 [incident]
@@ -41,14 +38,6 @@ port = 443
 [[internet]]
 url = "https://example.org/share/1"
 """
-
-
-def vigil(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {"VIGIL_HOME": str(home), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", *args],
-        capture_output=True, text=True, timeout=120, check=False, env=env,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.cli_runner import EXAMPLES, vigil
+
 CHROMIUM = Path("/usr/bin/chromium")
-
-
-def vigil(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {"VIGIL_HOME": str(home), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", *args],
-        capture_output=True, text=True, timeout=180, check=False, env=env,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

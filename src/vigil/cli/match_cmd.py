@@ -24,7 +24,6 @@ from vigil.index.matching import Finding, Matcher, MatchOptions, Query
 from vigil.media.reader import iter_files
 from vigil.parallel import ordered_map
 from vigil.signals.filehash import FileHashes, HashOptions, hash_file
-from vigil.signals.vpdq import VpdqFrame
 from vigil.store import open_store
 
 
@@ -81,7 +80,7 @@ def match_command(
         )
         for record in records:
             failed += record.error is not None
-            found = [] if record.error else matcher.match(_query(record))
+            found = [] if record.error else matcher.match(Query.of(record))
             rows.append(_file_row(record, found))
     except (UnknownHashSetError, UsageError, InvalidHashError) as exc:
         _fail(str(exc), 2)
@@ -91,23 +90,6 @@ def match_command(
         store.close()
     _print(rows, as_json)
     raise typer.Exit(1 if failed else 0)
-
-
-def _query(record: FileHashes) -> Query:
-    frames = None
-    if record.vpdq is not None:
-        frames = [
-            VpdqFrame(f["pdq"], f["quality"], f["frame"], f["timestamp"]) for f in record.vpdq
-        ]
-    return Query(
-        md5=record.md5,
-        sha1=record.sha1,
-        sha256=record.sha256,
-        pdq=record.pdq,
-        pdq_quality=record.pdq_quality,
-        pdq_dihedral=record.pdq_dihedral,
-        vpdq=frames,
-    )
 
 
 def _split(found: list[Finding]) -> tuple[list[Finding], list[Finding]]:

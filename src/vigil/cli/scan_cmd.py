@@ -47,7 +47,6 @@ from vigil.scan.items import ScanItem
 from vigil.scan.known import IgnoreSetLookup
 from vigil.scan.worker import ScanOptions
 from vigil.signals.filehash import HashOptions
-from vigil.signals.vpdq import VpdqFrame
 from vigil.store import Store, database_url, open_store
 from vigil.store.cases import Case, UnknownCaseError
 
@@ -189,16 +188,7 @@ def _matcher_fn(matcher: Matcher | None) -> Callable[[ScanItem], list[dict[str, 
     def match(row: ScanItem) -> list[dict[str, Any]]:
         if matcher is None or row.known:
             return []
-        frames = None
-        if row.vpdq:
-            frames = [
-                VpdqFrame(f["pdq"], f["quality"], f["frame"], f["timestamp"]) for f in row.vpdq
-            ]
-        query = Query(
-            md5=row.md5, sha1=row.sha1, sha256=row.sha256, pdq=row.pdq,
-            pdq_quality=row.pdq_quality, vpdq=frames,
-        )  # fmt: skip
-        return [f.to_json() for f in matcher.match(query) if f.kind != "ignore"]
+        return [f.to_json() for f in matcher.match(Query.of(row)) if f.kind != "ignore"]
 
     return match
 

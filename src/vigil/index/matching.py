@@ -80,6 +80,30 @@ class Query:
     pdq_dihedral: dict[str, str] | None = None
     vpdq: list[VpdqFrame] | None = None
 
+    @classmethod
+    def of(cls, record: Any) -> Query:
+        """The query for a record with hash attributes (FileHashes, ScanItem, ...).
+
+        vPDQ frames may be given as ``{pdq, quality, frame, timestamp}`` dicts (as the
+        records serialise them) or as VpdqFrame objects.
+        """
+        frames = None
+        if getattr(record, "vpdq", None):
+            frames = [
+                f if isinstance(f, VpdqFrame) else
+                VpdqFrame(f["pdq"], f["quality"], f.get("frame", 0), f.get("timestamp", 0.0))
+                for f in record.vpdq
+            ]  # fmt: skip
+        return cls(
+            md5=record.md5,
+            sha1=record.sha1,
+            sha256=record.sha256,
+            pdq=record.pdq,
+            pdq_quality=record.pdq_quality,
+            pdq_dihedral=getattr(record, "pdq_dihedral", None),
+            vpdq=frames,
+        )
+
 
 class Matcher:
     """Match queries against the selected hash sets of one store."""
