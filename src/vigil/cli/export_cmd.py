@@ -5,6 +5,7 @@ Exit codes: 0 written, 1 when it could not be written, 2 for usage errors.
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 import tempfile
@@ -50,6 +51,12 @@ def export_command(
                 profile=profile,
                 categories=wanted,
                 matched_only=matched_only,
+            )
+            store.cases.audit(
+                case,
+                getpass.getuser(),
+                "export",
+                {"format": output_format.value, "records": len(media), "out": str(out or "stdout")},
             )
     except UnknownCaseError as exc:
         typer.echo(f"vigil export: {exc}", err=True)
