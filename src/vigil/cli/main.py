@@ -21,6 +21,7 @@ from vigil.cli import (
     refer_cmd,
     report_cmd,
     scan_cmd,
+    serve_cmd,
 )
 
 app = typer.Typer(
@@ -59,6 +60,9 @@ app.command("refer")(refer_cmd.refer_command)
 app.command("report")(report_cmd.report_command)
 app.add_typer(keys_cmd.app, name="keys")
 app.command("verify")(keys_cmd.verify_command)
+app.command("serve")(serve_cmd.serve_command)
+app.add_typer(serve_cmd.apikey_app, name="apikey")
+app.add_typer(serve_cmd.webhook_app, name="webhook")
 
 
 def main(argv: list[str] | None = None) -> None:

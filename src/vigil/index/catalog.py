@@ -6,7 +6,10 @@ version of every hash set it indexed (id, import time, entry count). When opened
 compares that with the store: entries of a set that was deleted or re-imported are
 disabled (tombstones), entries of a new or re-imported set are added to the delta;
 nothing is rebuilt unless the delta grows past a share of the main segment, when the
-index is compacted. A file lock serialises two processes refreshing at once; indexes
+index is compacted. A set that only grew (same import, more entries: the service adds
+entries one by one, and entry numbers only grow) has just its new entries added, found
+by the highest entry number indexed, so one hash added to a bank of a million is one
+row read, not a million. A file lock serialises two processes refreshing at once; indexes
 and the state file are replaced atomically, so a reader never sees a half-written one.
 
 Exact digests (MD5, SHA-1, SHA-256) need no cache: the store's own ``hash_index``
@@ -84,13 +87,22 @@ class Catalog:
         return self._vpdq
 
     def _current(self) -> SetVersions:
+        """Per set: import time, entry count and the highest entry number (-1: none)."""
         return {
             str(info.id): [
                 info.imported_at.isoformat() if info.imported_at else None,
                 info.entry_count,
+                self._top_entry(int(info.id or 0)),
             ]
             for info in self.store.hashsets.list()
         }
+
+    def _top_entry(self, set_id: int) -> int:
+        """The set's highest entry number (one primary-key seek), -1 if it has none."""
+        rows = self.store.db.execute(
+            "SELECT MAX(entry_no) FROM hash_entries WHERE set_id = ?", (set_id,)
+        )
+        return -1 if rows[0][0] is None else int(rows[0][0])
 
     def refresh(self) -> bool:
         """Bring the indexes up to date with the store; True if anything changed."""
@@ -105,9 +117,10 @@ class Catalog:
                 changed = True
             else:
                 pdq, vpdq = PdqIndex.open(pdq_dir), VpdqIndex.open(vpdq_dir)
-                stale = [s for s in state if state[s] != current.get(s)]
-                fresh = [s for s in current if state.get(s) != current[s]]
-                changed = bool(stale or fresh)
+                grown = [s for s in state if _grew(state[s], current.get(s))]
+                stale = [s for s in state if state[s] != current.get(s) and s not in grown]
+                fresh = [s for s in current if state.get(s) != current[s] and s not in grown]
+                changed = bool(stale or fresh or grown)
                 if stale:
                     doomed = {int(s) for s in stale}
                     live_ids = pdq.live_rows()[0]
@@ -116,6 +129,10 @@ class Catalog:
                 if fresh:
                     pdq.add_arrays(*self._pdq_rows(fresh))
                     vpdq.add(self._vpdq_rows(fresh))
+                for sid in grown:
+                    after = int(state[sid][2])  # type: ignore[call-overload]
+                    pdq.add_arrays(*self._pdq_rows([sid], after))
+                    vpdq.add(self._vpdq_rows([sid], after))
                 if pdq.delta_size > max(COMPACT_MIN_ROWS, COMPACT_SHARE * len(pdq)):
                     pdq = pdq.compact()
             if changed:
@@ -125,26 +142,26 @@ class Catalog:
             self._pdq, self._vpdq = pdq, vpdq
             return changed
 
-    def _pdq_rows(self, set_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _pdq_rows(self, set_ids: list[str], after: int = -1) -> tuple[np.ndarray, np.ndarray]:
         ids: list[int] = []
         blobs: list[bytes] = []
         for sid in set_ids:
             for entry_no, pdq in self.store.db.stream(
-                "SELECT entry_no, pdq FROM hash_entries WHERE set_id = ? AND pdq IS NOT NULL "
-                "ORDER BY entry_no",
-                (int(sid),),
+                "SELECT entry_no, pdq FROM hash_entries WHERE set_id = ? AND entry_no > ? "
+                "AND pdq IS NOT NULL ORDER BY entry_no",
+                (int(sid), after),
             ):
                 ids.append(entry_id(int(sid), int(entry_no)))
                 blobs.append(bytes(pdq))
         raw = np.frombuffer(b"".join(blobs), np.uint8).reshape(-1, 32)
         return np.array(ids, np.int64), bytes_to_words(raw)
 
-    def _vpdq_rows(self, set_ids: list[str]) -> Iterator[tuple[int, str]]:
+    def _vpdq_rows(self, set_ids: list[str], after: int = -1) -> Iterator[tuple[int, str]]:
         for sid in set_ids:
             for entry_no, value in self.store.db.stream(
-                "SELECT entry_no, vpdq FROM hash_entries WHERE set_id = ? AND vpdq IS NOT NULL "
-                "ORDER BY entry_no",
-                (int(sid),),
+                "SELECT entry_no, vpdq FROM hash_entries WHERE set_id = ? AND entry_no > ? "
+                "AND vpdq IS NOT NULL ORDER BY entry_no",
+                (int(sid), after),
             ):
                 yield entry_id(int(sid), int(entry_no)), value
 
@@ -158,6 +175,16 @@ class Catalog:
         tmp = self.root / f".{STATE_FILE}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps({"sets": sets}, indent=1, sort_keys=True) + "\n")
         os.replace(tmp, self.root / STATE_FILE)
+
+
+def _grew(before: list[object], now: list[object] | None) -> bool:
+    """Whether a set only gained entries: same import, more entries, higher numbers."""
+    if now is None or len(before) < 3 or len(now) < 3 or before[0] != now[0]:
+        return False
+    return (
+        int(now[1]) > int(before[1])  # type: ignore[call-overload]
+        and int(now[2]) > int(before[2])  # type: ignore[call-overload]
+    )
 
 
 @contextmanager

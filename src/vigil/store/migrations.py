@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vigil.errors import StoreError
-from vigil.store import cases
+from vigil.store import cases, service
 from vigil.store.database import Database
 
 
@@ -104,6 +104,12 @@ CREATE TABLE hash_index (
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "hash sets, entries and the digest index", _HASH_SETS_SQLITE, _HASH_SETS_POSTGRES),
     Migration(2, "cases, scanned sources, items and the audit log", cases.SQLITE, cases.POSTGRES),
+    Migration(
+        3,
+        "service: API keys, webhooks and their queue, match log, disabled entries",
+        service.SQLITE,
+        service.POSTGRES,
+    ),
 )
 
 _LEDGER = """

@@ -1,0 +1,146 @@
+"""``vigil serve`` (the matching service), ``vigil apikey`` and ``vigil webhook``.
+
+``serve`` only turns options into settings and starts uvicorn (the settings go into
+the environment so that every worker process builds the same app); the keys and
+webhooks commands are thin layers over their store repositories. Exit codes: 0 done,
+1 when the thing named does not exist, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import typer
+
+from vigil.errors import VigilError
+from vigil.store import open_store
+from vigil.store.actions import ActionRepository
+from vigil.store.apikeys import ROLES, ApiKeyRepository
+
+apikey_app = typer.Typer(
+    help="API keys of the matching service (stored hashed; shown once).",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+webhook_app = typer.Typer(
+    help="Webhooks that receive signed match events from the service.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _fail(what: str, exc: Exception, code: int = 2) -> typer.Exit:
+    typer.echo(f"vigil {what}: {exc}", err=True)
+    return typer.Exit(code)
+
+
+def serve_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+    max_upload_mb: int = typer.Option(32, "--max-upload-mb", min=1, help="Largest upload."),
+    rate: float = typer.Option(5000.0, "--rate", help="Requests per second per key."),
+    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Serve the matching API (OpenAPI at /docs) on the same store as the CLI."""
+    import uvicorn
+
+    from vigil.web.config import MiB
+
+    os.environ["VIGIL_SERVE_MAX_UPLOAD_BYTES"] = str(max_upload_mb * MiB)
+    os.environ["VIGIL_SERVE_RATE"] = str(rate)
+    os.environ["VIGIL_SERVE_BURST"] = str(max(2 * rate, 1.0))
+    try:
+        open_store().close()  # fail early, with a message, if the store cannot be opened
+    except VigilError as exc:
+        raise _fail("serve", exc) from None
+    uvicorn.run(
+        "vigil.web.app:from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@apikey_app.command("create")
+def apikey_create(
+    role: str = typer.Option(..., "--role", help=f"One of: {', '.join(ROLES)}."),
+    name: str = typer.Option(..., "--name", help="A name to tell the key by."),
+    rate: float | None = typer.Option(None, "--rate", help="Requests per second (default: all)."),
+) -> None:
+    """Create a key and print it (the only time it is shown)."""
+    try:
+        with open_store() as store:
+            key = ApiKeyRepository(store.db).create(name, role, rate)
+    except VigilError as exc:
+        raise _fail("apikey create", exc) from None
+    typer.echo(key)
+    typer.echo(f"(key {name!r}, role {role}: store it now, it cannot be shown again)", err=True)
+
+
+@apikey_app.command("list")
+def apikey_list(as_json: bool = typer.Option(False, "--json", help="JSON Lines.")) -> None:
+    """Every key: name, role, prefix, created, revoked."""
+    with open_store() as store:
+        keys = ApiKeyRepository(store.db).list()
+    for k in keys:
+        if as_json:
+            typer.echo(json.dumps(k.to_json()))
+        else:
+            state = f"revoked {k.revoked_at}" if k.revoked_at else "live"
+            typer.echo(f"{k.name}\t{k.role}\t{k.prefix}...\t{k.created_at}\t{state}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(name: str = typer.Argument(..., help="The key's name.")) -> None:
+    """Revoke a key (refused by every serving process within seconds)."""
+    with open_store() as store:
+        if not ApiKeyRepository(store.db).revoke(name):
+            typer.echo(f"vigil apikey revoke: no live key named {name!r}", err=True)
+            raise typer.Exit(1)
+    typer.echo(f"revoked {name}")
+
+
+@webhook_app.command("add")
+def webhook_add(
+    url: str = typer.Argument(..., help="http(s) URL that receives match events."),
+    secret: str = typer.Option(
+        None, "--secret", help="HMAC secret (at least 16 characters); else read from stdin."
+    ),
+) -> None:
+    """Send match events to URL, signed with the secret."""
+    if secret is None:
+        secret = sys.stdin.readline().strip()
+    try:
+        with open_store() as store:
+            ActionRepository(store.db).add_webhook(url, secret)
+    except VigilError as exc:
+        raise _fail("webhook add", exc) from None
+    typer.echo(f"added {url}")
+
+
+@webhook_app.command("list")
+def webhook_list() -> None:
+    """Configured webhooks (secrets not shown) and the queue's counts."""
+    with open_store() as store:
+        repo = ActionRepository(store.db)
+        hooks, counts = repo.webhooks(), repo.queue_status()
+    for hook in hooks:
+        typer.echo(f"{hook.url}\tadded {hook.created_at}")
+    typer.echo(json.dumps(counts), err=True)
+
+
+@webhook_app.command("remove")
+def webhook_remove(url: str = typer.Argument(..., help="The webhook's URL.")) -> None:
+    """Stop sending events to URL (its undelivered events are dropped)."""
+    with open_store() as store:
+        if not ActionRepository(store.db).remove_webhook(url):
+            typer.echo(f"vigil webhook remove: no webhook {url}", err=True)
+            raise typer.Exit(1)
+    typer.echo(f"removed {url}")

@@ -1,0 +1,7 @@
+"""The matching service (``vigil serve``): an HTTP API over the same store as the CLI.
+
+Small modules, one concern each: ``app`` assembles them; ``v1`` and ``hma`` are the two
+route sets (Vigil's own, and HMA-compatible ones); ``auth`` and ``ratelimit`` guard
+them; ``freshness`` keeps the in-memory view of the indexes current; ``engine``
+matches against it; ``actions`` delivers webhook events; ``metrics`` counts.
+"""

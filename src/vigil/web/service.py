@@ -1,0 +1,141 @@
+"""The parts one serving process shares between its routes, and the steps they share.
+
+``Service`` holds the settings, the store pool, the snapshot refresher, the key cache,
+the rate limiter, the metrics and the webhook worker; the routers (``v1``, ``hma``)
+are thin functions over it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from vigil.errors import InvalidHashError, UsageError
+from vigil.index.matching import Query
+from vigil.media.sniff import media_kind
+from vigil.signals import SIGNAL_TYPES, signal_type
+from vigil.signals.filehash import FileHashes, HashOptions, hash_content
+from vigil.signals.vpdq import VpdqFrame, parse_reference_lines, to_reference_lines
+from vigil.store.actions import ActionRepository
+from vigil.store.apikeys import ApiKey
+from vigil.web.actions import WebhookWorker
+from vigil.web.auth import KeyCache
+from vigil.web.config import ServiceConfig
+from vigil.web.engine import Hit, Snapshot
+from vigil.web.errors import ApiError
+from vigil.web.freshness import Refresher
+from vigil.web.metrics import Metrics
+from vigil.web.pool import StorePool
+from vigil.web.ratelimit import TokenBuckets
+from vigil.web.uploads import Part
+
+
+@dataclass
+class Service:
+    """Everything the routes of one process use."""
+
+    config: ServiceConfig
+    pool: StorePool
+    refresher: Refresher
+    keys: KeyCache
+    buckets: TokenBuckets
+    metrics: Metrics
+    webhooks: WebhookWorker | None
+
+    def snapshot(self) -> Snapshot:
+        """The current snapshot; 503 while the first one loads."""
+        snap = self.refresher.snapshot
+        if snap is None:
+            raise ApiError(503, "index_not_ready", "index not yet loaded; retry shortly")
+        return snap
+
+    def changed(self) -> None:
+        """A write was committed: refresh this process's snapshot now."""
+        self.refresher.poke()
+
+    async def hash_upload(self, part: Part, *, dihedral: bool = False) -> FileHashes:
+        """Hash an uploaded file in memory; 4xx for non-media, bad media and bombs."""
+        options = HashOptions(dihedral=dihedral, max_pixels=self.config.max_pixels)
+        data = bytes(part.data)
+        record = await run_in_threadpool(
+            hash_content, part.filename or "upload", data, None, options
+        )
+        if record.error:
+            raise ApiError(422, "bad_media", f"cannot hash the upload: {record.error}")
+        if not media_kind(record.type or ""):
+            raise ApiError(
+                415,
+                "unsupported_media",
+                f"the upload is not an image or video (its content is {record.type or 'unknown'})",
+            )
+        return record
+
+    def record(self, key: ApiKey, route: str, query: dict[str, Any], hits: list[Hit]) -> str | None:
+        """Count matches; log those of alert and watch sets and queue their events."""
+        for hit in hits:
+            self.metrics.matches.labels(hit.signal_type, str(hit.info.kind)).inc()
+        acted = [h.to_json() for h in hits if str(h.info.kind) != "ignore"]
+        if not acted:
+            return None
+        with self.pool.store() as store:
+            event_id = ActionRepository(store.db).record_match(key.name, route, query, acted)
+        if self.webhooks is not None:
+            self.webhooks.poke()
+        return event_id
+
+
+def query_of(record: FileHashes) -> Query:
+    """The matcher's query for a hashed upload."""
+    frames = None
+    if record.vpdq:
+        frames = [
+            VpdqFrame(f["pdq"], f["quality"], f["frame"], f["timestamp"]) for f in record.vpdq
+        ]
+    return Query(
+        md5=record.md5,
+        sha1=record.sha1,
+        sha256=record.sha256,
+        pdq=record.pdq,
+        pdq_quality=record.pdq_quality,
+        pdq_dihedral=record.pdq_dihedral,
+        vpdq=frames,
+    )
+
+
+def upload_signals(record: FileHashes) -> dict[str, str]:
+    """An upload's hashes by signal type (vPDQ as reference lines joined by ``;``)."""
+    out = {t: v for t in ("md5", "sha1", "sha256", "pdq") if (v := getattr(record, t))}
+    if record.vpdq:
+        frames = query_of(record).vpdq or []
+        out["vpdq"] = ";".join(to_reference_lines(frames))
+    return out
+
+
+def log_query(record: FileHashes) -> dict[str, Any]:
+    """What the match log keeps of an upload: its type, size and hashes, never content."""
+    return {"upload": {"type": record.type, "size": record.size, **upload_signals(record)}}
+
+
+def parse_signal(kind: str, value: str) -> tuple[str, str]:
+    """``(signal type, canonical value)``; 400 naming an unknown type or a bad value."""
+    name = (kind or "").strip().lower()
+    if name not in SIGNAL_TYPES:
+        raise ApiError(
+            400,
+            "unknown_signal_type",
+            f"No such SignalType '{kind}' (known: {', '.join(sorted(SIGNAL_TYPES))})",
+        )
+    try:
+        canonical = signal_type(name).validate(value)
+    except (InvalidHashError, UsageError) as exc:
+        raise ApiError(400, "invalid_hash", f"invalid signal: {exc}") from None
+    return name, canonical
+
+
+def query_for(kind: str, canonical: str) -> Query:
+    """The matcher's query for one validated hash."""
+    if kind == "vpdq":
+        return Query(vpdq=parse_reference_lines(canonical.split(";")))
+    return Query(**{kind: canonical})

@@ -1,0 +1,124 @@
+"""HMA-compatible routes: an HMA client's flow, HMA's shapes, and what Vigil does better."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.web.media import jpeg
+from tests.web.server import Server, wait_for
+
+rng = np.random.default_rng(11)
+
+
+def pdq() -> str:
+    return rng.bytes(32).hex()
+
+
+def near(value: str, bits: int) -> str:
+    return f"{int(value, 16) ^ ((1 << bits) - 1):064x}"
+
+
+def test_hma_client_flow(server: Server, keys: dict[str, str]) -> None:
+    h = pdq()
+    with server.client(keys["curator"], header="x-api-key") as c:
+        r = c.post("/c/banks", json={"name": "TEST_BANK"})
+        assert r.status_code == 201
+        assert r.json() == {"matching_enabled_ratio": 1.0, "name": "TEST_BANK"}
+        assert c.post("/c/banks", json={"name": "TEST_BANK"}).status_code == 403
+        bad = c.post("/c/banks", json={"name": "lower"})
+        assert bad.status_code == 400 and "UPPER_WITH_UNDERSCORE" in bad.json()["message"]
+
+        added = c.post("/c/bank/TEST_BANK/signal", json={"pdq": h, "note": "benign test"})
+        assert added.status_code == 200
+        content_id = added.json()["id"]
+        assert added.json() == {"id": content_id, "signals": {"pdq": h}}
+
+        # md5 is a signal type too (HMA has none for images)
+        md5 = rng.bytes(16).hex()
+        assert c.post("/c/bank/TEST_BANK/signal", json={"md5": md5}).status_code == 200
+
+        def lookup() -> dict:
+            return c.get("/m/lookup", params={"signal_type": "pdq", "signal": near(h, 7)}).json()
+
+        assert wait_for(lambda: lookup() != {})
+        assert lookup() == {"TEST_BANK": [{"bank_content_id": content_id, "distance": "7"}]}
+        assert c.get("/m/lookup", params={"signal_type": "pdq", "signal": pdq()}).json() == {}
+        exact = c.get("/m/lookup", params={"signal_type": "md5", "signal": md5.upper()}).json()
+        assert list(exact) == ["TEST_BANK"]
+
+        raw = c.get("/m/raw_lookup", params={"signal_type": "pdq", "signal": h})
+        assert raw.json() == {"matches": [content_id]}
+        raw = c.get(
+            "/m/raw_lookup",
+            params={"signal_type": "pdq", "signal": h, "include_distance": "true"},
+        )
+        assert raw.json() == {"matches": [{"bank_content_id": content_id, "distance": "0"}]}
+
+        cmp = c.post("/m/compare", json={"pdq": [h, near(h, 20)]})
+        assert cmp.json() == {"pdq": [True, {"distance": 20}]}
+        assert c.post("/m/compare", json={"pdq": [h, near(h, 40)]}).json()["pdq"][0] is False
+
+        # hash an upload, bank it, match it by upload
+        photo = jpeg(seed=4)
+        hashed = c.post("/h/hash", files={"photo": ("p.jpg", photo, "image/jpeg")})
+        assert hashed.status_code == 200 and len(hashed.json()["pdq"]) == 64
+        banked = c.post(
+            "/c/bank/TEST_BANK/content",
+            files={"photo": ("p.jpg", photo, "image/jpeg")},
+            data={"note": "n", "metadata": '{"content_id": "abc"}'},
+        )
+        assert banked.status_code == 200
+        assert banked.json()["signals"]["pdq"] == hashed.json()["pdq"]
+        got = c.get(f"/c/bank/TEST_BANK/content/{banked.json()['id']}").json()
+        assert got["note"] == "n" and got["metadata"] == {"content_id": "abc"}
+        assert got["disable_until_ts"] == 1
+
+        def by_upload() -> dict:
+            return c.post("/m/lookup", files={"photo": ("q.jpg", photo, "image/jpeg")}).json()
+
+        assert wait_for(lambda: by_upload()["pdq"] != {})
+        assert by_upload()["pdq"]["TEST_BANK"][0]["bank_content_id"] == banked.json()["id"]
+
+        # disabling (HMA's PUT .../content/<id>) hides it from every lookup, raw too
+        r = c.put(f"/c/bank/TEST_BANK/content/{content_id}", json={"disable_until_ts": 0})
+        assert r.status_code == 200 and r.json()["disable_until_ts"] == 0
+        assert wait_for(
+            lambda: (
+                c.get("/m/raw_lookup", params={"signal_type": "pdq", "signal": h}).json()
+                == {"matches": []}
+            )
+        )
+        assert lookup() == {}
+
+        # banks: list, show, rename, ratio, delete
+        assert {"matching_enabled_ratio": 1.0, "name": "TEST_BANK"} in c.get("/c/banks").json()
+        renamed = c.put("/c/bank/TEST_BANK", json={"name": "OTHER_BANK", "enabled_ratio": 0.5})
+        assert renamed.json() == {"matching_enabled_ratio": 0.5, "name": "OTHER_BANK"}
+        assert c.get("/c/bank/TEST_BANK").status_code == 404
+        assert c.get("/c/bank/OTHER_BANK").json()["name"] == "OTHER_BANK"
+        assert c.delete("/c/bank/OTHER_BANK").json() == {"message": "Done"}
+        assert c.get("/c/bank/OTHER_BANK").status_code == 404
+        assert c.get("/status").text == "I-AM-ALIVE"
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_hma_bad_input_is_4xx(server: Server, keys: dict[str, str]) -> None:
+    with server.client(keys["curator"]) as c:
+        r = c.get("/m/lookup", params={"signal_type": "pdq", "signal": "ABC"})
+        assert r.status_code == 400 and r.json()["message"].startswith("invalid signal:")
+        r = c.get("/m/lookup", params={"signal_type": "nope", "signal": "00"})
+        assert r.status_code == 400 and "No such SignalType 'nope'" in r.json()["message"]
+        assert c.get("/m/lookup").status_code == 400
+        # a non-image upload: HMA answers 500, Vigil a 4xx naming the problem
+        r = c.post("/h/hash", files={"photo": ("x.jpg", b"not an image at all", "image/jpeg")})
+        assert r.status_code == 415 and "not an image or video" in r.json()["message"]
+        r = c.post("/h/hash", files={"sound": ("x.jpg", jpeg(), "image/jpeg")})
+        assert r.status_code == 400 and "content_type" in r.json()["message"]
+        r = c.post("/c/bank/NO_SUCH/signal", json={"pdq": pdq()})
+        assert r.status_code == 404 and r.json()["message"] == "bank 'NO_SUCH' not found"
+        assert c.post("/c/banks", content=b"{not json").status_code == 400
+        assert c.post("/m/compare", json={"pdq": [pdq()]}).status_code == 400
+        assert c.post("/m/compare", json=[1, 2]).status_code == 400
+        r = c.post("/m/compare", json={"pdq": ["xyz", pdq()]})
+        assert r.status_code == 400 and r.json()["message"].startswith("Invalid pdq hash")
