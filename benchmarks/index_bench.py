@@ -331,6 +331,40 @@ def bench_exact(n: int, args) -> None:
         del index
 
 
+def bench_updates(n: int, args) -> None:
+    """Updates without a rebuild: disable, add to the delta, save again, compact, open."""
+    rng = np.random.default_rng(SEED + 1)
+    words = rng.integers(0, 2**64, size=(n, 4), dtype=np.uint64)
+    index = PdqIndex.from_arrays(np.arange(n), words, workers=1)
+    queries = words_to_hex(words[rng.choice(n, 500)])
+
+    def p50() -> float:
+        lat = []
+        for q in queries:
+            t = time.perf_counter()
+            index.query(q)
+            lat.append(time.perf_counter() - t)
+        return statistics.median(lat) * 1e3
+
+    def timed(fn) -> float:
+        t = time.perf_counter()
+        fn()
+        return time.perf_counter() - t
+
+    path = Path(args.workdir) / "updates"
+    rows = [f"Updates, N = {n:,}: query p50 {p50():.3f} ms"]
+    gone = rng.choice(n, 1000, replace=False).tolist()
+    rows.append(f"disable 1,000 ids {timed(lambda: index.disable(gone)):.3f} s")
+    rows.append(f"first save {timed(lambda: index.save(path)):.2f} s")
+    extra = rng.integers(0, 2**64, size=(100_000, 4), dtype=np.uint64)
+    add = timed(lambda: index.add_arrays(np.arange(n, n + 100_000), extra))
+    rows.append(f"add 100,000 rows {add:.3f} s, then query p50 {p50():.3f} ms")
+    rows.append(f"save again {timed(lambda: index.save(path)):.3f} s")
+    rows.append(f"compact {timed(index.compact):.1f} s")
+    rows.append(f"open {timed(lambda: PdqIndex.open(path)):.4f} s")
+    print("\n" + "; ".join(rows))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000")
@@ -341,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--faiss", default="IndexBinaryFlat,IndexBinaryMultiHash")
     parser.add_argument("--workdir", default="/tmp", help="a fresh directory is made in it")
     parser.add_argument("--exact", action="store_true", help="also the MD5/SHA-256 index")
+    parser.add_argument("--updates", action="store_true", help="also disable/add/save/compact")
     args = parser.parse_args(argv)
     args.faiss = [k for k in args.faiss.split(",") if k]
     # Saved indexes go to a directory of this run's own: two runs never share files.
@@ -351,6 +386,8 @@ def main(argv: list[str] | None = None) -> None:
         run_size(n, args)
         if args.exact:
             bench_exact(n, args)
+        if args.updates:
+            bench_updates(n, args)
     shutil.rmtree(args.workdir, ignore_errors=True)
 
 
