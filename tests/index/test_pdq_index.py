@@ -119,7 +119,7 @@ def test_adds_disables_save_open_compact(seed: int, radius: int) -> None:
         opened.add([(5000, queries[0])])
         live2 = [(e, h) for e, h in live if e != live[0][0]] + [(5000, queries[0])]
         opened.save(tmp)
-        again = PdqIndex.open(tmp)
+        again = PdqIndex.open(tmp, in_memory=radius % 2 == 0)
         check_all(again, live2, queries, radius)
         compacted = again.compact()
         assert compacted.delta_size == 0

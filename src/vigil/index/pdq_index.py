@@ -384,15 +384,22 @@ class PdqIndex(Index[str, Match]):
         write_manifest(directory, self.kind, body, files)
 
     @classmethod
-    def open(cls, path: str | Path, *, workers: int | None = None) -> Self:
-        """Open a saved index memory-mapped (main segment); the small delta is read in."""
+    def open(cls, path: str | Path, *, workers: int | None = None, in_memory: bool = False) -> Self:
+        """Open a saved index; the small delta is always read in.
+
+        By default the main segment is memory-mapped: opening takes milliseconds and
+        processes share one copy through the page cache. ``in_memory`` reads it into
+        anonymous memory instead (~1 s per GB from page cache, one copy per process),
+        which Linux backs with transparent huge pages: random reads then miss the TLB
+        far less, and batch throughput measured 30-50% higher at 10 M hashes.
+        """
         directory, manifest = read_manifest(path, cls.kind)
         prefix = f"main-{manifest['segment']}"
         main: MihSegment | LinearSegment
         if manifest["main_type"] == "mih":
-            main = MihSegment.open(directory, prefix)
+            main = MihSegment.open(directory, prefix, mmap=not in_memory)
         else:
-            main = LinearSegment.open(directory, prefix)
+            main = LinearSegment.open(directory, prefix, mmap=not in_memory)
         main_dead = None
         if "main-dead" in manifest["files"]:
             main_dead = load_array(directory, "main-dead", mmap=False)

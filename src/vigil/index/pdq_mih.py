@@ -276,9 +276,7 @@ class MihSegment:
         return names
 
     @classmethod
-    def open(cls, directory: Path, prefix: str) -> MihSegment:
-        """Open memory-mapped: nothing is read until queries touch it."""
-        arrays = [
-            load_array(directory, f"{prefix}.{p}") for p in ("ids", "words", "offsets", "perm")
-        ]
-        return cls(*arrays)
+    def open(cls, directory: Path, prefix: str, *, mmap: bool = True) -> MihSegment:
+        """Open memory-mapped (nothing read until queries touch it) or read into memory."""
+        parts = ("ids", "words", "offsets", "perm")
+        return cls(*[load_array(directory, f"{prefix}.{p}", mmap=mmap) for p in parts])
