@@ -161,3 +161,32 @@ def test_metrics_and_probes(server: Server, keys: dict[str, str]) -> None:
         assert 'vigil_http_requests_total{method="GET",route="/v1/match",status="200"}' in text
         assert "vigil_http_request_duration_seconds_bucket" in text
         assert 'vigil_index_entries{index="pdq"}' in text
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_vpdq_and_ignore_sets(server: Server, keys: dict[str, str]) -> None:
+    frames = [f"{i * 30},100,{pdq()},{float(i):.3f}" for i in range(5)]
+    video = ";".join(frames)
+    md5 = rng.bytes(16).hex()
+    with server.client(keys["curator"]) as c:
+        c.post("/v1/hashsets", json={"name": "videos"})
+        c.post("/v1/hashsets", json={"name": "known", "kind": "ignore"})
+        assert (
+            c.post("/v1/hashsets/videos/entries", json={"signals": {"vpdq": video}}).status_code
+            == 201
+        )
+        c.post("/v1/hashsets/known/entries", json={"signals": {"md5": md5}})
+
+        def match(kind: str, value: str) -> list[dict]:
+            return c.get("/v1/match", params={"signal_type": kind, "signal": value}).json()[
+                "matches"
+            ]
+
+        assert wait_for(lambda: match("vpdq", video) != [])
+        hit = match("vpdq", video)[0]
+        assert hit["hashset"] == "videos" and hit["query_percent"] == 100.0
+        known = match("md5", md5)
+        assert known[0]["kind"] == "ignore"
+    with server.client(keys["admin"]) as admin:
+        logged = admin.get("/v1/matchlog").json()
+        assert all(m["matches"][0]["kind"] != "ignore" for m in logged)

@@ -114,6 +114,21 @@ def pdq_threshold(info: HashSetInfo, override: int | None = None) -> int:
     return int(configured) if configured is not None else PDQ_MATCH_THRESHOLD
 
 
+def surely_no_match(snap: Snapshot, kind: str, value: str, sets: dict[int, HashSetInfo]) -> bool:
+    """True when a PDQ hash has no candidate at all within the widest threshold.
+
+    Most lookups on a platform match nothing; answering those from the index alone
+    (tens of microseconds, no store connection, no thread hop) is what makes the
+    lookup route fast. Anything else goes through ``match``.
+    """
+    if not sets:
+        return True
+    if kind != "pdq":
+        return False
+    radius = max(pdq_threshold(i) for i in sets.values())
+    return not snap.pdq.query(value, radius)
+
+
 def match(
     snap: Snapshot,
     db: Database,

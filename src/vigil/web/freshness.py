@@ -47,6 +47,7 @@ class Refresher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._store = None
+        self._warmed: str | None = None
 
     def start(self) -> None:
         """Load the first snapshot, then keep it fresh in a daemon thread."""
@@ -80,6 +81,12 @@ class Refresher:
             return False
         catalog = Catalog(store, self.root)
         catalog.refresh()
+        main_segment = getattr(catalog.pdq, "_segment_id", None)
+        if main_segment != self._warmed:
+            # Fault the mapped main segment in before serving from it, so that the first
+            # lookups after a start or a compaction do not each wait on page faults.
+            catalog.pdq.warm()
+            self._warmed = main_segment
         sets = {int(i.id): i for i in store.hashsets.list() if i.id is not None}
         snapshot = Snapshot(
             version=version,

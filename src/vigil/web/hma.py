@@ -69,7 +69,7 @@ def build(service: Service) -> APIRouter:
     curator = Depends(requirement(service.keys, service.buckets, "curator"))
     limit = service.config.max_upload_bytes
 
-    def lookup(
+    async def lookup(
         kind: str,
         value: str,
         banks: set[str] | None,
@@ -79,8 +79,14 @@ def build(service: Service) -> APIRouter:
     ) -> tuple[dict[str, list[dict[str, Any]]], list[engine.Hit]]:
         name, canonical = parse_signal(_hma_type(kind), value)
         snap = service.snapshot()
-        with service.pool.store() as store:
-            hits = engine.match(snap, store.db, query_for(name, canonical), snap.sets)
+        if engine.surely_no_match(snap, name, canonical, snap.sets):
+            return {}, []
+
+        def work() -> list[engine.Hit]:
+            with service.pool.store() as store:
+                return engine.match(snap, store.db, query_for(name, canonical), snap.sets)
+
+        hits = await run_in_threadpool(work)
         return _by_bank(hits, banks, request, coinflip), hits
 
     def _by_bank(
@@ -140,8 +146,8 @@ def build(service: Service) -> APIRouter:
 
     # -- matching --------------------------------------------------------------------
 
-    @router.get("/m/lookup", summary="HMA: look up a hash")
-    def lookup_get(request: Request, key: Any = matcher) -> dict[str, Any]:
+    @router.get("/m/lookup", summary="HMA: look up a hash", response_model=None)
+    async def lookup_get(request: Request, key: Any = matcher) -> JSONResponse:
         """``signal_type`` and ``signal``; answers bank -> [{bank_content_id, distance}]."""
         params = request.query_params
         if params.get("url"):
@@ -156,9 +162,11 @@ def build(service: Service) -> APIRouter:
             raise ApiError(
                 400, "bad_request", "Either url or both signal and signal_type are required"
             )
-        found, hits = lookup(kind, signal, _banks(params.get("banks")), request)
-        service.record(key, "/m/lookup", {_hma_type(kind): signal.strip().lower()}, hits)
-        return found
+        found, hits = await lookup(kind, signal, _banks(params.get("banks")), request)
+        if hits:
+            query = {_hma_type(kind): signal.strip().lower()}
+            await run_in_threadpool(service.record, key, "/m/lookup", query, hits)
+        return JSONResponse(found)
 
     @router.post("/m/lookup", summary="HMA: hash and look up an upload")
     async def lookup_post(request: Request, key: Any = matcher) -> dict[str, Any]:
@@ -180,17 +188,19 @@ def build(service: Service) -> APIRouter:
         return await run_in_threadpool(work)
 
     @router.get("/m/raw_lookup", summary="HMA: raw index lookup")
-    def raw_lookup(request: Request, key: Any = matcher) -> dict[str, Any]:
+    async def raw_lookup(request: Request, key: Any = matcher) -> dict[str, Any]:
         """``{"matches": [ids]}`` (or with distances); disabled entries are left out."""
         params = request.query_params
         kind, signal = params.get("signal_type"), params.get("signal")
         if not kind or not signal:
             raise ApiError(400, "bad_request", "signal and signal_type are required")
         with_distance = params.get("include_distance", "false").lower() in ("true", "1")
-        _, hits = lookup(kind, signal, None, request, coinflip=False)
+        _, hits = await lookup(kind, signal, None, request, coinflip=False)
         banks = _banks(params.get("banks"))
         hits = [h for h in hits if banks is None or h.info.name in banks]
-        service.record(key, "/m/raw_lookup", {_hma_type(kind): signal.strip().lower()}, hits)
+        if hits:
+            query = {_hma_type(kind): signal.strip().lower()}
+            await run_in_threadpool(service.record, key, "/m/raw_lookup", query, hits)
         if with_distance:
             return {
                 "matches": [

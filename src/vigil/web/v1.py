@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -170,22 +171,28 @@ def build(service: Service) -> APIRouter:
 
         return await run_in_threadpool(work)
 
-    @router.get("/match", tags=["matching"], summary="Match a hash")
-    def match_hash(
+    @router.get("/match", tags=["matching"], summary="Match a hash", response_model=None)
+    async def match_hash(
         *,
         key: ApiKey = matcher,
         signal_type: str,
         signal: str,
         hashsets: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """Match one hash given as ``signal_type`` and ``signal``."""
         kind, canonical = parse_signal(signal_type, signal)
         snap = service.snapshot()
         sets = snap.select(hashsets.split(",") if hashsets else None)
-        with service.pool.store() as store:
-            hits = engine.match(snap, store.db, query_for(kind, canonical), sets)
-        event = service.record(key, "/v1/match", {kind: canonical}, hits)
-        return {"matches": [h.to_json() for h in hits], "event_id": event}
+        if engine.surely_no_match(snap, kind, canonical, sets):
+            return JSONResponse({"matches": [], "event_id": None})
+
+        def work() -> dict[str, Any]:
+            with service.pool.store() as store:
+                hits = engine.match(snap, store.db, query_for(kind, canonical), sets)
+            event = service.record(key, "/v1/match", {kind: canonical}, hits)
+            return {"matches": [h.to_json() for h in hits], "event_id": event}
+
+        return JSONResponse(await run_in_threadpool(work))
 
     @router.post("/match/batch", tags=["matching"], summary="Match many hashes")
     def match_batch(*, key: ApiKey = matcher, body: BatchRequest) -> dict[str, Any]:
