@@ -122,3 +122,31 @@ def test_hma_bad_input_is_4xx(server: Server, keys: dict[str, str]) -> None:
         assert c.post("/m/compare", json=[1, 2]).status_code == 400
         r = c.post("/m/compare", json={"pdq": ["xyz", pdq()]})
         assert r.status_code == 400 and r.json()["message"].startswith("Invalid pdq hash")
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_misses_answer_alike_with_or_without_the_fast_path(
+    server: Server, keys: dict[str, str]
+) -> None:
+    """A miss is answered before routing; with a set filter it goes through the route."""
+    h = pdq()
+    with server.client(keys["curator"]) as c:
+        c.post("/v1/hashsets", json={"name": "s"})
+        fast = c.get("/v1/match", params={"signal_type": "pdq", "signal": h.upper()})
+        routed = c.get("/v1/match", params={"signal_type": "pdq", "signal": h, "hashsets": "s"})
+        assert fast.status_code == routed.status_code == 200
+        assert fast.json() == routed.json() == {"matches": [], "event_id": None}
+        assert c.get("/m/lookup", params={"signal_type": "pdq", "signal": h}).json() == {}
+        seeded = c.get("/m/lookup", params={"signal_type": "pdq", "signal": h, "seed": "1"})
+        assert seeded.json() == {}
+    with server.client() as anonymous:
+        assert (
+            anonymous.get("/m/lookup", params={"signal_type": "pdq", "signal": h}).status_code
+            == 401
+        )
+    with server.client(keys["slow"]) as slow:
+        codes = {
+            slow.get("/v1/match", params={"signal_type": "pdq", "signal": h}).status_code
+            for _ in range(4)
+        }
+        assert 429 in codes

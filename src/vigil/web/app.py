@@ -24,6 +24,7 @@ from vigil.web import errors, hma, v1
 from vigil.web.actions import WebhookWorker
 from vigil.web.auth import KeyCache, requirement
 from vigil.web.config import ServiceConfig
+from vigil.web.fastpath import FastMiss
 from vigil.web.freshness import Refresher
 from vigil.web.metrics import BodyLimitMiddleware, Metrics, MetricsMiddleware
 from vigil.web.pool import StorePool
@@ -76,6 +77,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(v1.build(service))
     app.include_router(hma.build(service))
+    app.add_middleware(FastMiss, service=service)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, limit=config.max_upload_bytes + 64 * 1024)
 
