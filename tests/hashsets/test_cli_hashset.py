@@ -92,6 +92,7 @@ def test_usage_errors_exit_2(run, tmp_path: Path) -> None:  # type: ignore[no-un
     assert run("import", str(EXAMPLE), "--kind", "bogus").exit_code == 2
     assert run("import", str(EXAMPLE)).exit_code == 0
     assert run("export", "example-vics", "--format", "bogus").exit_code == 2
+    assert run("export", "example-vics", "--format", "nsrl").exit_code == 2  # needs --out
 
 
 def test_delete(run) -> None:  # type: ignore[no-untyped-def]

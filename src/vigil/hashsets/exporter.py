@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from vigil.errors import HashSetError
+from vigil.errors import UsageError
 from vigil.hashsets.formats import get_format
 from vigil.store.hashsets import HashSetRepository
 
@@ -17,7 +17,7 @@ def export_set(repo: HashSetRepository, name: str, format_name: str, out: Path |
     entries = repo.entries(name)
     if fmt.writes_path:
         if out is None:
-            raise HashSetError(f"format {fmt.name} writes a database: give --out FILE")
+            raise UsageError(f"format {fmt.name} writes a database: give --out FILE")
         return fmt.write(entries, out, info)
     if out is None:
         count = fmt.write(entries, sys.stdout.buffer, info)

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from vigil.errors import HashSetError, InvalidHashError
+from vigil.errors import HashSetError, InvalidHashError, UsageError
 from vigil.hashsets.formats.base import HashSetFormat, ReadContext
 from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind, Rejected, canonical_hash
 
@@ -151,9 +151,9 @@ class NsrlFormat(HashSetFormat):
     def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
         """A new RDS v3 database at ``out`` (which must be a path, and must not exist)."""
         if not isinstance(out, Path):
-            raise HashSetError("an NSRL RDS export is a database: give --out FILE")
+            raise UsageError("an NSRL RDS export is a database: give --out FILE")
         if out.exists():
-            raise HashSetError(f"{out} exists: an RDS export writes a new database")
+            raise UsageError(f"{out} exists: an RDS export writes a new database")
         version = info.attributes.get("nsrl_version") or {}
         db = sqlite3.connect(out)
         try:
