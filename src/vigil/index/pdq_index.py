@@ -389,9 +389,11 @@ class PdqIndex(Index[str, Match]):
 
         By default the main segment is memory-mapped: opening takes milliseconds and
         processes share one copy through the page cache. ``in_memory`` reads it into
-        anonymous memory instead (~1 s per GB from page cache, one copy per process),
-        which Linux backs with transparent huge pages: random reads then miss the TLB
-        far less, and batch throughput measured 30-50% higher at 10 M hashes.
+        anonymous memory instead (0.6 s at 1 M hashes, 2.3 s at 10 M from page cache;
+        one copy per process), which Linux can back with transparent huge pages so
+        that random reads miss the TLB less. An A/B test in one process measured 30-50%
+        more batch throughput at 10 M; the full benchmark on the shared machine showed
+        no gain (docs/benchmarks.md). Measure before relying on it.
         """
         directory, manifest = read_manifest(path, cls.kind)
         prefix = f"main-{manifest['segment']}"
