@@ -150,3 +150,24 @@ def test_misses_answer_alike_with_or_without_the_fast_path(
             for _ in range(4)
         }
         assert 429 in codes
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_video_upload(server: Server, keys: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.factory import video
+
+    clip = video(tmp_path / "clip.mp4", seconds=3).read_bytes()
+    with server.client(keys["curator"]) as c:
+        c.post("/c/banks", json={"name": "VIDEOS"})
+        hashed = c.post("/h/hash", files={"video": ("v.mp4", clip, "video/mp4")}).json()
+        assert hashed["video_md5"] == hashed["md5"] and hashed["vpdq"].count(";") >= 2
+        banked = c.post("/c/bank/VIDEOS/content", files={"video": ("v.mp4", clip, "video/mp4")})
+        assert banked.status_code == 200
+
+        def found() -> dict:
+            return c.post("/m/lookup", files={"video": ("v.mp4", clip, "video/mp4")}).json()
+
+        assert wait_for(lambda: found()["vpdq"] != {})
+        assert list(found()["video_md5"]) == ["VIDEOS"]
+        r = c.post("/h/hash", files={"photo": ("v.mp4", clip, "video/mp4")})
+        assert r.status_code == 400 and "not a photo" in r.json()["message"]

@@ -11,7 +11,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tests.web.server import Server, wait_for
 from vigil.store import open_store
@@ -61,7 +60,6 @@ class Receiver:
         self.httpd.server_close()
 
 
-@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_every_event_once_across_a_restart(
     store_url: str, keys: dict[str, str], tmp_path: Path
 ) -> None:

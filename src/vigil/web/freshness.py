@@ -11,8 +11,8 @@ replaces the old by one attribute assignment, so no request ever sees a half-upd
 index. The main PDQ segment is memory-mapped: processes sharing a store share its
 pages instead of each holding a private copy.
 
-A write made through this process pokes the thread, so it is seen at once here and
-within a poll interval in every other process.
+A write made through this process refreshes it before the write is answered (a client
+reads its own writes), and is seen within a poll interval in every other process.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class Refresher:
         self._thread: threading.Thread | None = None
         self._store = None
         self._warmed: str | None = None
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         """Load the first snapshot, then keep it fresh in a daemon thread."""
@@ -71,6 +72,10 @@ class Refresher:
 
     def refresh(self) -> bool:
         """Poll once; build and swap in a new snapshot if the store changed."""
+        with self._lock:
+            return self._refresh()
+
+    def _refresh(self) -> bool:
         if self._store is None:
             self._store = open_store(self.url)
         store = self._store
@@ -109,10 +114,11 @@ class Refresher:
             except Exception as exc:  # keep serving the last snapshot; readiness reports it
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("index refresh failed")
-                if self._store is not None:
-                    with contextlib.suppress(Exception):
-                        self._store.close()
-                    self._store = None
+                with self._lock:
+                    if self._store is not None:
+                        with contextlib.suppress(Exception):
+                            self._store.close()
+                        self._store = None
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
         if self._store is not None:

@@ -291,7 +291,7 @@ def build(service: Service) -> APIRouter:
                 )
 
         info = await run_in_threadpool(work)
-        service.changed()
+        await run_in_threadpool(service.changed)
         return JSONResponse(bank_json(info), 201)
 
     @router.get("/c/bank/{bank_name}", summary="HMA: show a bank")
@@ -331,7 +331,7 @@ def build(service: Service) -> APIRouter:
                 return info
 
         info = await run_in_threadpool(work)
-        service.changed()
+        await run_in_threadpool(service.changed)
         return bank_json(info)
 
     @router.delete("/c/bank/{bank_name}", summary="HMA: delete a bank")
@@ -491,7 +491,7 @@ def build(service: Service) -> APIRouter:
             return entry
 
         entry = await run_in_threadpool(work)
-        service.changed()
+        await run_in_threadpool(service.changed)
         return _content_json(info, entry, False)
 
     return router

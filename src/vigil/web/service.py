@@ -52,8 +52,16 @@ class Service:
         return snap
 
     def changed(self) -> None:
-        """A write was committed: refresh this process's snapshot now."""
-        self.refresher.poke()
+        """A write was committed: refresh this process's snapshot before answering.
+
+        So that a client reads its own writes from this process (a set it just created
+        can be named in its next lookup); other processes see the write at their next
+        poll. Called from a worker thread, never on the event loop.
+        """
+        try:
+            self.refresher.refresh()
+        except Exception:
+            self.refresher.poke()  # the poller retries; the write itself is committed
 
     async def hash_upload(self, part: Part, *, dihedral: bool = False) -> FileHashes:
         """Hash an uploaded file in memory; 4xx for non-media, bad media and bombs."""
