@@ -70,3 +70,54 @@ def test_apikey_and_webhook_cli(store_url: str, capsys: pytest.CaptureFixture[st
     assert "http://127.0.0.1:9/hook" in capsys.readouterr().out
     assert run(["webhook", "add", "ftp://x", "--secret", "s" * 20]) == 2
     assert run(["webhook", "remove", "http://127.0.0.1:9/hook"]) == 0
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_vigil_serve_command(store_url: str, keys: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``vigil serve`` itself: options to settings, uvicorn on loopback."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    from tests.web.server import free_port
+
+    port = free_port()
+    vigil = Path(sys.executable).parent / "vigil"
+    proc = subprocess.Popen(
+        [str(vigil), "serve", "--port", str(port), "--max-upload-mb", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            try:
+                return httpx.get(base + "/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        assert wait_for(ready, timeout=60)
+        headers = {"X-API-Key": keys["curator"]}
+        big = httpx.post(
+            base + "/v1/hash", files={"file": ("x", b"\0" * (2 << 20))}, headers=headers
+        )
+        assert big.status_code == 413
+
+        def chunks():  # no Content-Length: counted as it arrives
+            for _ in range(40):
+                yield b"x" * 65536
+
+        streamed = httpx.post(
+            base + "/v1/hashsets",
+            content=chunks(),
+            headers={**headers, "content-type": "application/json"},
+        )
+        assert streamed.status_code == 413 and streamed.json()["error"] == "too_large"
+        r = httpx.get(base + "/h/hash", params={"url": "http://127.0.0.1/x"}, headers=headers)
+        assert r.status_code == 400 and "does not fetch" in r.json()["message"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

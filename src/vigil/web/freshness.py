@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from vigil.index.catalog import Catalog
+from vigil.index.catalog import Catalog, default_root
 from vigil.store import open_store
 from vigil.store.curation import Curation
 from vigil.web.engine import Snapshot
@@ -84,7 +84,7 @@ class Refresher:
         if self.snapshot is not None and self.snapshot.version == version:
             self.last_poll_ok = time.time()
             return False
-        catalog = Catalog(store, self.root)
+        catalog = Catalog(store, self.root or default_root(self.url))
         catalog.refresh()
         main_segment = getattr(catalog.pdq, "_segment_id", None)
         if main_segment != self._warmed:

@@ -138,6 +138,16 @@ def build(service: Service) -> APIRouter:
             signals = {t: signals[t] for t in names}
         return signals, record
 
+    @router.get("/h/hash", summary="HMA: hash a URL (refused)")
+    def hash_get(key: Any = matcher) -> None:
+        """Refused: the service never fetches URLs; upload the bytes to POST /h/hash."""
+        raise ApiError(
+            400,
+            "bad_request",
+            "url hashing is not supported: Vigil does not fetch URLs "
+            "(upload the file to POST /h/hash)",
+        )
+
     @router.post("/h/hash", summary="HMA: hash an upload")
     async def hash_post(request: Request, key: Any = matcher) -> dict[str, str]:
         """Multipart field ``photo`` or ``video``; answers signal type -> hash."""

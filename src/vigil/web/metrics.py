@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -105,7 +106,12 @@ class MetricsMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuse, with 413, a request whose declared length is over the limit, unread."""
+    """Refuse, with 413, a request body over the limit.
+
+    A declared ``Content-Length`` over it is refused before anything is read; a body
+    sent without one (chunked) is counted as it arrives, and reading it fails with 413
+    as soon as it passes the limit, whichever route reads it.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         """Wrap ``app``."""
@@ -137,4 +143,18 @@ class BodyLimitMiddleware:
                     )
                     await send({"type": "http.response.body", "body": body})
                     return
+            seen = 0
+            limit = self.limit
+
+            async def counted() -> Message:
+                nonlocal seen
+                message = await receive()
+                if message["type"] == "http.request":
+                    seen += len(message.get("body", b""))
+                    if seen > limit:
+                        raise HTTPException(413, f"request body is over the limit of {limit} bytes")
+                return message
+
+            await self.app(scope, counted, send)
+            return
         await self.app(scope, receive, send)
