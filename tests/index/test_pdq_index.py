@@ -267,3 +267,20 @@ def test_entry_ids_of_any_int64(base: int) -> None:
     index.disable([base + 1])
     live = [e for e in entries if e[0] != base + 1]
     assert found(index, hashes[0], 31) == oracle(live, hashes[0], 31)
+
+
+def test_without_the_c_extension(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The numpy fallback (no compiler at install time) gives the same answers."""
+    import vigil.index.pdq_mih as pdq_mih
+    import vigil.index.segments as segments
+
+    monkeypatch.setattr(pdq_mih, "_mihcore", None)
+    monkeypatch.setattr(segments, "_mihcore", None)
+    rng = np.random.default_rng(12)
+    entries = list(enumerate(clustered(rng, 200, 2, 60)))
+    index = build_mih(entries)
+    index.add([(900, entries[0][1])])
+    live = [*entries, (900, entries[0][1])]
+    queries = [flip(h, 25, rng) for _, h in entries[:6]]
+    for radius in (0, 31, 47, 120):
+        check_all(index, live, queries, radius)

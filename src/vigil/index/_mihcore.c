@@ -142,7 +142,13 @@ static void cand_reserve(scratch_t *sc, size_t need) {
         const uint32_t *pflip, const int64_t *ptable, Py_ssize_t np_, const int8_t *budgets, \
         int64_t base, hits_t *h, scratch_t *sc
 
-__attribute__((target("popcnt"))) static void search_popcnt(SEARCH_ARGS) { SEARCH_BODY }
+#if defined(__x86_64__) || defined(__i386__)
+#define POPCNT_TARGET __attribute__((target("popcnt")))
+#else /* other CPUs: the portable build already uses their popcount instruction */
+#define POPCNT_TARGET
+#endif
+
+POPCNT_TARGET static void search_popcnt(SEARCH_ARGS) { SEARCH_BODY }
 static void search_portable(SEARCH_ARGS) { SEARCH_BODY }
 
 #define SCAN_BODY                                                                            \
@@ -160,7 +166,7 @@ static void search_portable(SEARCH_ARGS) { SEARCH_BODY }
     const uint64_t *words, Py_ssize_t n, const uint64_t *queries, Py_ssize_t nq, int radius, \
         int64_t base, hits_t *h
 
-__attribute__((target("popcnt"))) static void scan_popcnt(SCAN_ARGS) { SCAN_BODY }
+POPCNT_TARGET static void scan_popcnt(SCAN_ARGS) { SCAN_BODY }
 static void scan_portable(SCAN_ARGS) { SCAN_BODY }
 
 static PyObject *hits_result(hits_t *h) {
@@ -184,8 +190,12 @@ static PyObject *hits_result(hits_t *h) {
 }
 
 static int have_popcnt(void) {
+#if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     return __builtin_cpu_supports("popcnt");
+#else
+    return 1;
+#endif
 }
 
 static PyObject *py_search(PyObject *self, PyObject *args) {
