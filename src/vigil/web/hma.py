@@ -75,16 +75,25 @@ def build(service: Service) -> APIRouter:
         banks: set[str] | None,
         request: Request,
         *,
+        key: Any,
+        route: str,
         coinflip: bool = True,
+        restrict: set[str] | None = None,
     ) -> tuple[dict[str, list[dict[str, Any]]], list[engine.Hit]]:
+        """Match one hash; log what matched (in ``restrict`` banks, if given)."""
         name, canonical = parse_signal(_hma_type(kind), value)
         snap = service.snapshot()
         if engine.surely_no_match(snap, name, canonical, snap.sets):
             return {}, []
 
-        def work() -> list[engine.Hit]:
+        def work() -> list[engine.Hit]:  # one thread hop: match, then log
             with service.pool.store() as store:
-                return engine.match(snap, store.db, query_for(name, canonical), snap.sets)
+                hits = engine.match(snap, store.db, query_for(name, canonical), snap.sets)
+            if restrict is not None:
+                hits = [h for h in hits if h.info.name in restrict]
+            if hits:
+                service.record(key, route, {name: canonical}, hits)
+            return hits
 
         hits = await run_in_threadpool(work)
         return _by_bank(hits, banks, request, coinflip), hits
@@ -172,10 +181,9 @@ def build(service: Service) -> APIRouter:
             raise ApiError(
                 400, "bad_request", "Either url or both signal and signal_type are required"
             )
-        found, hits = await lookup(kind, signal, _banks(params.get("banks")), request)
-        if hits:
-            query = {_hma_type(kind): signal.strip().lower()}
-            await run_in_threadpool(service.record, key, "/m/lookup", query, hits)
+        found, _ = await lookup(
+            kind, signal, _banks(params.get("banks")), request, key=key, route="/m/lookup"
+        )
         return JSONResponse(found)
 
     @router.post("/m/lookup", summary="HMA: hash and look up an upload")
@@ -205,12 +213,16 @@ def build(service: Service) -> APIRouter:
         if not kind or not signal:
             raise ApiError(400, "bad_request", "signal and signal_type are required")
         with_distance = params.get("include_distance", "false").lower() in ("true", "1")
-        _, hits = await lookup(kind, signal, None, request, coinflip=False)
-        banks = _banks(params.get("banks"))
-        hits = [h for h in hits if banks is None or h.info.name in banks]
-        if hits:
-            query = {_hma_type(kind): signal.strip().lower()}
-            await run_in_threadpool(service.record, key, "/m/raw_lookup", query, hits)
+        _, hits = await lookup(
+            kind,
+            signal,
+            None,
+            request,
+            key=key,
+            route="/m/raw_lookup",
+            coinflip=False,
+            restrict=_banks(params.get("banks")),
+        )
         if with_distance:
             return {
                 "matches": [
