@@ -137,6 +137,9 @@ def test_bad_input_gets_4xx_with_a_message(server: Server, keys: dict[str, str])
             c.post("/v1/hashsets", json={"name": "t", "pdq_threshold": 999}),
             c.post("/v1/match/batch", content=b"[", headers={"content-type": "application/json"}),
             c.get("/v1/hashsets/s/entries/notanumber"),
+            c.get(f"/v1/hashsets/s/entries/{10**30}"),
+            c.post(f"/v1/hashsets/s/entries/{-1}/disable"),
+            c.get(f"/c/bank/S/content/{10**30}"),
         ]
         for r in cases:
             assert 400 <= r.status_code < 500, (r.status_code, r.text)

@@ -13,7 +13,7 @@ import time
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +35,9 @@ from vigil.web.service import (
     upload_signals,
 )
 from vigil.web.uploads import read_form, single_file
+
+#: An entry number in a path: 0 to 2**32 - 1 (larger ones cannot exist; see catalog ids).
+EntryNo = Annotated[int, Path(ge=0, le=0xFFFFFFFF)]
 
 
 class SignalQuery(BaseModel):
@@ -346,7 +349,7 @@ def build(service: Service) -> APIRouter:
         )
 
     @router.get("/hashsets/{name}/entries/{entry}", tags=["hash sets"], summary="Show an entry")
-    def show_entry(*, key: ApiKey = matcher, name: str, entry: int) -> dict[str, Any]:
+    def show_entry(*, key: ApiKey = matcher, name: str, entry: EntryNo) -> dict[str, Any]:
         """One entry: hashes, category, note, metadata, disabled state."""
         with service.pool.store() as store:
             return Curation(store.db).entry(name, entry)
@@ -355,7 +358,7 @@ def build(service: Service) -> APIRouter:
         "/hashsets/{name}/entries/{entry}/disable", tags=["hash sets"], summary="Disable an entry"
     )
     def disable_entry(
-        *, key: ApiKey = curator, name: str, entry: int, body: DisableRequest | None = None
+        *, key: ApiKey = curator, name: str, entry: EntryNo, body: DisableRequest | None = None
     ) -> dict[str, Any]:
         """Stop matching an entry, for ever or until a time."""
         until = _until(body.until if body else None)
@@ -367,7 +370,7 @@ def build(service: Service) -> APIRouter:
     @router.post(
         "/hashsets/{name}/entries/{entry}/enable", tags=["hash sets"], summary="Enable an entry"
     )
-    def enable_entry(*, key: ApiKey = curator, name: str, entry: int) -> dict[str, Any]:
+    def enable_entry(*, key: ApiKey = curator, name: str, entry: EntryNo) -> dict[str, Any]:
         """Match a disabled entry again."""
         with service.pool.store() as store:
             out = Curation(store.db).set_disabled(name, entry, False, None, key.name)
