@@ -3,12 +3,13 @@
 Usage:
     .venv/bin/python benchmarks/service_bench.py [--hashes 1000000] [--workers 2]
         [--concurrency 8] [--requests 40000] [--duration 20] [--uploads 400]
-        [--hit-share 0.05] [--workdir /tmp]
+        [--hit-share 0.05] [--workdir /tmp] [--postgres postgresql://...]
 
-It makes a fresh store (SQLite) in a work directory with one set of ``--hashes``
-random PDQ hashes (benign random bits), builds the index once, creates an API key,
-starts ``vigil serve`` (uvicorn, ``--workers`` processes) on a free 127.0.0.1 port
-and waits for /readyz. Then, with a bounded number of requests and a bounded time:
+It makes a fresh store (SQLite in a work directory, or a fresh schema of ``--postgres``)
+with one set of ``--hashes`` random PDQ hashes (benign random bits), builds the index
+once, creates an API key, starts ``vigil serve`` (uvicorn, ``--workers`` processes) on
+a free 127.0.0.1 port and waits for /readyz. Then, with a bounded number of requests
+and a bounded time:
 
 * hash lookups: ``GET /v1/match?signal_type=pdq&signal=...`` from ``--concurrency``
   keep-alive connections (a small asyncio HTTP/1.1 client, so the load generator costs
@@ -56,10 +57,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def setup(work: Path, n: int, seed: int) -> tuple[str, list[str]]:
+def setup(work: Path, n: int, seed: int, url: str | None) -> tuple[str, list[str]]:
     """A store with one set of ``n`` random PDQ hashes; the index built; a bench key."""
     os.environ["VIGIL_HOME"] = str(work / "home")
-    url = f"sqlite:///{work / 'home' / 'vigil.sqlite3'}"
+    url = url or f"sqlite:///{work / 'home' / 'vigil.sqlite3'}"
     os.environ["VIGIL_DATABASE_URL"] = url
     from vigil.hashsets.model import DigestBlock, HashSetInfo
     from vigil.index.catalog import Catalog
@@ -196,12 +197,28 @@ def main() -> None:
     parser.add_argument("--hit-share", type=float, default=0.05)
     parser.add_argument("--workdir", default=tempfile.gettempdir())
     parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="use this PostgreSQL database (in a fresh schema, dropped afterwards)",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="vigil-service-bench-", dir=args.workdir))
     server: subprocess.Popen[bytes] | None = None
+    cleanup: list[tuple[str, str]] = []
     try:
-        key, hexes = setup(work, args.hashes, args.seed)
+        url = None
+        if args.postgres:
+            import psycopg
+
+            schema = f"vigil_bench_{os.getpid()}"
+            with psycopg.connect(args.postgres, autocommit=True) as admin:
+                admin.execute(f"CREATE SCHEMA {schema}")
+            cleanup.append((args.postgres, schema))
+            url = f"{args.postgres}?options=-csearch_path%3D{schema}"
+        key, hexes = setup(work, args.hashes, args.seed, url)
+        print(f"store: {'PostgreSQL' if url else 'SQLite'}")
         port = free_port()
         env = {**os.environ, "VIGIL_SERVE_RATE": "1e9", "VIGIL_SERVE_BURST": "1e9"}
         server = subprocess.Popen(
@@ -298,6 +315,11 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
         shutil.rmtree(work, ignore_errors=True)
+        for base, schema in cleanup:
+            import psycopg
+
+            with psycopg.connect(base, autocommit=True) as admin:
+                admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 if __name__ == "__main__":
