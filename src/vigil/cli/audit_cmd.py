@@ -11,9 +11,7 @@ import json
 import typer
 
 from vigil.audit import head, verify_chain
-from vigil.errors import VigilError
-from vigil.store import open_store
-from vigil.store.cases import UnknownCaseError
+from vigil.cli.common import open_case
 
 
 def audit_command(
@@ -22,16 +20,8 @@ def audit_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per entry."),
 ) -> None:
     """Print the case's audit log (who did what, when); --verify checks its hash chain."""
-    try:
-        with open_store() as store:
-            case = store.cases.require(case_name)
-            entries = store.cases.audit_log(case)
-    except UnknownCaseError as exc:
-        typer.echo(f"vigil audit: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except VigilError as exc:
-        typer.echo(f"vigil audit: {exc}", err=True)
-        raise typer.Exit(1) from None
+    with open_case("audit", case_name) as (store, case):
+        entries = store.cases.audit_log(case)
     for e in entries:
         if as_json:
             typer.echo(json.dumps({**e.__dict__}, ensure_ascii=False))

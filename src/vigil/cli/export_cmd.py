@@ -16,10 +16,8 @@ from typing import IO
 
 import typer
 
-from vigil.errors import VigilError
+from vigil.cli.common import open_case
 from vigil.report.case_export import DEFAULT_PROFILE, case_media, write_csv, write_vics
-from vigil.store import open_store
-from vigil.store.cases import UnknownCaseError
 
 
 class ExportFormat(StrEnum):
@@ -43,27 +41,19 @@ def export_command(
 ) -> None:
     """Export the case's media (one record per distinct file) as VICS 2.0 or CSV."""
     wanted = {c.strip() for c in categories.split(",") if c.strip()} if categories else None
-    try:
-        with open_store() as store:
-            case = store.cases.require(case_name)
-            media = case_media(
-                store.cases.items(case),
-                profile=profile,
-                categories=wanted,
-                matched_only=matched_only,
-            )
-            store.cases.audit(
-                case,
-                getpass.getuser(),
-                "export",
-                {"format": output_format.value, "records": len(media), "out": str(out or "stdout")},
-            )
-    except UnknownCaseError as exc:
-        typer.echo(f"vigil export: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except VigilError as exc:
-        typer.echo(f"vigil export: {exc}", err=True)
-        raise typer.Exit(1) from None
+    with open_case("export", case_name) as (store, case):
+        media = case_media(
+            store.cases.items(case),
+            profile=profile,
+            categories=wanted,
+            matched_only=matched_only,
+        )
+        store.cases.audit(
+            case,
+            getpass.getuser(),
+            "export",
+            {"format": output_format.value, "records": len(media), "out": str(out or "stdout")},
+        )
     write = write_vics if output_format == ExportFormat.vics else None
     if out is None:
         if write is not None:

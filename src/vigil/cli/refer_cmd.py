@@ -14,14 +14,12 @@ from pathlib import Path
 
 import typer
 
+from vigil.cli.common import fail, open_case
 from vigil.cli.keys_cmd import default_key, passphrase
-from vigil.errors import VigilError
 from vigil.refer.facts import FactsError, load_facts
 from vigil.refer.referral import package_members
 from vigil.refer.signing import PackageError, SigningKeyError, load_private_key, write_package
 from vigil.report.case_export import DEFAULT_PROFILE, case_media
-from vigil.store import open_store
-from vigil.store.cases import UnknownCaseError
 
 
 class ReferFormat(StrEnum):
@@ -29,11 +27,6 @@ class ReferFormat(StrEnum):
 
     json = "json"
     cybertip_xml = "cybertip-xml"
-
-
-def _fail(message: str, code: int) -> None:
-    typer.echo(f"vigil refer: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def refer_command(
@@ -62,11 +55,10 @@ def refer_command(
         signing_key = load_private_key(key or default_key(), passphrase(passphrase_file))
     except (FactsError, SigningKeyError) as exc:
         hint = "; create one with: vigil keys generate" if isinstance(exc, SigningKeyError) else ""
-        _fail(f"{exc}{hint}", 2)
-    try:
-        with open_store() as store:
-            case = store.cases.require(case_name)
-            media = case_media(store.cases.items(case), profile=profile, matched_only=not all_media)
+        fail("refer", f"{exc}{hint}", 2)
+    with open_case("refer", case_name) as (store, case):
+        media = case_media(store.cases.items(case), profile=profile, matched_only=not all_media)
+        try:
             members = package_members(
                 case,
                 media,
@@ -77,14 +69,12 @@ def refer_command(
                 profile=profile,
             )
             write_package(out, members, signing_key)
-            digest = hashlib.sha256(out.read_bytes()).hexdigest()
-            details = {"to": to, "package": str(out), "sha256": digest, "files": len(media)}
-            details.update(media_included=include_media, format=output_format.value)
-            store.cases.audit(case, getpass.getuser(), "refer", details)
-    except (UnknownCaseError, FactsError, PackageError) as exc:
-        _fail(str(exc), 2)
-    except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror}", 1)
-    except VigilError as exc:
-        _fail(str(exc), 1)
+        except (FactsError, PackageError) as exc:
+            fail("refer", str(exc), 2)
+        except OSError as exc:
+            fail("refer", f"cannot write {out}: {exc.strerror}", 1)
+        digest = hashlib.sha256(out.read_bytes()).hexdigest()
+        details = {"to": to, "package": str(out), "sha256": digest, "files": len(media)}
+        details.update(media_included=include_media, format=output_format.value)
+        store.cases.audit(case, getpass.getuser(), "refer", details)
     typer.echo(f"{out}: {len(media)} files referred to {to}; sha256 {digest}")

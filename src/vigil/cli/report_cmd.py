@@ -10,10 +10,8 @@ from pathlib import Path
 
 import typer
 
-from vigil.errors import VigilError
+from vigil.cli.common import fail, open_case
 from vigil.report.html import write_report
-from vigil.store import open_store
-from vigil.store.cases import UnknownCaseError
 
 
 def report_command(
@@ -25,24 +23,12 @@ def report_command(
     ),
 ) -> None:
     """Write a self-contained HTML report of the case (nothing fetched from the network)."""
-    try:
-        with open_store() as store:
-            case = store.cases.require(case_name)
+    with open_case("report", case_name) as (store, case):
+        try:
             written = write_report(store, case, out, pdf=pdf, thumbnails=thumbnails)
-            store.cases.audit(
-                case,
-                getpass.getuser(),
-                "report",
-                {"files": [str(p) for p in written], "thumbnails": thumbnails},
-            )
-    except UnknownCaseError as exc:
-        typer.echo(f"vigil report: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except OSError as exc:
-        typer.echo(f"vigil report: cannot write in {out}: {exc.strerror}", err=True)
-        raise typer.Exit(1) from None
-    except VigilError as exc:
-        typer.echo(f"vigil report: {exc}", err=True)
-        raise typer.Exit(1) from None
+        except OSError as exc:
+            fail("report", f"cannot write in {out}: {exc.strerror}", 1)
+        details = {"files": [str(p) for p in written], "thumbnails": thumbnails}
+        store.cases.audit(case, getpass.getuser(), "report", details)
     for path in written:
         typer.echo(str(path))

@@ -35,6 +35,7 @@ from rich.progress import (
 from rich.table import Table
 
 from vigil import __version__
+from vigil.cli.common import fail, open_case
 from vigil.errors import UnknownHashSetError, UsageError, VigilError
 from vigil.hashsets.model import HashSetInfo, HashSetKind
 from vigil.index.catalog import Catalog
@@ -48,7 +49,7 @@ from vigil.scan.known import IgnoreSetLookup
 from vigil.scan.worker import ScanOptions
 from vigil.signals.filehash import HashOptions
 from vigil.store import Store, database_url, open_store
-from vigil.store.cases import Case, UnknownCaseError
+from vigil.store.cases import Case
 
 RESULT_FIELDS = (
     "path", "container", "type", "size", "md5", "sha1", "sha256", "pdq", "known",
@@ -68,11 +69,6 @@ class ResultFormat(StrEnum):
 
     jsonl = "jsonl"
     csv = "csv"
-
-
-def _fail(command: str, message: str, code: int) -> None:
-    typer.echo(f"vigil {command}: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def scan_command(
@@ -100,12 +96,12 @@ def scan_command(
     """Scan evidence into a case: hash every file and archive member, match, record."""
     missing = [str(p) for p in evidence if not os.path.lexists(p)]
     if missing:
-        _fail("scan", f"no such file or folder: {', '.join(missing)}", 2)
+        fail("scan", f"no such file or folder: {', '.join(missing)}", 2)
     roots = [p.absolute() for p in evidence]
     try:
         store = open_store()
     except VigilError as exc:
-        _fail("scan", str(exc), 1)
+        fail("scan", str(exc), 1)
     actor = examiner or getpass.getuser()
     try:
         alerting, ignoring = _choose_sets(store, hashset)
@@ -131,9 +127,9 @@ def scan_command(
         )
         summary = _run(store, case, roots, options, matcher, jobs, quiet, json_progress, actor)
     except (UnknownHashSetError, UsageError) as exc:
-        _fail("scan", str(exc), 2)
+        fail("scan", str(exc), 2)
     except VigilError as exc:
-        _fail("scan", str(exc), 1)
+        fail("scan", str(exc), 1)
     finally:
         store.close()
     raise typer.Exit(1 if summary.errors else 0)
@@ -234,7 +230,7 @@ def _run(
         store.cases.audit(
             case, actor, "scan.stop", {"reason": "interrupted", **store.cases.counts(case)}
         )
-        _fail("scan", "interrupted: run the same command again to resume", 130)
+        fail("scan", "interrupted: run the same command again to resume", 130)
     finally:
         if bar is not None:
             bar.stop()
@@ -308,12 +304,7 @@ def results_command(
     out: Path | None = typer.Option(None, "--out", "-o", help="Write here (default: stdout)."),
 ) -> None:
     """Export a case's items (fields: docs/scan.md)."""
-    try:
-        store = open_store()
-    except VigilError as exc:
-        _fail("results", str(exc), 1)
-    try:
-        case = store.cases.require(case_name)
+    with open_case("results", case_name) as (store, case):
         text = io.StringIO()
         writer = _csv_writer(text) if output_format == ResultFormat.csv else None
         for item in store.cases.items(case, matches_only=matches_only):
@@ -327,12 +318,6 @@ def results_command(
                 )
             else:
                 text.write(json.dumps(record, ensure_ascii=False) + "\n")
-    except UnknownCaseError as exc:
-        _fail("results", str(exc), 2)
-    except VigilError as exc:
-        _fail("results", str(exc), 1)
-    finally:
-        store.close()
     if out is None:
         sys.stdout.write(text.getvalue())
         return
@@ -343,7 +328,7 @@ def results_command(
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        _fail("results", f"cannot write {out}: {exc.strerror}", 1)
+        fail("results", f"cannot write {out}: {exc.strerror}", 1)
 
 
 def _csv_writer(stream: io.StringIO) -> csv.DictWriter:  # type: ignore[type-arg]

@@ -25,7 +25,7 @@ from vigil.media.evidence import EvidenceItem, walk
 from vigil.media.sniff import media_kind
 from vigil.parallel import ordered_map
 from vigil.scan.items import ScanItem
-from vigil.scan.worker import ScanOptions, scan_source
+from vigil.scan.worker import ScanOptions, item_from_entry, scan_source
 
 
 class CaseSink(Protocol):
@@ -133,18 +133,9 @@ def _failed_source(
     numbered: tuple[int, EvidenceItem], exc: BaseException
 ) -> tuple[int, list[ScanItem]]:
     seq, entry = numbered
-    return seq, [
-        ScanItem(
-            path=entry.path,
-            source=entry.path,
-            kind=entry.kind,
-            size=entry.size,
-            mtime=entry.mtime,
-            ctime=entry.ctime,
-            atime=entry.atime,
-            error=f"scan of this file failed: {exc!r}",
-        )
-    ]
+    item = item_from_entry(entry, entry.path)
+    item.error = f"scan of this file failed: {exc!r}"
+    return seq, [item]
 
 
 def run_scan(

@@ -27,7 +27,7 @@ class ScanOptions:
 
 def scan_source(entry: EvidenceItem, options: ScanOptions) -> list[ScanItem]:
     """Rows for one entry found on disk: the entry itself, then any archive members."""
-    item = _from_entry(entry, entry.path)
+    item = item_from_entry(entry, entry.path)
     if entry.kind != "file" or entry.error:
         return [item]
     real = entry.fs_path or entry.path
@@ -42,7 +42,7 @@ def scan_source(entry: EvidenceItem, options: ScanOptions) -> list[ScanItem]:
     rows = [item]
     if hashed.type and is_archive(hashed.type) and not hashed.known and hashed.size:
         for member in expand_file(real, options.archives, display=entry.path):
-            row = _from_entry(member, entry.path)
+            row = item_from_entry(member, entry.path)
             if member.kind == "file" and member.error is None:
                 data, stream = member.data, member.stream
                 _take_hashes(
@@ -52,7 +52,8 @@ def scan_source(entry: EvidenceItem, options: ScanOptions) -> list[ScanItem]:
     return rows
 
 
-def _from_entry(entry: EvidenceItem, source: str) -> ScanItem:
+def item_from_entry(entry: EvidenceItem, source: str) -> ScanItem:
+    """A row for an evidence entry, before any hashing: where it is, what it is, its times."""
     return ScanItem(
         path=entry.path,
         source=source,
