@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import io
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -188,6 +189,9 @@ def main() -> None:
     print(f"pytx/pdqhash (process pool)     {len(camera) / t_pytx:8.1f} images/s")
     print(f"vigil scan (fast PDQ + digests) {len(camera) / t_full:8.1f} images/s")
     print(f"vigil / pytx: {t_pytx / t_full:.2f}x")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"\npeak RSS: main process {own:.0f} MiB, largest worker {workers:.0f} MiB")
 
 
 if __name__ == "__main__":
