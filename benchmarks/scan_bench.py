@@ -191,7 +191,8 @@ def main() -> None:
     print(f"vigil / pytx: {t_pytx / t_full:.2f}x")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"\npeak RSS: main process {own:.0f} MiB, largest worker {workers:.0f} MiB")
+    print(f"\npeak RSS: this process {own:.0f} MiB; largest child {workers:.0f} MiB")
+    print("(children: the scan workers, hashdeep and the pytx pool)")
 
 
 if __name__ == "__main__":
