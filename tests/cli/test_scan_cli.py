@@ -226,3 +226,23 @@ def test_hostile_corpus(tmp_path: Path) -> None:
     assert odd["pdq"] == rows["good.jpg"]["pdq"]
     deepest = max(name.count("!/") for name in rows if name.startswith("deep.zip"))
     assert deepest == 5  # nesting stops at the configured depth
+
+
+def test_scan_on_postgresql(tmp_path: Path) -> None:
+    """The same example scan with the case in PostgreSQL gives the same rows as on SQLite."""
+    from tests.stores import postgres_schema_url
+
+    hashset = str(EXAMPLES / "hashsets" / "example-vics.json")
+    sqlite_home = tmp_path / "sqlite"
+    vigil("hashset", "import", hashset, "--name", "EX", home=sqlite_home)
+    vigil("scan", str(EXAMPLES / "evidence"), "--case", "demo", home=sqlite_home)
+    expected = results("demo", sqlite_home)
+    for url in postgres_schema_url():
+        pg = {"home": tmp_path / "pg", "database_url": url}
+        assert vigil("hashset", "import", hashset, "--name", "EX", **pg).returncode == 0
+        scan = vigil("scan", str(EXAMPLES / "evidence"), "--case", "demo", "-q", **pg)
+        assert scan.returncode == 1, scan.stderr  # the corrupt example file
+        rows = [json.loads(line) for line in vigil("results", "demo", **pg).stdout.splitlines()]
+        assert rows == expected
+        audit = vigil("audit", "demo", "--verify", **pg)
+        assert audit.returncode == 0, audit.stderr
