@@ -12,8 +12,10 @@ from typing import BinaryIO, ClassVar
 
 from vigil.signals.base import SignalType, validate_hex
 
-#: Read size for one pass; large enough to amortise calls, small enough for cache.
-CHUNK_SIZE = 1 << 20
+#: Read size for one pass: the chunk stays in the core's cache while the three digests
+#: read it (measured one-pass MD5+SHA-1+SHA-256 on one core: 64 KiB 415 MB/s, 256 KiB
+#: 419, 1 MiB 397, 4 MiB 370).
+CHUNK_SIZE = 256 << 10
 
 
 @dataclass(frozen=True)
