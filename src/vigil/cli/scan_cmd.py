@@ -36,6 +36,7 @@ from rich.table import Table
 
 from vigil import __version__
 from vigil.cli.common import fail, open_case
+from vigil.cli.hash_cmd import Mode
 from vigil.errors import UnknownHashSetError, UsageError, VigilError
 from vigil.hashsets.model import HashSetInfo, HashSetKind
 from vigil.index.catalog import Catalog
@@ -55,13 +56,6 @@ RESULT_FIELDS = (
     "path", "container", "type", "size", "md5", "sha1", "sha256", "pdq", "known",
     "duplicate_of", "matches", "error",
 )  # fmt: skip
-
-
-class Mode(StrEnum):
-    """PDQ decoding path."""
-
-    exact = "exact"
-    fast = "fast"
 
 
 class ResultFormat(StrEnum):
