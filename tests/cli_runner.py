@@ -21,3 +21,15 @@ def vigil(
         [sys.executable, "-m", "vigil", *args],
         capture_output=True, text=True, timeout=timeout, check=False, env=env,
     )  # fmt: skip
+
+
+def scan_example(home: Path, *, case: str = "demo", examiner: str | None = None) -> None:
+    """Import the example hash set and scan the example evidence into ``case``."""
+    imported = vigil(
+        "hashset", "import", str(EXAMPLES / "hashsets" / "example-vics.json"), "--name", "EX",
+        home=home,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    extra = ("--examiner", examiner) if examiner else ()
+    scanned = vigil("scan", str(EXAMPLES / "evidence"), "--case", case, *extra, home=home)
+    assert scanned.returncode == 1, scanned.stderr  # 1: the example's corrupt file, on purpose

@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.cli_runner import EXAMPLES, vigil
+from tests.cli_runner import scan_example, vigil
 from vigil.refer.cybertip import report_xml
 from vigil.refer.facts import FactsError, check_facts, load_facts
 
@@ -43,15 +43,7 @@ url = "https://example.org/share/1"
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("refer") / "home"
-    vigil(
-        "hashset",
-        "import",
-        str(EXAMPLES / "hashsets" / "example-vics.json"),
-        "--name",
-        "EX",
-        home=home,
-    )
-    vigil("scan", str(EXAMPLES / "evidence"), "--case", "demo", home=home)
+    scan_example(home)
     assert vigil("keys", "generate", home=home).returncode == 0
     return home
 

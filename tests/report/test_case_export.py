@@ -7,23 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_runner import EXAMPLES, vigil
+from tests.cli_runner import scan_example, vigil
 
 
 @pytest.fixture(scope="module")
 def case_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("export") / "home"
-    vigil(
-        "hashset",
-        "import",
-        str(EXAMPLES / "hashsets" / "example-vics.json"),
-        "--name",
-        "EX",
-        home=home,
-    )
-    vigil(
-        "scan", str(EXAMPLES / "evidence"), "--case", "demo", "--examiner", "A. Examiner", home=home
-    )
+    scan_example(home, examiner="A. Examiner")
     return home
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_runner import EXAMPLES, vigil
+from tests.cli_runner import EXAMPLES, scan_example, vigil
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -15,17 +15,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("report")
     home = root / "home"
-    vigil(
-        "hashset",
-        "import",
-        str(EXAMPLES / "hashsets" / "example-vics.json"),
-        "--name",
-        "EX",
-        home=home,
-    )
-    vigil(
-        "scan", str(EXAMPLES / "evidence"), "--case", "demo", "--examiner", "A. Examiner", home=home
-    )
+    scan_example(home, examiner="A. Examiner")
     made = vigil("report", "demo", "--out", str(root / "out"), "--pdf", "--thumbnails", home=home)
     assert made.returncode == 0, made.stderr
     return root / "out"
