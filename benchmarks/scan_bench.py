@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import CACHE, jpegs, videos
 from vigil.media.archives import ArchiveLimits
 from vigil.scan.engine import run_scan
-from vigil.scan.items import ScanItem
+from vigil.records import ScanItem
 from vigil.scan.worker import ScanOptions
 from vigil.signals.filehash import HashOptions
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vigil.scan.engine import MemorySink, run_scan
-from vigil.scan.items import ScanItem
+from vigil.records import ScanItem
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "evidence"
 

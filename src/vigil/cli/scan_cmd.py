@@ -45,7 +45,7 @@ from vigil.media.archives import ArchiveLimits
 from vigil.scan.case_sink import StoreCaseSink
 from vigil.scan.engine import Progress as ScanProgress
 from vigil.scan.engine import ScanSummary, count_sources, run_scan
-from vigil.scan.items import ScanItem
+from vigil.records import ScanItem
 from vigil.scan.known import IgnoreSetLookup
 from vigil.scan.worker import ScanOptions
 from vigil.signals.filehash import HashOptions

@@ -20,7 +20,7 @@ from vigil import __version__
 from vigil.hashsets.formats import get_format
 from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
 from vigil.media.sniff import media_kind
-from vigil.scan.items import ScanItem
+from vigil.records import ScanItem
 from vigil.store.cases import Case
 
 DEFAULT_PROFILE = "vics-us"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vigil.scan.items import ScanItem
+from vigil.records import ScanItem
 from vigil.store import Store
 from vigil.store.cases import Case
 

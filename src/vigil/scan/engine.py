@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from vigil.media.evidence import EvidenceItem, walk
 from vigil.media.sniff import media_kind
 from vigil.parallel import ordered_map
-from vigil.scan.items import ScanItem
+from vigil.records import ScanItem
 from vigil.scan.worker import ScanOptions, item_from_entry, scan_source
 
 

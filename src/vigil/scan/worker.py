@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from vigil.media.archives import ArchiveLimits, is_archive
 from vigil.media.evidence import EvidenceItem, expand_file
-from vigil.scan.items import ScanItem
+from vigil.records import ScanItem
 from vigil.signals.filehash import FileHashes, HashOptions, KnownTest, hash_content, hash_file
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from vigil.audit import AuditEntry, append
 from vigil.errors import VigilError
-from vigil.scan.items import ScanItem
+from vigil.records import ScanItem
 from vigil.store.database import Database
 
 SQLITE = """

@@ -1,4 +1,4 @@
-"""The record of one scanned item: what was found, where, and what it matched.
+"""Typed records that several stages share: one scanned item and what it matched.
 
 Field names are stable: they are the columns of the case store and the fields of
 ``vigil results --format jsonl`` (docs/scan.md).

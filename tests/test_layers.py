@@ -1,0 +1,98 @@
+"""The layout tells the architecture: no module imports a later stage.
+
+Stages follow the data's way (docs/architecture.md). A module may import its own
+stage and earlier ones, never a later one; imports inside functions count too (a
+lazy import is still a dependency). The test reads the sources with ``ast``, so it
+sees every import without running any.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import vigil
+
+PACKAGE = Path(vigil.__file__).parent
+
+#: Each line imports only lines above it (and its own).
+STAGES: tuple[frozenset[str], ...] = (
+    frozenset({"__init__", "errors", "settings", "fsutil", "records", "audit", "parallel"}),
+    frozenset({"media"}),
+    frozenset({"signals"}),
+    frozenset({"hashsets"}),
+    frozenset({"index"}),
+    frozenset({"store"}),
+    frozenset({"services"}),
+    frozenset({"scan", "review", "crawl", "exchange"}),
+    frozenset({"report", "refer"}),
+    frozenset({"web", "cli", "__main__"}),
+)
+
+
+def stage_of(top: str) -> int:
+    """The rank of a top-level module or sub-package of ``vigil``."""
+    for rank, names in enumerate(STAGES):
+        if top in names:
+            return rank
+    raise AssertionError(f"vigil.{top} belongs to no stage: add it to STAGES and the docs")
+
+
+def _top(module: Path) -> str:
+    rel = module.relative_to(PACKAGE)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imported(tree: ast.AST, module: Path) -> set[str]:
+    """Top-level ``vigil`` sub-modules that a module imports, absolute or relative."""
+    out: set[str] = set()
+    package_parts = list(module.relative_to(PACKAGE).with_suffix("").parts)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package_parts[: len(package_parts) - node.level]
+                if module.name == "__init__.py":
+                    base = package_parts[: len(package_parts) - node.level + 1][:-1] or base
+                target = ".".join(["vigil", *base, *([node.module] if node.module else [])])
+                names = [target]
+            else:
+                names = [node.module or ""]
+                if node.module == "vigil":
+                    names = [f"vigil.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "vigil" and len(parts) > 1:
+                out.add(parts[1])
+    return out
+
+
+def test_every_module_belongs_to_a_stage() -> None:
+    for module in PACKAGE.rglob("*.py"):
+        stage_of(_top(module))
+
+
+def test_no_module_imports_a_later_stage() -> None:
+    backward = []
+    for module in sorted(PACKAGE.rglob("*.py")):
+        own = stage_of(_top(module))
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for top in sorted(_imported(tree, module)):
+            if stage_of(top) > own:
+                backward.append(f"{module.relative_to(PACKAGE)} imports vigil.{top}")
+    assert not backward, "backward imports:\n" + "\n".join(backward)
+
+
+def test_no_sql_outside_the_store() -> None:
+    """Raw SQL lives in ``store/`` only (statements passed to a Database)."""
+    offenders = []
+    for module in sorted(PACKAGE.rglob("*.py")):
+        if _top(module) == "store":
+            continue
+        text = module.read_text(encoding="utf-8")
+        if ".db.execute(" in text or ".db.stream(" in text or "db.execute(" in text:
+            offenders.append(str(module.relative_to(PACKAGE)))
+    assert not offenders, "SQL outside store/: " + ", ".join(offenders)
