@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import CACHE, jpegs, videos
 from vigil.media.archives import ArchiveLimits
-from vigil.scan.engine import run_scan
 from vigil.records import ScanItem
+from vigil.scan.engine import run_scan
 from vigil.scan.worker import ScanOptions
 from vigil.signals.filehash import HashOptions
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vigil.scan.engine import MemorySink, run_scan
 from vigil.records import ScanItem
+from vigil.scan.engine import MemorySink, run_scan
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "evidence"
 

@@ -42,10 +42,10 @@ from vigil.hashsets.model import HashSetInfo, HashSetKind
 from vigil.index.catalog import Catalog
 from vigil.index.matching import Matcher, MatchOptions, Query
 from vigil.media.archives import ArchiveLimits
+from vigil.records import ScanItem
 from vigil.scan.case_sink import StoreCaseSink
 from vigil.scan.engine import Progress as ScanProgress
 from vigil.scan.engine import ScanSummary, count_sources, run_scan
-from vigil.records import ScanItem
 from vigil.scan.known import IgnoreSetLookup
 from vigil.scan.worker import ScanOptions
 from vigil.signals.filehash import HashOptions

@@ -26,8 +26,8 @@ from PIL import Image, ImageFilter, ImageOps
 from vigil import __version__
 from vigil.audit import head, verify_chain
 from vigil.media.sniff import media_kind
-from vigil.report.charts import bar_chart, timeline
 from vigil.records import ScanItem
+from vigil.report.charts import bar_chart, timeline
 from vigil.store import Store
 from vigil.store.cases import Case
 
