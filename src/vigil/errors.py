@@ -56,6 +56,14 @@ class StoreError(VigilError):
     """The database cannot be opened, migrated or written."""
 
 
+class StoreConflictError(StoreError):
+    """A write collided with another writer (a unique key taken, the database locked).
+
+    Retrying later, or re-reading what the other writer did, usually succeeds: callers
+    that can tell the user something better (a name is taken) catch this one.
+    """
+
+
 def describe(exc: BaseException, limit: int = 300) -> str:
     """A third-party exception's message, or its type's name, cut to ``limit`` characters.
 

@@ -68,14 +68,14 @@ class ActionRepository:
             raise UsageError(f"webhook URL must be http:// or https://, got {url!r}")
         if len(secret) < 16:
             raise UsageError("webhook secret must be at least 16 characters")
-        with self.db.transaction():
-            if self.db.execute("SELECT 1 FROM webhooks WHERE url = ?", (url,)):
-                raise UsageError(f"webhook {url} is configured already")
-            self.db.execute(
-                "INSERT INTO webhooks (url, secret, created_at) VALUES (?, ?, ?)",
-                (url, secret, _now()),
-            )
-        return next(w for w in self.webhooks() if w.url == url)
+        created = self.db.execute(
+            "INSERT INTO webhooks (url, secret, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (url) DO NOTHING RETURNING id",
+            (url, secret, _now()),
+        )
+        if not created:
+            raise UsageError(f"webhook {url} is configured already")
+        return next(w for w in self.webhooks() if w.id == int(created[0][0]))
 
     def webhooks(self) -> list[Webhook]:
         """Every configured webhook."""
@@ -89,14 +89,13 @@ class ActionRepository:
     def remove_webhook(self, url: str) -> bool:
         """Remove a receiver and its undelivered events."""
         with self.db.transaction():
-            rows = self.db.execute("SELECT id FROM webhooks WHERE url = ?", (url,))
+            rows = self.db.execute("DELETE FROM webhooks WHERE url = ? RETURNING id", (url,))
             if not rows:
                 return False
             self.db.execute(
                 "DELETE FROM webhook_events WHERE webhook_id = ? AND delivered_at IS NULL",
                 (rows[0][0],),
             )
-            self.db.execute("DELETE FROM webhooks WHERE id = ?", (rows[0][0],))
         return True
 
     # -- recording a match -----------------------------------------------------------

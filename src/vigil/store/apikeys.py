@@ -73,15 +73,14 @@ class ApiKeyRepository:
             raise UsageError("a key needs a name of 1 to 100 characters")
         if rate_per_second is not None and rate_per_second <= 0:
             raise UsageError("the rate limit must be positive")
-        with self.db.transaction():
-            if self.db.execute("SELECT 1 FROM api_keys WHERE name = ?", (name,)):
-                raise UsageError(f"an API key named {name!r} exists (revoke it first)")
-            key = KEY_PREFIX + secrets.token_urlsafe(32)
-            self.db.execute(
-                "INSERT INTO api_keys (name, role, key_hash, prefix, created_at, rate_per_second) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (name, role, hash_key(key), key[:10], _now(), rate_per_second),
-            )
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        created = self.db.execute(
+            "INSERT INTO api_keys (name, role, key_hash, prefix, created_at, rate_per_second) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
+            (name, role, hash_key(key), key[:10], _now(), rate_per_second),
+        )
+        if not created:
+            raise UsageError(f"an API key named {name!r} exists (revoke it first)")
         return key
 
     def list(self) -> list[ApiKey]:

@@ -143,17 +143,17 @@ class CaseRepository:
     def open(
         self, name: str, *, examiner: str | None = None, description: str | None = None
     ) -> tuple[Case, bool]:
-        """The case called ``name``, created if new; and whether it was created."""
-        with self.db.transaction():
-            case = self.get(name)
-            if case is not None:
-                return case, False
-            self.db.execute(
-                "INSERT INTO cases (name, created_at, examiner, description, settings) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (name, datetime.now(UTC).isoformat(), examiner, description, "{}"),
-            )
-        return self.require(name), True
+        """The case called ``name``, created if new; and whether it was created.
+
+        Get-or-create by one upsert: of several processes opening one new case at
+        once, one creates it and the others get that same case, on both backends.
+        """
+        created = self.db.execute(
+            "INSERT INTO cases (name, created_at, examiner, description, settings) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
+            (name, datetime.now(UTC).isoformat(), examiner, description, "{}"),
+        )
+        return self.require(name), bool(created)
 
     def save_settings(self, case: Case, settings: dict[str, Any]) -> None:
         """Replace the case's settings (evidence roots, hash sets with versions, options)."""
@@ -174,24 +174,20 @@ class CaseRepository:
         }
 
     def record(self, case: Case, seq: int, items: list[ScanItem]) -> None:
-        """Write one source and all its items atomically, replacing an earlier attempt."""
+        """Write one source and all its items atomically, replacing an earlier attempt.
+
+        The source's row is upserted first: it is the lock that makes two writers of
+        one source (two scans of one tree into one case) take turns, the second one
+        replacing the first's items instead of colliding with them.
+        """
         source = items[0].source
         rows = [_item_row(case.id, seq, ord_, item) for ord_, item in enumerate(items)]
         with self.db.transaction():
             self.db.execute(
-                "DELETE FROM case_items WHERE case_id = ? AND source = ?", (case.id, source)
-            )
-            self.db.execute(
-                "DELETE FROM case_sources WHERE case_id = ? AND path = ?", (case.id, source)
-            )
-            self.db.executemany(
-                f"INSERT INTO case_items ({', '.join(_ITEM_COLUMNS)}) "
-                f"VALUES ({', '.join('?' for _ in _ITEM_COLUMNS)})",
-                rows,
-            )
-            self.db.execute(
                 "INSERT INTO case_sources (case_id, path, seq, size, mtime, scanned_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, path) DO UPDATE SET "
+                "seq = excluded.seq, size = excluded.size, mtime = excluded.mtime, "
+                "scanned_at = excluded.scanned_at",
                 (
                     case.id,
                     source,
@@ -200,6 +196,14 @@ class CaseRepository:
                     items[0].mtime,
                     datetime.now(UTC).isoformat(),
                 ),
+            )
+            self.db.execute(
+                "DELETE FROM case_items WHERE case_id = ? AND source = ?", (case.id, source)
+            )
+            self.db.executemany(
+                f"INSERT INTO case_items ({', '.join(_ITEM_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in _ITEM_COLUMNS)})",
+                rows,
             )
 
     def items(self, case: Case, *, matches_only: bool = False) -> Iterator[ScanItem]:
@@ -223,6 +227,16 @@ class CaseRepository:
                 continue
             yield item
 
+    def duplicate_count(self, case: Case) -> int:
+        """Files of the case that repeat an earlier file's SHA-256 (whole case)."""
+        rows = self.db.execute(
+            "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM case_items "
+            "WHERE case_id = ? AND kind = 'file' AND sha256 IS NOT NULL AND error IS NULL "
+            "GROUP BY sha256) AS groups",
+            (case.id,),
+        )
+        return int(rows[0][0])
+
     def counts(self, case: Case) -> dict[str, int]:
         """Sources and items recorded so far."""
         sources = self.db.execute("SELECT COUNT(*) FROM case_sources WHERE case_id = ?", (case.id,))
@@ -232,11 +246,18 @@ class CaseRepository:
     # -- audit log ------------------------------------------------------------------------
 
     def audit(self, case: Case, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
-        """Append an entry to the case's hash-chained audit log."""
+        """Append an entry to the case's hash-chained audit log.
+
+        Appends to one case are serialised: SQLite's ``BEGIN IMMEDIATE`` takes the
+        write lock, PostgreSQL locks the case's row (``FOR UPDATE``) until the commit,
+        so concurrent appenders each read the head the one before them wrote and
+        never collide on ``(case_id, seq)``. Only the head is read, not the log.
+        """
         with self.db.transaction():
-            log = self.audit_log(case)
+            if self.db.dialect == "postgres":
+                self.db.execute("SELECT id FROM cases WHERE id = ? FOR UPDATE", (case.id,))
             entry = append(
-                log[-1] if log else None,
+                self.audit_head(case),
                 actor=actor,
                 action=action,
                 case=case.name,
@@ -252,16 +273,31 @@ class CaseRepository:
             )  # fmt: skip
         return entry
 
+    def audit_head(self, case: Case) -> AuditEntry | None:
+        """The last entry of the case's audit log (one index seek), None for an empty log."""
+        rows = self.db.execute(
+            f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE case_id = ? ORDER BY seq DESC LIMIT 1",
+            (case.id,),
+        )
+        return _audit_entry(case, rows[0]) if rows else None
+
     def audit_log(self, case: Case) -> list[AuditEntry]:
         """The case's audit log in stored order."""
         return [
-            AuditEntry(int(seq), at, actor, action, case.name, json.loads(details), prev, digest)
-            for seq, at, actor, action, details, prev, digest in self.db.execute(
-                "SELECT seq, at, actor, action, details, prev, hash FROM audit_log "
-                "WHERE case_id = ? ORDER BY seq",
+            _audit_entry(case, row)
+            for row in self.db.execute(
+                f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE case_id = ? ORDER BY seq",
                 (case.id,),
             )
         ]
+
+
+_AUDIT_COLUMNS = "seq, at, actor, action, details, prev, hash"
+
+
+def _audit_entry(case: Case, row: tuple[Any, ...]) -> AuditEntry:
+    seq, at, actor, action, details, prev, digest = row
+    return AuditEntry(int(seq), at, actor, action, case.name, json.loads(details), prev, digest)
 
 
 def _item_row(case_id: int, seq: int, ord_: int, item: ScanItem) -> tuple[Any, ...]:

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from vigil.errors import UnknownHashSetError, UsageError
+from vigil.errors import StoreConflictError, UnknownHashSetError, UsageError
 from vigil.hashsets.model import HashSetInfo, HashSetKind
 from vigil.store.database import Database
 from vigil.store.hashsets import HASH_TYPE_CODES, HashSetRepository
@@ -73,31 +73,39 @@ class Curation:
         attributes: dict[str, Any] | None = None,
         provenance: str | None = None,
     ) -> HashSetInfo:
-        """Create an empty set; UsageError if the name is taken or invalid."""
+        """Create an empty set; UsageError if the name is taken or invalid.
+
+        Created by one insert that does nothing when the name is taken: of several
+        callers racing for one name exactly one succeeds, and no existing set (or
+        the entries just added to it) is ever dropped.
+        """
         check_set_name(name)
+        info = HashSetInfo(
+            name=name,
+            kind=kind,
+            provenance=provenance,
+            source_format="service",
+            attributes=dict(attributes or {}),
+        )
         with self.db.transaction():
-            if self.sets.get(name) is not None:
+            created = self.sets.create(info)
+            if created is None:
                 raise UsageError(f"a hash set named {name!r} exists")
-            info = HashSetInfo(
-                name=name,
-                kind=kind,
-                provenance=provenance,
-                source_format="service",
-                attributes=dict(attributes or {}),
-            )
-            created = self.sets.replace(info, [])
             self._bump()
         return created
 
     def rename_set(self, name: str, new_name: str) -> HashSetInfo:
         """Rename a set (its entries and index rows keep their set id)."""
         check_set_name(new_name)
-        with self.db.transaction():
-            info = self.sets.require(name)
-            if new_name != name and self.sets.get(new_name) is not None:
-                raise UsageError(f"a hash set named {new_name!r} exists")
-            self.db.execute("UPDATE hash_sets SET name = ? WHERE id = ?", (new_name, info.id))
-            self._bump()
+        try:
+            with self.db.transaction():
+                info = self.sets.require(name)
+                if new_name != name and self.sets.get(new_name) is not None:
+                    raise UsageError(f"a hash set named {new_name!r} exists")
+                self.db.execute("UPDATE hash_sets SET name = ? WHERE id = ?", (new_name, info.id))
+                self._bump()
+        except StoreConflictError as exc:  # another writer took the name meanwhile
+            raise UsageError(f"a hash set named {new_name!r} exists") from exc
         return self.sets.require(new_name)
 
     def update_attributes(self, name: str, changes: dict[str, Any]) -> HashSetInfo:
@@ -127,11 +135,8 @@ class Curation:
     def delete_set(self, name: str) -> bool:
         """Delete a set, its entries and their disabled marks; False if there was none."""
         with self.db.transaction():
-            info = self.sets.get(name)
-            if info is None:
+            if not self.sets.delete(name):
                 return False
-            self.sets.delete(name)
-            self.db.execute("DELETE FROM entry_disabled WHERE set_id = ?", (info.id,))
             self._bump()
         return True
 
@@ -238,8 +243,8 @@ class Curation:
         self, name: str, entry_no: int, disabled: bool, until: float | None = None, by: str = ""
     ) -> dict[str, Any]:
         """Disable an entry (for ever, or until the Unix time ``until``) or enable it."""
-        info = self.sets.require(name)
         with self.db.transaction():
+            info = self.sets.require(name)
             if not self.db.execute(
                 "SELECT 1 FROM hash_entries WHERE set_id = ? AND entry_no = ?",
                 (info.id, entry_no),

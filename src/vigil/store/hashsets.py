@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from vigil.errors import UnknownHashSetError
+from vigil.errors import InvalidHashError, UnknownHashSetError, UsageError
 from vigil.hashsets.model import DigestBlock, Entry, HashSetInfo, HashSetKind
 from vigil.store.bulkload import HASH_TYPE_CODES, BulkLoader
 from vigil.store.database import Database
@@ -29,6 +29,8 @@ from vigil.store.database import Database
 _CODE_TYPES = {code: name for name, code in HASH_TYPE_CODES.items()}
 #: Digests per ``IN (...)`` list of a SQLite lookup.
 _IN_CHUNK = 500
+#: Signals read back per set to build the similarity indexes.
+_SIGNAL_COLUMNS = ("pdq", "vpdq")
 _SET_COLUMNS = (
     "id, name, kind, category_profile, provenance, version, source_format, "
     "source_sha256, imported_at, entry_count, attributes"
@@ -75,6 +77,38 @@ class HashSetRepository:
             _info(r) for r in self.db.execute(f"SELECT {_SET_COLUMNS} FROM hash_sets ORDER BY name")
         ]
 
+    def get_by_id(self, set_id: int) -> HashSetInfo | None:
+        """The set whose id is ``set_id``, or None (ids are never reused)."""
+        rows = self.db.execute(f"SELECT {_SET_COLUMNS} FROM hash_sets WHERE id = ?", (set_id,))
+        return _info(rows[0]) if rows else None
+
+    def create(self, info: HashSetInfo) -> HashSetInfo | None:
+        """Create an empty set called ``info.name``; None if that name is taken.
+
+        One ``INSERT ... ON CONFLICT DO NOTHING``: two creators racing for a name never
+        both succeed, and neither fails with a driver error (on PostgreSQL the second
+        waits for the first to commit, then sees the name taken).
+        """
+        imported_at = info.imported_at or datetime.now(UTC)
+        with self.db.transaction():
+            rows = self.db.execute(
+                "INSERT INTO hash_sets (name, kind, category_profile, provenance, version, "
+                "source_format, source_sha256, imported_at, entry_count, attributes) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
+                (
+                    info.name,
+                    str(info.kind),
+                    info.category_profile,
+                    info.provenance,
+                    info.version,
+                    info.source_format,
+                    info.source_sha256,
+                    imported_at.isoformat(),
+                    _attributes(info),
+                ),
+            )
+        return self.get_by_id(int(rows[0][0])) if rows else None
+
     def replace(
         self,
         info: HashSetInfo,
@@ -86,18 +120,18 @@ class HashSetRepository:
         All in one transaction: on any error or interruption the store is as before.
         ``finish`` runs after the entries are read and before the commit, so that
         what a reader learnt at the end of a file (case record, version) is stored.
+        The new set gets a new id: the old one's entries, index rows and disabled marks
+        go with the old id.
         """
         with self.db.bulk_mode(), self.db.transaction():
-            old = self.get(info.name)
-            if old is not None and old.id is not None:
-                self._delete(old.id)
+            self._delete_named(info.name)
             imported_at = info.imported_at or datetime.now(UTC)
-            self.db.execute(
-                "INSERT INTO hash_sets (name, kind, imported_at, entry_count) VALUES (?, ?, ?, 0)",
-                (info.name, str(info.kind), imported_at.isoformat()),
-            )
             set_id = int(
-                self.db.execute("SELECT id FROM hash_sets WHERE name = ?", (info.name,))[0][0]
+                self.db.execute(
+                    "INSERT INTO hash_sets (name, kind, imported_at, entry_count) "
+                    "VALUES (?, ?, ?, 0) RETURNING id",
+                    (info.name, str(info.kind), imported_at.isoformat()),
+                )[0][0]
             )
             loader = BulkLoader(self.db, set_id)
             count = loader.load(entries)
@@ -116,22 +150,43 @@ class HashSetRepository:
                     info.source_format,
                     info.source_sha256,
                     count,
-                    json.dumps(info.attributes, ensure_ascii=False) if info.attributes else None,
+                    _attributes(info),
                     set_id,
                 ),
             )
-        return self.require(info.name)
+            stored = self.get_by_id(set_id)
+        assert stored is not None  # written in this transaction
+        return stored
 
     def delete(self, name: str) -> bool:
-        """Delete the set called ``name``; False if there was none."""
+        """Delete the set called ``name`` with its entries and per-set rows; False if none."""
         with self.db.transaction():
-            info = self.get(name)
-            if info is None or info.id is None:
+            return self._delete_named(name) is not None
+
+    def delete_by_id(self, set_id: int) -> bool:
+        """Delete the set whose id is ``set_id``; False if there is none."""
+        with self.db.transaction():
+            if not self.db.execute("DELETE FROM hash_sets WHERE id = ? RETURNING id", (set_id,)):
                 return False
-            self._delete(info.id)
+            self._delete_rows(set_id)
         return True
 
-    def _delete(self, set_id: int) -> None:
+    def _delete_named(self, name: str) -> int | None:
+        """Delete the set called ``name`` (in the caller's transaction); its id, or None.
+
+        The set's row goes first, by name, in one statement that returns the id: a
+        concurrent writer of the same name waits on that row, and everything else is
+        deleted by id, never by a name read earlier.
+        """
+        rows = self.db.execute("DELETE FROM hash_sets WHERE name = ? RETURNING id", (name,))
+        if not rows:
+            return None
+        set_id = int(rows[0][0])
+        self._delete_rows(set_id)
+        return set_id
+
+    def _delete_rows(self, set_id: int) -> None:
+        """The set's index rows, entries and disabled marks."""
         for hash_type, code in HASH_TYPE_CODES.items():
             self.db.execute(
                 f"DELETE FROM hash_index WHERE hash_type = {code} AND set_id = ? AND digest IN "
@@ -140,7 +195,7 @@ class HashSetRepository:
                 (set_id, set_id),
             )
         self.db.execute("DELETE FROM hash_entries WHERE set_id = ?", (set_id,))
-        self.db.execute("DELETE FROM hash_sets WHERE id = ?", (set_id,))
+        self.db.execute("DELETE FROM entry_disabled WHERE set_id = ?", (set_id,))
 
     # -- entries -------------------------------------------------------------------
 
@@ -162,6 +217,53 @@ class HashSetRepository:
                 "category": category,
             }
             yield Entry.from_metadata(json.loads(meta) if meta else {}, **hashes)
+
+    def top_entry(self, set_id: int) -> int:
+        """The set's highest entry number (one primary-key seek), -1 if it has none."""
+        rows = self.db.execute("SELECT MAX(entry_no) FROM hash_entries WHERE set_id = ?", (set_id,))
+        return -1 if rows[0][0] is None else int(rows[0][0])
+
+    def signal_rows(
+        self, set_id: int, signal_type: str, after: int = -1
+    ) -> Iterator[tuple[int, Any]]:
+        """``(entry_no, value)`` of the set's entries holding ``signal_type``, streamed.
+
+        Only entries numbered above ``after`` (an index picks up a grown set's new
+        entries), in entry order. Values are as stored: bytes for ``pdq``, the text
+        form for ``vpdq``.
+        """
+        if signal_type not in _SIGNAL_COLUMNS:
+            raise UsageError(
+                f"no stored signal {signal_type!r} (stored: {', '.join(_SIGNAL_COLUMNS)})"
+            )
+        for entry_no, value in self.db.stream(
+            f"SELECT entry_no, {signal_type} FROM hash_entries WHERE set_id = ? AND entry_no > ? "
+            f"AND {signal_type} IS NOT NULL ORDER BY entry_no",
+            (set_id, after),
+        ):
+            yield int(entry_no), bytes(value) if isinstance(value, memoryview) else value
+
+    def categories(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str | None]:
+        """The category of each ``(set_id, entry_no)`` that exists, read in a few queries.
+
+        Keys are grouped by set and asked for in chunks with ``entry_no IN (...)``:
+        a PDQ query's hits cost one round trip per set, not one per hit.
+        """
+        by_set: dict[int, set[int]] = {}
+        for set_id, entry_no in keys:
+            by_set.setdefault(int(set_id), set()).add(int(entry_no))
+        out: dict[tuple[int, int], str | None] = {}
+        for set_id, numbers in by_set.items():
+            ordered = sorted(numbers)
+            for start in range(0, len(ordered), _IN_CHUNK):
+                chunk = ordered[start : start + _IN_CHUNK]
+                for entry_no, category in self.db.execute(
+                    "SELECT entry_no, category FROM hash_entries WHERE set_id = ? AND entry_no IN "
+                    f"({', '.join('?' * len(chunk))})",
+                    (set_id, *chunk),
+                ):
+                    out[(set_id, int(entry_no))] = category
+        return out
 
     def counts(self, name: str) -> tuple[dict[str, int], dict[str | None, int]]:
         """Entries holding each hash type, and entries per category."""
@@ -185,6 +287,30 @@ class HashSetRepository:
         return by_type, categories
 
     # -- lookup --------------------------------------------------------------------
+
+    def exact(self, hash_type: str, hex_value: str) -> list[tuple[int, int, str | None]]:
+        """``(set_id, entry_no, category)`` of every entry holding this one digest.
+
+        ``hash_type`` is an indexed type (md5, sha1, sha256, pdq), ``hex_value`` its
+        canonical hex; rows come in index order (set, then entry).
+        """
+        code = HASH_TYPE_CODES.get(hash_type)
+        if code is None:
+            raise UsageError(
+                f"{hash_type!r} is not an indexed hash type ({', '.join(HASH_TYPE_CODES)})"
+            )
+        try:
+            digest = bytes.fromhex(hex_value)
+        except ValueError as exc:
+            raise InvalidHashError(f"{hash_type} value is not hexadecimal") from exc
+        return [
+            (int(set_id), int(entry_no), category)
+            for set_id, entry_no, category in self.db.execute(
+                "SELECT set_id, entry_no, category FROM hash_index "
+                "WHERE hash_type = ? AND digest = ? ORDER BY set_id, entry_no",
+                (code, digest),
+            )
+        ]
 
     def lookup(self, queries: Iterable[tuple[str, str]]) -> list[Match]:
         """Every set entry holding one of the ``(hash_type, canonical hex)`` queries.
@@ -240,6 +366,10 @@ class HashSetRepository:
             )
             rows += self.db.execute(sql, (code, *chunk))
         return rows
+
+
+def _attributes(info: HashSetInfo) -> str | None:
+    return json.dumps(info.attributes, ensure_ascii=False) if info.attributes else None
 
 
 def _info(row: tuple[Any, ...]) -> HashSetInfo:

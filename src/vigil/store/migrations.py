@@ -10,6 +10,7 @@ transaction, which waits for the first's write lock).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -100,6 +101,50 @@ CREATE TABLE hash_index (
 );
 """
 
+#: Tables whose integer ids leave the store (set ids in content ids and index files,
+#: case ids, key and webhook ids, event and match-log ids): with a plain ``INTEGER
+#: PRIMARY KEY`` SQLite hands the highest id out again once its row is deleted.
+_NEVER_REUSED = {
+    "hash_sets": _HASH_SETS_SQLITE,
+    "cases": cases.SQLITE,
+    "api_keys": service.SQLITE,
+    "webhooks": service.SQLITE,
+    "webhook_events": service.SQLITE,
+    "match_log": service.SQLITE,
+}
+
+
+def _autoincrement_sqlite() -> str:
+    """Rebuild each table of ``_NEVER_REUSED`` with AUTOINCREMENT, keeping rows and ids.
+
+    The new definitions are the shipped ones with ``AUTOINCREMENT`` added (read from the
+    frozen migration texts, so the columns stay in the same order for ``SELECT *``).
+    Copying the rows sets ``sqlite_sequence`` to the highest id kept. Also drops the
+    disabled marks of sets that no longer exist (left behind by ``hashset delete``).
+    """
+    statements = []
+    for table, ddl in _NEVER_REUSED.items():
+        found = re.search(rf"CREATE TABLE {table} \((.*?)\n\);", ddl, re.DOTALL)
+        if found is None:  # pragma: no cover - the texts are frozen
+            raise AssertionError(f"no definition of {table}")
+        body = found.group(1).replace(
+            "id INTEGER PRIMARY KEY,", "id INTEGER PRIMARY KEY AUTOINCREMENT,", 1
+        )
+        statements += [
+            f"CREATE TABLE {table}_v4 ({body}\n)",
+            f"INSERT INTO {table}_v4 SELECT * FROM {table}",
+            f"DROP TABLE {table}",
+            f"ALTER TABLE {table}_v4 RENAME TO {table}",
+        ]
+    statements.append(
+        "CREATE INDEX webhook_events_due ON webhook_events (delivered_at, next_attempt_at)"
+    )
+    statements.append(_ORPHAN_MARKS)
+    return ";\n".join(statements)
+
+
+_ORPHAN_MARKS = "DELETE FROM entry_disabled WHERE set_id NOT IN (SELECT id FROM hash_sets)"
+
 #: Every migration, in order. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "hash sets, entries and the digest index", _HASH_SETS_SQLITE, _HASH_SETS_POSTGRES),
@@ -109,6 +154,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "service: API keys, webhooks and their queue, match log, disabled entries",
         service.SQLITE,
         service.POSTGRES,
+    ),
+    Migration(
+        4,
+        "ids are never reused (AUTOINCREMENT on SQLite); drop orphaned disabled marks",
+        _autoincrement_sqlite(),
+        _ORPHAN_MARKS,  # BIGSERIAL never hands an id out twice
     ),
 )
 

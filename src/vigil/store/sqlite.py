@@ -9,12 +9,12 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from vigil.errors import StoreError
-from vigil.store.database import Database, Row
+from vigil.errors import StoreConflictError, StoreError
+from vigil.store.database import Database, Row, first_line, operation
 
 #: Page cache (negative = KiB). Measured on 10 M MD5s: 128 MiB imports as fast as
 #: 256 MiB (and faster than 512 MiB or 64 MiB) with 370 MiB peak instead of 630.
@@ -35,9 +35,9 @@ class SqliteDatabase(Database):
     def __init__(self, path: str) -> None:
         """Open (creating the folder and file if needed) and set the pragmas."""
         self.location = path
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.conn.execute("PRAGMA journal_mode = WAL")
@@ -45,29 +45,58 @@ class SqliteDatabase(Database):
             self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self.conn.execute("PRAGMA temp_store = FILE")
             self.conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the SQLite store {path}: {exc}") from exc
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the SQLite store {path}: {first_line(exc)}") from exc
         self._depth = 0
+
+    def _error(self, exc: sqlite3.Error, sql: str) -> StoreError:
+        """The Vigil error for a driver error met while running ``sql``."""
+        reason = first_line(exc)
+        message = f"{operation(sql)} failed in the SQLite store {self.location}: {reason}"
+        lowered = reason.lower()
+        if isinstance(exc, sqlite3.IntegrityError) and "unique" in lowered:
+            return StoreConflictError(message)
+        if "locked" in lowered or "busy" in lowered:
+            return StoreConflictError(
+                f"{operation(sql)} failed in the SQLite store {self.location}: another "
+                f"process held the write lock for over {BUSY_TIMEOUT_MS // 1000} s ({reason})"
+            )
+        return StoreError(message)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement; return its rows."""
-        return self.conn.execute(sql, params).fetchall()
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc, sql) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each parameter row."""
-        self.conn.executemany(sql, rows)
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise self._error(exc, sql) from exc
 
     def script(self, sql: str) -> None:
         """Run DDL statements one by one (executescript would commit the transaction)."""
         for statement in sql.split(";"):
             if statement.strip():
-                self.conn.execute(statement)
+                self.execute(statement)
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 10_000) -> Iterator[Row]:
         """Rows of a query, ``size`` at a time."""
-        cursor = self.conn.execute(sql, params)
         try:
-            while rows := cursor.fetchmany(size):
+            cursor = self.conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise self._error(exc, sql) from exc
+        try:
+            while True:
+                try:
+                    rows = cursor.fetchmany(size)
+                except sqlite3.Error as exc:
+                    raise self._error(exc, sql) from exc
+                if not rows:
+                    break
                 yield from rows
         finally:
             cursor.close()
@@ -82,16 +111,19 @@ class SqliteDatabase(Database):
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
             yield
         except BaseException:
             self._depth = 0
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                # The error being raised is the one that matters, not a failed rollback.
+                with suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
             raise
         self._depth = 0
-        self.conn.execute("COMMIT")
+        self.execute("COMMIT")
 
     def bulk_insert(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> int:
         """Insert ``_ROWS_PER_STATEMENT`` rows per INSERT statement, in batches.
@@ -106,16 +138,19 @@ class SqliteDatabase(Database):
         many = head + ", ".join([one] * _ROWS_PER_STATEMENT)
         count = 0
         iterator = iter(rows)
-        while batch := list(itertools.islice(iterator, _BATCH)):
-            whole = len(batch) - len(batch) % _ROWS_PER_STATEMENT
-            if whole:
-                flat = itertools.chain.from_iterable(batch[:whole])
-                self.conn.executemany(
-                    many, zip(*[flat] * (width * _ROWS_PER_STATEMENT), strict=False)
-                )
-            if whole < len(batch):
-                self.conn.executemany(head + one, batch[whole:])
-            count += len(batch)
+        try:
+            while batch := list(itertools.islice(iterator, _BATCH)):
+                whole = len(batch) - len(batch) % _ROWS_PER_STATEMENT
+                if whole:
+                    flat = itertools.chain.from_iterable(batch[:whole])
+                    self.conn.executemany(
+                        many, zip(*[flat] * (width * _ROWS_PER_STATEMENT), strict=False)
+                    )
+                if whole < len(batch):
+                    self.conn.executemany(head + one, batch[whole:])
+                count += len(batch)
+        except sqlite3.Error as exc:
+            raise self._error(exc, head) from exc
         return count
 
     @contextmanager
@@ -125,12 +160,15 @@ class SqliteDatabase(Database):
         Pages read through the map to build the index would count as this process's
         resident memory for nothing (they are the OS's file cache either way).
         """
-        self.conn.execute("PRAGMA mmap_size = 0")
+        self.execute("PRAGMA mmap_size = 0")
         try:
             yield
         finally:
-            self.conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            self.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
 
     def close(self) -> None:
         """Close the connection."""
-        self.conn.close()
+        try:
+            self.conn.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot close the SQLite store {self.location}: {exc}") from exc
