@@ -36,6 +36,8 @@ class ScanItem:
     error: str | None = None
     matches: list[dict[str, Any]] = field(default_factory=list)
     duplicate_of: str | None = None
+    #: Where to read the item again (``vigil.media.sources.base.Locator.to_text``).
+    locator: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""

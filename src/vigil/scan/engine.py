@@ -1,12 +1,16 @@
 """The triage scan: walk evidence, hash on all cores, match, record; resumable.
 
-The unit of work and of resumption is one file on disk with everything inside it
-(archive members). Files go to workers in batches through ``vigil.parallel.ordered_map``
-(any ``concurrent.futures.Executor``: a local process pool by default); their rows come
-back in walk order, are matched in this process, and are written to the case sink in
-one transaction per source file. A source whose rows are in the sink is done: running
-the same scan again after a crash skips it, so nothing is lost and nothing is counted
-twice, and the rows equal those of an uninterrupted scan.
+The unit of work and of resumption is one top-level item of a source (today a file on
+disk) with everything inside it (archive members). Each unit goes to a worker as its
+``EvidenceItem``, whose locator is all the worker needs to open it
+(``vigil.media.sources``); every row comes back with the locator of its item, so
+reports and referrals re-open archive members too. Units go to workers in batches
+through ``vigil.parallel.ordered_map`` (any ``concurrent.futures.Executor``: a local
+process pool by default); their rows come back in walk order, are matched in this
+process, and are written to the case sink in one transaction per unit. A unit whose
+rows are in the sink is done (keyed by its display path, the rows' ``source``, with its
+size and mtime): running the same scan again after a crash skips it, so nothing is
+lost and nothing is counted twice, and the rows equal those of an uninterrupted scan.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-from vigil.media.evidence import EvidenceItem, walk
 from vigil.media.sniff import media_kind
+from vigil.media.sources.base import EvidenceItem
+from vigil.media.sources.registry import walk
 from vigil.parallel import ordered_map
 from vigil.records import ScanItem
 from vigil.scan.worker import ScanOptions, item_from_entry, scan_source
