@@ -29,6 +29,11 @@ FORMATS: dict[str, str] = {
     "sha256-list": "vigil.hashsets.formats.hexlist:Sha256ListFormat",
     "pdq-list": "vigil.hashsets.formats.hexlist:PdqListFormat",
     "nsrl": "vigil.hashsets.formats.nsrl:NsrlFormat",
+    "nsrl-rds2": "vigil.hashsets.formats.nsrl_rds2:NsrlRds2Format",
+    "icse": "vigil.hashsets.formats.icse:IcseFormat",
+    "encase": "vigil.hashsets.formats.encase:EncaseFormat",
+    "hashkeeper": "vigil.hashsets.formats.hashkeeper:HashKeeperFormat",
+    "autopsy-kdb": "vigil.hashsets.formats.autopsy_kdb:AutopsyKdbFormat",
 }
 
 

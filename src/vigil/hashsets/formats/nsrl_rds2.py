@@ -1,0 +1,298 @@
+"""NIST NSRL RDS 2.x (legacy text): ``NSRLFile.txt`` with ``NSRLProd.txt``, often zipped.
+
+Before RDS v3's SQLite, NIST shipped the RDS as quoted CSV text: ``NSRLFile.txt`` with
+the header ``"SHA-1","MD5","CRC32","FileName","FileSize","ProductCode","OpSystemCode",
+"SpecialCode"`` (one row per file per product, sorted by SHA-1) and ``NSRLProd.txt``
+(``"ProductCode","ProductName","ProductVersion","OpSystemCode","MfgCode","Language",
+"ApplicationType"``), usually together in a zip. IPED, Autopsy and ``hfind -i
+nsrl-sha1``/``nsrl-md5`` still read them.
+
+Vigil reads either the text file (``NSRLProd.txt`` is looked for beside it) or a zip
+holding both, streaming. Consecutive rows with the same SHA-1 and MD5 (the same file
+in several products) become one entry holding both digests, the names of its products
+(``extra["nsrl_products"]``, "name version" from ``NSRLProd.txt``, or ``product N``
+when the code is not listed) and any special code (``extra["nsrl_special"]``). As for
+RDS v3, file names, sizes, CRC-32s and operating systems are not copied, and the set
+is an ``ignore`` set: a hit means "known", never "harmless".
+
+The writer makes the zip (``NSRLFile.txt`` and ``NSRLProd.txt``): one row per entry and
+product, product codes numbered in order of first use.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from vigil.errors import HashSetError, InvalidHashError, UsageError
+from vigil.hashsets.formats.base import UTF8_BOM, HashSetFormat, ReadContext
+from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind, Rejected, canonical_hash
+
+FILE_NAME = "NSRLFile.txt"
+PROD_NAME = "NSRLProd.txt"
+FILE_COLUMNS = ("SHA-1", "MD5", "CRC32", "FileName", "FileSize", "ProductCode",
+                "OpSystemCode", "SpecialCode")  # fmt: skip
+PROD_COLUMNS = ("ProductCode", "ProductName", "ProductVersion", "OpSystemCode", "MfgCode",
+                "Language", "ApplicationType")  # fmt: skip
+FILE_HEADER = ",".join(f'"{c}"' for c in FILE_COLUMNS)
+PROD_HEADER = ",".join(f'"{c}"' for c in PROD_COLUMNS)
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _member(names: Iterable[str], wanted: str) -> str | None:
+    """The zip member whose base name is ``wanted`` (any case, any folder)."""
+    for name in names:
+        if name.rsplit("/", 1)[-1].lower() == wanted.lower():
+            return name
+    return None
+
+
+def _sibling(path: Path, wanted: str) -> Path | None:
+    """``wanted`` in ``path``'s folder, matched without regard to case."""
+    try:
+        for candidate in path.parent.iterdir():
+            if candidate.name.lower() == wanted.lower() and candidate.is_file():
+                return candidate
+    except OSError:
+        return None
+    return None
+
+
+def _text(raw: bytes) -> str:
+    """NIST's text is ASCII in practice; UTF-8 when it decodes, Latin-1 otherwise."""
+    if raw.startswith(UTF8_BOM):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def read_products(raw: bytes) -> dict[str, str]:
+    """``NSRLProd.txt`` as product code -> "name version" (the first row of each code)."""
+    products: dict[str, str] = {}
+    reader = csv.reader(io.StringIO(_text(raw)))
+    header = next(reader, None)
+    if not header or header[0].strip().lower() != "productcode":
+        raise HashSetError(f"{PROD_NAME}: not an RDS product file (header {header!r})")
+    for row in reader:
+        if len(row) >= 3:
+            code = row[0].strip()
+            if code and code not in products:
+                products[code] = " ".join(p for p in (row[1].strip(), row[2].strip()) if p)
+    return products
+
+
+def _is_file_header(head: bytes) -> bool:
+    if head.startswith(UTF8_BOM):
+        head = head[3:]
+    first = head.split(b"\n", 1)[0].decode("latin-1").strip()
+    names = [c.strip().strip('"').lower() for c in first.split(",")]
+    return names[:6] == [c.lower() for c in FILE_COLUMNS[:6]]
+
+
+class NsrlRds2Format(HashSetFormat):
+    """NIST NSRL RDS 2.x text (``NSRLFile.txt`` + ``NSRLProd.txt``, or their zip)."""
+
+    name = "nsrl-rds2"
+    title = "NIST NSRL RDS 2.x text: NSRLFile.txt (+ NSRLProd.txt), or a zip of them"
+    default_kind = HashSetKind.ignore
+    writes_path = True
+
+    @classmethod
+    def detect(cls, head: bytes, path: Path) -> int:
+        """100 for NSRLFile.txt's header, or a zip holding an NSRLFile.txt."""
+        if head.startswith(ZIP_MAGIC):
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    return 100 if _member(archive.namelist(), FILE_NAME) else 0
+            except (OSError, zipfile.BadZipFile):
+                return 0
+        return 100 if _is_file_header(head) else 0
+
+    def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
+        """Distinct files in file order, with their products (see the module docstring)."""
+        try:
+            with ctx.path.open("rb") as probe:
+                zipped = probe.read(4) == ZIP_MAGIC
+        except OSError as exc:
+            raise HashSetError(f"{ctx.name}: cannot read: {exc.strerror or exc}") from exc
+        if zipped:
+            yield from self._read_zip(ctx)
+            return
+        sibling = _sibling(ctx.path, PROD_NAME)
+        products: dict[str, str] = {}
+        if sibling is not None:
+            products = read_products(sibling.read_bytes())
+            ctx.attributes["nsrl_products_file"] = sibling.name
+        with ctx.open() as handle:
+            yield from self._rows(ctx, handle, products)
+
+    def _read_zip(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
+        try:
+            archive = zipfile.ZipFile(ctx.path)
+        except (OSError, zipfile.BadZipFile) as exc:
+            yield Rejected(ctx.at("offset 0"), f"not a readable zip: {exc}", True)
+            return
+        with archive:
+            names = archive.namelist()
+            member = _member(names, FILE_NAME)
+            if member is None:
+                yield Rejected(ctx.at("zip"), f"the zip holds no {FILE_NAME}", True)
+                return
+            products: dict[str, str] = {}
+            prod = _member(names, PROD_NAME)
+            if prod is not None:
+                products = read_products(archive.read(prod))
+                ctx.attributes["nsrl_products_file"] = prod
+            ctx.total = archive.getinfo(member).file_size
+            try:
+                with archive.open(member) as handle:
+                    yield from self._rows(ctx, handle, products, where=f"{member}:")
+            except (zipfile.BadZipFile, EOFError, OSError) as exc:
+                yield Rejected(ctx.at(member), f"the zip is damaged: {exc}", True)
+
+    def _rows(
+        self, ctx: ReadContext, handle: IO[bytes], products: dict[str, str], where: str = ""
+    ) -> Iterator[Entry | Rejected]:
+        """Group consecutive rows of the same file; one entry per group."""
+        text = io.TextIOWrapper(handle, encoding="latin-1", newline="")
+        reader = csv.reader(text)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            yield Rejected(ctx.at(f"{where}1"), f"unreadable header: {exc}", True)
+            return
+        names = [c.strip().lstrip("\ufeff\xef\xbb\xbf").lower() for c in header or []]
+        if names[:2] != ["sha-1", "md5"] or "productcode" not in names:
+            yield Rejected(ctx.at(f"{where}1"), f"not an {FILE_NAME} header: {header!r}", True)
+            return
+        code_at = names.index("productcode")
+        special_at = names.index("specialcode") if "specialcode" in names else None
+        width = len(names)
+        current: Entry | None = None
+        key: tuple[str, str] = ("", "")
+        seen: list[str] = []
+        specials: list[str] = []
+        line = 1
+        fromhex = bytes.fromhex
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                yield Rejected(ctx.at(f"{where}{reader.line_num}"), f"bad CSV: {exc}", True)
+                return
+            start, line = line + 1, reader.line_num
+            if len(row) != width:
+                if not row:
+                    continue
+                yield Rejected(
+                    ctx.at(f"{where}{start}"), f"{len(row)} fields, the header has {width}"
+                )
+                continue
+            sha1, md5 = row[0], row[1]
+            if (sha1, md5) != key:
+                if current is not None:
+                    _finish(current, seen, specials)
+                    yield current
+                    current = None
+                key = (sha1, md5)
+                seen, specials = [], []
+                try:
+                    # the common case: 40 and 32 upper-case hex digits, checked in C
+                    if len(sha1) == 40 and len(md5) == 32 and len(fromhex(sha1 + md5)) == 36:
+                        current = Entry(sha1=sha1.lower(), md5=md5.lower())
+                    else:
+                        current = Entry(
+                            sha1=canonical_hash("sha1", sha1) if sha1.strip() else None,
+                            md5=canonical_hash("md5", md5) if md5.strip() else None,
+                        )
+                        if current.sha1 is None and current.md5 is None:
+                            raise InvalidHashError("neither a SHA-1 nor an MD5")
+                except (InvalidHashError, ValueError) as exc:
+                    message = (
+                        str(exc)
+                        if isinstance(exc, InvalidHashError)
+                        else (f"invalid hex digest in SHA-1 {sha1[:48]!r} or MD5 {md5[:40]!r}")
+                    )
+                    yield Rejected(ctx.at(f"{where}{start}"), message)
+                    key = ("", "")
+                    continue
+            elif current is None:
+                continue  # a further row of a rejected file
+            code = row[code_at].strip()
+            if code and code != "0":
+                product = products.get(code) or f"product {code}"
+                if product not in seen:
+                    seen.append(product)
+            if special_at is not None:
+                special = row[special_at].strip()
+                if special and special not in specials:
+                    specials.append(special)
+        if current is not None:
+            _finish(current, seen, specials)
+            yield current
+
+    def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
+        """A zip at ``out`` holding NSRLFile.txt and NSRLProd.txt (see the module docstring)."""
+        if not isinstance(out, Path):
+            raise UsageError("an NSRL RDS 2.x export is a zip: give --out FILE.zip")
+        codes: dict[str, int] = {}
+        count = 0
+        try:
+            with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                with archive.open(FILE_NAME, "w", force_zip64=True) as raw:
+                    buffer: list[str] = [FILE_HEADER]
+                    for entry in entries:
+                        if entry.sha1 is None and entry.md5 is None:
+                            continue
+                        count += 1
+                        buffer.extend(_file_rows(entry, codes))
+                        if len(buffer) >= 8192:
+                            raw.write(("\r\n".join(buffer) + "\r\n").encode("utf-8"))
+                            buffer.clear()
+                    if buffer:
+                        raw.write(("\r\n".join(buffer) + "\r\n").encode("utf-8"))
+                lines = [PROD_HEADER]
+                lines.extend(
+                    f'{code},{_quote(name)},"","","","",""' for name, code in codes.items()
+                )
+                archive.writestr(PROD_NAME, ("\r\n".join(lines) + "\r\n").encode("utf-8"))
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+        return count
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _finish(entry: Entry, products: list[str], specials: list[str]) -> None:
+    extra: dict[str, Any] = {}
+    if products:
+        extra["nsrl_products"] = products
+    if specials:
+        extra["nsrl_special"] = specials
+    if extra:
+        entry.extra = extra
+
+
+def _file_rows(entry: Entry, codes: dict[str, int]) -> Iterator[str]:
+    """One NSRLFile.txt row per product (and special code) of ``entry``; code 0 for none."""
+    sha1 = (entry.sha1 or "").upper()
+    md5 = (entry.md5 or "").upper()
+    name = _quote(entry.file_names[0] if entry.file_names else "")
+    size = entry.media_size or 0
+    products = [str(p) for p in entry.extra.get("nsrl_products") or ()]
+    specials = [str(s) for s in entry.extra.get("nsrl_special") or ()]
+    for i in range(max(len(products), len(specials), 1)):
+        code = codes.setdefault(products[i], len(codes) + 1) if i < len(products) else 0
+        special = _quote(specials[i] if i < len(specials) else "")
+        yield f'"{sha1}","{md5}","",{name},{size},{code},"",{special}'
