@@ -1,4 +1,8 @@
-"""``vigil hash``: type, size, MD5/SHA-1/SHA-256, PDQ and vPDQ of files and folders."""
+"""``vigil hash``: type, size, MD5/SHA-1/SHA-256, PDQ and vPDQ of files and folders.
+
+Walks through the same evidence sources as ``vigil scan`` (``vigil.scan.walk``):
+archives are opened and their members listed as ``a.zip!/b.jpg``.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from concurrent.futures.process import BrokenProcessPool
 from enum import StrEnum
-from functools import partial
 from pathlib import Path
 
 import typer
@@ -23,10 +25,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from vigil.media.archives import ArchiveLimits
 from vigil.media.images import DEFAULT_FAST_MIN_SIDE, DEFAULT_MAX_PIXELS
-from vigil.media.reader import iter_files
-from vigil.parallel import ordered_map
-from vigil.signals.filehash import FileHashes, HashOptions, hash_file
+from vigil.scan.walk import hash_units
+from vigil.scan.worker import ScanOptions
+from vigil.signals.filehash import FileHashes, HashOptions
 from vigil.signals.pdq import PDQ_QUALITY_THRESHOLD
 
 
@@ -53,7 +56,7 @@ class Pixels(StrEnum):
 
 
 def hash_command(
-    paths: list[Path] = typer.Argument(..., help="Files or folders (walked recursively)."),
+    paths: list[Path] = typer.Argument(..., help="Files or folders (walked recursively; archives are opened)."),
     json_lines: bool = typer.Option(
         False, "--json", help="Write JSON Lines (same as --format jsonl)."
     ),
@@ -104,47 +107,35 @@ def hash_command(
         fast_min_side=fast_min_side,
         pixels=pixels.value,
     )
-    files = iter_files(paths)
-    workers = min(jobs or os.cpu_count() or 1, max(1, len(files)))
-    records = ordered_map(
-        partial(hash_file, options=options),
-        files,
-        jobs=workers,
-        on_failure=_failure_record,
-    )
-    show_progress = not quiet and sys.stderr.isatty() and len(files) > 1
-    failed = _write(records, fmt, len(files), show_progress)
+    scan_options = ScanOptions(hashing=options, archives=ArchiveLimits())
+    units = hash_units(paths, scan_options, jobs)
+    show_progress = not quiet and sys.stderr.isatty()
+    failed = _write(units, fmt, show_progress)
     raise typer.Exit(1 if failed else 0)
 
 
-def _failure_record(path: Path, exc: BaseException) -> FileHashes:
-    if isinstance(exc, BrokenProcessPool):
-        message = "the worker process died while hashing this file (a crash in a decoder?)"
-    else:
-        message = f"worker failed on this file: {exc!r}"
-    return FileHashes(path=os.fsdecode(path), error=message)
-
-
-def _write(records: Iterator[FileHashes], fmt: OutputFormat, total: int, progress: bool) -> int:
-    """Write records as they come; return the number of files that failed."""
-    failed = 0
+def _write(units: Iterator[list[FileHashes]], fmt: OutputFormat, progress: bool) -> int:
+    """Write records as they come; return the number of items that failed."""
+    failed = total = 0
     # A table piped to a file keeps its rows whole rather than folding at 80 columns.
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     table = _new_table() if fmt == OutputFormat.table else None
-    bar = _progress(total) if progress else None
-    task = bar.add_task("hashing", total=total) if bar else None
+    bar = _progress() if progress else None
+    task = bar.add_task("hashing", total=None) if bar else None
     if bar:
         bar.start()
     try:
-        for record in records:
-            failed += record.error is not None
-            if table is not None:
-                _add_row(table, record)
-            elif fmt == OutputFormat.jsonl:
-                sys.stdout.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
-                sys.stdout.flush()
-            else:
-                _write_tx(record)
+        for records in units:
+            for record in records:
+                total += 1
+                failed += record.error is not None
+                if table is not None:
+                    _add_row(table, record)
+                elif fmt == OutputFormat.jsonl:
+                    sys.stdout.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+                    sys.stdout.flush()
+                else:
+                    _write_tx(record)
             if bar and task is not None:
                 bar.advance(task)
     finally:
@@ -157,7 +148,7 @@ def _write(records: Iterator[FileHashes], fmt: OutputFormat, total: int, progres
     return failed
 
 
-def _progress(total: int) -> Progress:
+def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
