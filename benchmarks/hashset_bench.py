@@ -84,7 +84,7 @@ def make_rds(path: Path, n: int, seed: int = 4) -> None:
 
 
 def phase_import(args: argparse.Namespace) -> dict:
-    from vigil.hashsets.importer import import_file
+    from vigil.services.hashsets import import_file
     from vigil.store import open_store
 
     store = open_store(args.url)

@@ -63,7 +63,7 @@ def setup(work: Path, n: int, seed: int, url: str | None) -> tuple[str, list[str
     url = url or f"sqlite:///{work / 'home' / 'vigil.sqlite3'}"
     os.environ["VIGIL_DATABASE_URL"] = url
     from vigil.hashsets.model import DigestBlock, HashSetInfo
-    from vigil.index.catalog import Catalog
+    from vigil.services.catalog import Catalog
     from vigil.store import open_store
     from vigil.store.apikeys import ApiKeyRepository
 

@@ -10,7 +10,7 @@ import pytest
 from tests.hashsets import samples
 from tests.hashsets.helpers import read_all
 from vigil.errors import InvalidRecordError
-from vigil.hashsets.importer import import_file
+from vigil.services.hashsets import import_file
 from vigil.hashsets.model import canonical_hash
 from vigil.store import open_store
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from tests.hashsets import samples
 from tests.hashsets.helpers import read_all, rewrite
-from vigil.hashsets.exporter import export_set
-from vigil.hashsets.importer import import_file
+from vigil.services.hashsets import export_set
+from vigil.services.hashsets import import_file
 from vigil.hashsets.model import Entry
 from vigil.store import open_store
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from tests.web.server import Server, wait_for
 from vigil.hashsets.model import Entry, HashSetInfo
-from vigil.index.catalog import Catalog
+from vigil.services.catalog import Catalog
 from vigil.store import open_store
 from vigil.store.curation import Curation
 

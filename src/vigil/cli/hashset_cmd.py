@@ -29,11 +29,10 @@ from rich.progress import (
 from rich.table import Table
 
 from vigil.errors import InvalidHashError, UnknownHashSetError, UsageError, VigilError
-from vigil.hashsets.exporter import export_set
 from vigil.hashsets.formats import FORMATS
-from vigil.hashsets.importer import import_file
 from vigil.hashsets.lookup import parse_query
 from vigil.hashsets.model import HashSetInfo, HashSetKind
+from vigil.services.hashsets import delete_set, export_set, import_file
 from vigil.store import Store, open_store
 
 app = typer.Typer(
@@ -222,7 +221,7 @@ def export_command(
 def delete_command(name: str = typer.Argument(..., help="Set name.")) -> None:
     """Delete a set and all its entries."""
     with _store() as store:
-        if not store.hashsets.delete(name):
+        if not delete_set(store, name):
             raise UnknownHashSetError(f"no hash set named {name!r}")
     typer.echo(f"{name}: deleted")
 

@@ -19,10 +19,9 @@ from rich.table import Table
 
 from vigil.errors import InvalidHashError, UnknownHashSetError, UsageError, VigilError
 from vigil.hashsets.lookup import parse_query
-from vigil.index.catalog import Catalog
-from vigil.index.matching import Finding, Matcher, MatchOptions, Query
 from vigil.media.reader import iter_files
 from vigil.parallel import ordered_map
+from vigil.services.matcher import Finding, Matcher, MatchOptions, Query, open_snapshot
 from vigil.signals.filehash import FileHashes, HashOptions, hash_file
 from vigil.store import open_store
 
@@ -61,14 +60,15 @@ def match_command(
         queries = [(text, parse_query(text)) for text in hashes]
     except InvalidHashError as exc:
         _fail(str(exc), 2)
-    options = MatchOptions(hashsets=tuple(hashset), threshold=threshold, dihedral=dihedral)
+    options = MatchOptions(threshold=threshold, dihedral=dihedral)
     try:
         store = open_store()
     except VigilError as exc:
         _fail(str(exc), 1)
     failed = 0
     try:
-        matcher = Matcher(Catalog(store), options)
+        snapshot = open_snapshot(store)
+        matcher = Matcher(snapshot, store.hashsets, snapshot.select(hashset), options)
         rows = [_bare(matcher, text, typed) for text, typed in queries]
         hashing = HashOptions(mode="exact" if exact_pdq else "fast", dihedral=dihedral)
         files = iter_files(paths)
@@ -117,7 +117,7 @@ def _file_row(record: FileHashes, found: list[Finding]) -> dict[str, object]:
 def _bare(matcher: Matcher, text: str, typed: list[tuple[str, str]]) -> dict[str, object]:
     found: list[Finding] = []
     for kind, value in typed:
-        found += matcher.match_hash(kind, value)
+        found += matcher.match(Query.of_hash(kind, value))
     alerts, known = _split(found)
     return {
         "hash": text.strip(),

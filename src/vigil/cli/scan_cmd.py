@@ -9,13 +9,11 @@ the case), 2 for usage errors, 130 when interrupted (run the same command to res
 from __future__ import annotations
 
 import csv
-import getpass
 import io
 import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
@@ -34,23 +32,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vigil import __version__
 from vigil.cli.common import fail, open_case
 from vigil.cli.hash_cmd import Mode
 from vigil.errors import UnknownHashSetError, UsageError, VigilError
-from vigil.hashsets.model import HashSetInfo, HashSetKind
-from vigil.index.catalog import Catalog
-from vigil.index.matching import Matcher, MatchOptions, Query
-from vigil.media.archives import ArchiveLimits
 from vigil.records import ScanItem
-from vigil.scan.case_sink import StoreCaseSink
+from vigil.scan.case_scan import CaseScan, ScanRequest, scan_case
 from vigil.scan.engine import Progress as ScanProgress
-from vigil.scan.engine import ScanSummary, count_sources, run_scan
-from vigil.scan.known import IgnoreSetLookup
-from vigil.scan.worker import ScanOptions
-from vigil.signals.filehash import HashOptions
-from vigil.store import Store, database_url, open_store
-from vigil.store.cases import Case
+from vigil.scan.engine import ScanSummary, count_sources
+from vigil.services.cases import Case
+from vigil.store import Store, open_store
 
 RESULT_FIELDS = (
     "path", "container", "type", "size", "md5", "sha1", "sha256", "pdq", "known",
@@ -91,110 +81,35 @@ def scan_command(
     missing = [str(p) for p in evidence if not os.path.lexists(p)]
     if missing:
         fail("scan", f"no such file or folder: {', '.join(missing)}", 2)
-    roots = [p.absolute() for p in evidence]
+    request = ScanRequest(
+        roots=[p.absolute() for p in evidence],
+        case=case_name,
+        hashsets=tuple(hashset),
+        examiner=examiner,
+        threshold=threshold,
+        mode=mode.value,
+        max_depth=max_depth,
+        jobs=jobs,
+    )
     try:
         store = open_store()
     except VigilError as exc:
         fail("scan", str(exc), 1)
-    actor = examiner or getpass.getuser()
     try:
-        alerting, ignoring = _choose_sets(store, hashset)
-        case, _ = store.cases.open(case_name, examiner=examiner)
-        resuming = bool(store.cases.done_sources(case))
-        settings = _settings(case, roots, alerting + ignoring, threshold, mode, max_depth)
-        store.cases.save_settings(case, settings)
-        store.cases.audit(case, actor, "scan.resume" if resuming else "scan.start", settings)
-        matcher = (
-            Matcher(
-                Catalog(store),
-                MatchOptions(hashsets=tuple(i.name for i in alerting), threshold=threshold),
-            )
-            if alerting
-            else None
-        )
-        options = ScanOptions(
-            hashing=HashOptions(mode=mode.value),
-            archives=ArchiveLimits(max_depth=max_depth),
-            known=IgnoreSetLookup(database_url(), tuple(i.name for i in ignoring))
-            if ignoring
-            else None,
-        )
-        summary = _run(store, case, roots, options, matcher, jobs, quiet, json_progress, actor)
+        outcome = _run(store, request, quiet, json_progress)
     except (UnknownHashSetError, UsageError) as exc:
         fail("scan", str(exc), 2)
     except VigilError as exc:
         fail("scan", str(exc), 1)
     finally:
         store.close()
-    raise typer.Exit(1 if summary.errors else 0)
+    if not quiet:
+        _print_summary(outcome.case, outcome.summary, outcome.duplicates)
+    raise typer.Exit(1 if outcome.summary.errors else 0)
 
 
-def _choose_sets(store: Store, names: list[str]) -> tuple[list[HashSetInfo], list[HashSetInfo]]:
-    sets = {info.name: info for info in store.hashsets.list()}
-    missing = [n for n in names if n not in sets]
-    if missing:
-        raise UnknownHashSetError(
-            f"no hash set named {missing[0]!r} (sets: {', '.join(sorted(sets)) or 'none'})"
-        )
-    if names:
-        chosen = [sets[n] for n in names]
-    else:
-        chosen = [i for i in sets.values() if i.kind in (HashSetKind.alert, HashSetKind.ignore)]
-    alerting = [i for i in chosen if i.kind != HashSetKind.ignore]
-    ignoring = [i for i in chosen if i.kind == HashSetKind.ignore]
-    return alerting, ignoring
-
-
-def _settings(
-    case: Case,
-    roots: list[Path],
-    sets: list[HashSetInfo],
-    threshold: int | None,
-    mode: Mode,
-    max_depth: int,
-) -> dict[str, Any]:
-    earlier = case.settings.get("evidence", [])
-    return {
-        "vigil": __version__,
-        "evidence": sorted(set(earlier) | {str(r) for r in roots}),
-        "hash_sets": [
-            {
-                "name": i.name,
-                "kind": str(i.kind),
-                "version": i.version,
-                "entries": i.entry_count,
-                "source_sha256": i.source_sha256,
-                "imported_at": i.imported_at.isoformat() if i.imported_at else None,
-            }
-            for i in sets
-        ],
-        "pdq_threshold": threshold,
-        "pdq_mode": mode.value,
-        "archive_depth": max_depth,
-    }
-
-
-def _matcher_fn(matcher: Matcher | None) -> Callable[[ScanItem], list[dict[str, Any]]]:
-    def match(row: ScanItem) -> list[dict[str, Any]]:
-        if matcher is None or row.known:
-            return []
-        return [f.to_json() for f in matcher.match(Query.of(row)) if f.kind != "ignore"]
-
-    return match
-
-
-def _run(
-    store: Store,
-    case: Case,
-    roots: list[Path],
-    options: ScanOptions,
-    matcher: Matcher | None,
-    jobs: int,
-    quiet: bool,
-    json_progress: bool,
-    actor: str,
-) -> ScanSummary:
-    files_total, bytes_total = count_sources(roots)
+def _run(store: Store, request: ScanRequest, quiet: bool, json_progress: bool) -> CaseScan:
+    files_total, bytes_total = count_sources(request.roots)
     counters = ScanProgress(files_total=files_total, bytes_total=bytes_total)
     show = not quiet and not json_progress and sys.stderr.isatty()
     bar = _bar() if show else None
@@ -214,29 +129,17 @@ def _run(
             typer.echo(json.dumps({"progress": asdict(p)}), err=True)
 
     try:
-        summary = run_scan(
-            roots, StoreCaseSink(store, case), options, matcher=_matcher_fn(matcher),
-            jobs=jobs, progress=counters, on_progress=on_progress,
-        )  # fmt: skip
+        outcome = scan_case(store, request, progress=counters, on_progress=on_progress)
     except KeyboardInterrupt:
         if bar is not None:
             bar.stop()
-        store.cases.audit(
-            case, actor, "scan.stop", {"reason": "interrupted", **store.cases.counts(case)}
-        )
         fail("scan", "interrupted: run the same command again to resume", 130)
     finally:
         if bar is not None:
             bar.stop()
-    duplicates = _duplicates(store, case)
-    finished = {**store.cases.counts(case), "errors": summary.errors}
-    finished["matched_items"] = summary.matched_items
-    store.cases.audit(case, actor, "scan.finish", finished)
     if json_progress:
         typer.echo(json.dumps({"progress": asdict(counters)}), err=True)
-    if not quiet:
-        _print_summary(case, summary, duplicates)
-    return summary
+    return outcome
 
 
 def _bar() -> Progress:
@@ -251,16 +154,6 @@ def _bar() -> Progress:
         console=Console(stderr=True),
         transient=True,
     )
-
-
-def _duplicates(store: Store, case: Case) -> int:
-    rows = store.db.execute(
-        "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM case_items "
-        "WHERE case_id = ? AND kind = 'file' AND sha256 IS NOT NULL AND error IS NULL "
-        "GROUP BY sha256) AS groups",
-        (case.id,),
-    )
-    return int(rows[0][0])
 
 
 def _print_summary(case: Case, summary: ScanSummary, duplicates: int) -> None:

@@ -1,1 +1,5 @@
-"""Stage 6: the triage scan of seized storage (walk, hash, recognise known files, match)."""
+"""The triage scan of seized storage: walk, hash, recognise known files, match, record.
+
+``engine`` and ``worker`` run on any ``concurrent.futures.Executor``; ``case_scan``
+is the use case ``vigil scan`` calls (sets chosen, audit entries, summary).
+"""

@@ -22,13 +22,21 @@ class Store:
     def __init__(self, db: Database) -> None:
         """Migrate ``db`` to the current schema and set up the repositories."""
         self.db = db
-        migrate(db)
+        try:
+            migrate(db)
+        except BaseException:
+            db.close()
+            raise
         self.hashsets = HashSetRepository(db)
         self.cases = CaseRepository(db)
 
     def close(self) -> None:
         """Close the database connection."""
         self.db.close()
+
+    def ping(self) -> None:
+        """Raise StoreError unless the connection still answers (pools check before reuse)."""
+        self.db.execute("SELECT 1")
 
     def __enter__(self) -> Store:
         return self

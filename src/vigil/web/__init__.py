@@ -2,6 +2,6 @@
 
 Small modules, one concern each: ``app`` assembles them; ``v1`` and ``hma`` are the two
 route sets (Vigil's own, and HMA-compatible ones); ``auth`` and ``ratelimit`` guard
-them; ``freshness`` keeps the in-memory view of the indexes current; ``engine``
-matches against it; ``actions`` delivers webhook events; ``metrics`` counts.
+them; ``freshness`` keeps the current ``vigil.services.matcher.Snapshot`` that every
+request matches against with the one ``Matcher``; ``actions`` delivers webhook events; ``metrics`` counts.
 """

@@ -30,7 +30,7 @@ class ServiceConfig:
     """Settings of one serving process."""
 
     database_url: str = field(default_factory=database_url)
-    #: Where the PDQ/vPDQ indexes live (None: beside the store, see vigil.index.catalog).
+    #: Where the PDQ/vPDQ indexes live (None: beside the store, see vigil.services.catalog).
     index_root: Path | None = None
     #: Largest upload read into memory; larger requests get 413 before being read.
     max_upload_bytes: int = 32 * MiB

@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vigil.errors import InvalidHashError
+from vigil.services.matcher import Matcher
 from vigil.signals.pdq import PdqSignal
-from vigil.web import engine
 from vigil.web.service import Service
 
 _ANSWERS = {
@@ -90,7 +90,7 @@ class FastMiss:
             canonical = PdqSignal.validate(params.get("signal", ""))
         except InvalidHashError:
             return False
-        if not engine.surely_no_match(snap, "pdq", canonical, snap.sets):
+        if not Matcher(snap, None, snap.sets).surely_no_match("pdq", canonical):
             return False
         # The rate limit last: a request that falls through is charged by the route.
         return self.service.buckets.take(record.name, record.rate_per_second) == 0.0

@@ -23,10 +23,10 @@ import threading
 import time
 from pathlib import Path
 
-from vigil.index.catalog import Catalog, default_root
+from vigil.services.catalog import Catalog, default_root
+from vigil.services.matcher import Snapshot
 from vigil.store import open_store
 from vigil.store.curation import Curation
-from vigil.web.engine import Snapshot
 
 log = logging.getLogger("vigil.web.freshness")
 

@@ -23,19 +23,17 @@ from starlette.concurrency import run_in_threadpool
 
 from vigil.errors import UnknownHashSetError
 from vigil.hashsets.model import HashSetInfo
-from vigil.index.catalog import entry_id, split_entry_id
 from vigil.media.sniff import media_kind
+from vigil.services.catalog import entry_id, split_entry_id
+from vigil.services.matcher import Finding, Matcher, Query
 from vigil.signals import SIGNAL_TYPES, signal_type
 from vigil.store.curation import Curation
-from vigil.web import engine
 from vigil.web.auth import requirement
 from vigil.web.errors import ApiError
 from vigil.web.service import (
     Service,
     log_query,
     parse_signal,
-    query_for,
-    query_of,
     upload_signals,
 )
 from vigil.web.uploads import read_form, read_json, single_file
@@ -79,16 +77,18 @@ def build(service: Service) -> APIRouter:
         route: str,
         coinflip: bool = True,
         restrict: set[str] | None = None,
-    ) -> tuple[dict[str, list[dict[str, Any]]], list[engine.Hit]]:
+    ) -> tuple[dict[str, list[dict[str, Any]]], list[Finding]]:
         """Match one hash; log what matched (in ``restrict`` banks, if given)."""
         name, canonical = parse_signal(_hma_type(kind), value)
         snap = service.snapshot()
-        if engine.surely_no_match(snap, name, canonical, snap.sets):
+        if Matcher(snap, None, snap.sets).surely_no_match(name, canonical):
             return {}, []
 
-        def work() -> list[engine.Hit]:  # one thread hop: match, then log
+        def work() -> list[Finding]:  # one thread hop: match, then log
             with service.pool.store() as store:
-                hits = engine.match(snap, store.db, query_for(name, canonical), snap.sets)
+                hits = Matcher(snap, store.hashsets, snap.sets).match(
+                    Query.of_hash(name, canonical)
+                )
             if restrict is not None:
                 hits = [h for h in hits if h.info.name in restrict]
             if hits:
@@ -99,7 +99,7 @@ def build(service: Service) -> APIRouter:
         return _by_bank(hits, banks, request, coinflip), hits
 
     def _by_bank(
-        hits: list[engine.Hit], banks: set[str] | None, request: Request, coinflip: bool
+        hits: list[Finding], banks: set[str] | None, request: Request, coinflip: bool
     ) -> dict[str, list[dict[str, Any]]]:
         bypass = request.query_params.get("bypass_coinflip", "false") == "true" or not coinflip
         flip = 0.0 if bypass else random.Random(request.query_params.get("seed")).random()
@@ -195,7 +195,7 @@ def build(service: Service) -> APIRouter:
         def work() -> dict[str, Any]:
             snap = service.snapshot()
             with service.pool.store() as store:
-                hits = engine.match(snap, store.db, query_of(record), snap.sets)
+                hits = Matcher(snap, store.hashsets, snap.sets).match(Query.of(record))
             service.record(key, "/m/lookup", log_query(record), hits)
             out: dict[str, Any] = {}
             for name in signals:

@@ -62,7 +62,7 @@ class StorePool:
     def _discard(self, store: Store) -> None:
         """Keep a store whose work failed if its connection still answers, else close it."""
         try:
-            store.db.execute("SELECT 1")
+            store.ping()
         except Exception:
             with contextlib.suppress(Exception):
                 store.close()

@@ -13,17 +13,16 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from vigil.errors import InvalidHashError, UsageError
-from vigil.index.matching import Query
 from vigil.media.sniff import media_kind
+from vigil.services.matcher import Finding, Query, Snapshot
 from vigil.signals import SIGNAL_TYPES, signal_type
 from vigil.signals.filehash import FileHashes, HashOptions, hash_content
-from vigil.signals.vpdq import VpdqFrame, parse_reference_lines, to_reference_lines
+from vigil.signals.vpdq import to_reference_lines
 from vigil.store.actions import ActionRepository
 from vigil.store.apikeys import ApiKey
 from vigil.web.actions import WebhookWorker
 from vigil.web.auth import KeyCache
 from vigil.web.config import ServiceConfig
-from vigil.web.engine import Hit, Snapshot
 from vigil.web.errors import ApiError
 from vigil.web.freshness import Refresher
 from vigil.web.metrics import Metrics
@@ -80,11 +79,13 @@ class Service:
             )
         return record
 
-    def record(self, key: ApiKey, route: str, query: dict[str, Any], hits: list[Hit]) -> str | None:
+    def record(
+        self, key: ApiKey, route: str, query: dict[str, Any], hits: list[Finding]
+    ) -> str | None:
         """Count matches; log those of alert and watch sets and queue their events."""
         for hit in hits:
             self.metrics.matches.labels(hit.signal_type, str(hit.info.kind)).inc()
-        acted = [h.to_json() for h in hits if str(h.info.kind) != "ignore"]
+        acted = [h.to_api() for h in hits if h.kind != "ignore"]
         if not acted:
             return None
         with self.pool.store() as store:
@@ -94,29 +95,11 @@ class Service:
         return event_id
 
 
-def query_of(record: FileHashes) -> Query:
-    """The matcher's query for a hashed upload."""
-    frames = None
-    if record.vpdq:
-        frames = [
-            VpdqFrame(f["pdq"], f["quality"], f["frame"], f["timestamp"]) for f in record.vpdq
-        ]
-    return Query(
-        md5=record.md5,
-        sha1=record.sha1,
-        sha256=record.sha256,
-        pdq=record.pdq,
-        pdq_quality=record.pdq_quality,
-        pdq_dihedral=record.pdq_dihedral,
-        vpdq=frames,
-    )
-
-
 def upload_signals(record: FileHashes) -> dict[str, str]:
     """An upload's hashes by signal type (vPDQ as reference lines joined by ``;``)."""
     out = {t: v for t in ("md5", "sha1", "sha256", "pdq") if (v := getattr(record, t))}
     if record.vpdq:
-        frames = query_of(record).vpdq or []
+        frames = Query.of(record).vpdq or []
         out["vpdq"] = ";".join(to_reference_lines(frames))
     return out
 
@@ -140,10 +123,3 @@ def parse_signal(kind: str, value: str) -> tuple[str, str]:
     except (InvalidHashError, UsageError) as exc:
         raise ApiError(400, "invalid_hash", f"invalid signal: {exc}") from None
     return name, canonical
-
-
-def query_for(kind: str, canonical: str) -> Query:
-    """The matcher's query for one validated hash."""
-    if kind == "vpdq":
-        return Query(vpdq=parse_reference_lines(canonical.split(";")))
-    return Query(**{kind: canonical})

@@ -1,6 +1,6 @@
 """Vigil's own routes, under /v1: hashing, matching, batches, hash sets, index status.
 
-Every match answer lists findings in one shape (``engine.Hit.to_json``): hash set,
+Every match answer lists findings in one shape (``Finding.to_json``): hash set,
 kind, entry number and id, signal type, distance, category. Writes go through
 ``vigil.store.curation`` and poke the refresher, so this process sees them at once and
 every other process within its poll interval.
@@ -20,18 +20,17 @@ from starlette.concurrency import run_in_threadpool
 
 from vigil.errors import UsageError
 from vigil.hashsets.model import HashSetInfo, HashSetKind
+from vigil.services.matcher import Finding, Matcher, MatchOptions
+from vigil.services.matcher import Query as MatchQuery
 from vigil.store.actions import ActionRepository
 from vigil.store.apikeys import ApiKey, ApiKeyRepository
 from vigil.store.curation import Curation
-from vigil.web import engine
 from vigil.web.auth import requirement
 from vigil.web.errors import ApiError
 from vigil.web.service import (
     Service,
     log_query,
     parse_signal,
-    query_for,
-    query_of,
     upload_signals,
 )
 from vigil.web.uploads import read_form, single_file
@@ -163,12 +162,14 @@ def build(service: Service) -> APIRouter:
             snap = service.snapshot()
             sets = snap.select(names)
             with service.pool.store() as store:
-                hits = engine.match(snap, store.db, query_of(record), sets, dihedral=dihedral)
+                hits = Matcher(snap, store.hashsets, sets, MatchOptions(dihedral=dihedral)).match(
+                    MatchQuery.of(record)
+                )
             event = service.record(key, "/v1/match", log_query(record), hits)
             return {
                 "signals": upload_signals(record),
                 "pdq_quality": record.pdq_quality,
-                "matches": [h.to_json() for h in hits],
+                "matches": [h.to_api() for h in hits],
                 "event_id": event,
             }
 
@@ -186,14 +187,15 @@ def build(service: Service) -> APIRouter:
         kind, canonical = parse_signal(signal_type, signal)
         snap = service.snapshot()
         sets = snap.select(hashsets.split(",") if hashsets else None)
-        if engine.surely_no_match(snap, kind, canonical, sets):
+        if Matcher(snap, None, sets).surely_no_match(kind, canonical):
             return JSONResponse({"matches": [], "event_id": None})
 
         def work() -> dict[str, Any]:
             with service.pool.store() as store:
-                hits = engine.match(snap, store.db, query_for(kind, canonical), sets)
+                matcher = Matcher(snap, store.hashsets, sets)
+                hits = matcher.match(MatchQuery.of_hash(kind, canonical))
             event = service.record(key, "/v1/match", {kind: canonical}, hits)
-            return {"matches": [h.to_json() for h in hits], "event_id": event}
+            return {"matches": [h.to_api() for h in hits], "event_id": event}
 
         return JSONResponse(await run_in_threadpool(work))
 
@@ -212,7 +214,7 @@ def build(service: Service) -> APIRouter:
         results: list[dict[str, Any]] = [{} for _ in body.queries]
         pdq_at: list[int] = []
         pdq_values: list[str] = []
-        acted: list[engine.Hit] = []
+        acted: list[Finding] = []
         with service.pool.store() as store:
             for i, q in enumerate(body.queries):
                 try:
@@ -224,13 +226,14 @@ def build(service: Service) -> APIRouter:
                     pdq_at.append(i)
                     pdq_values.append(canonical)
                     continue
-                hits = engine.match(snap, store.db, query_for(kind, canonical), sets)
+                matcher = Matcher(snap, store.hashsets, sets)
+                hits = matcher.match(MatchQuery.of_hash(kind, canonical))
                 acted += hits
-                results[i] = {"index": i, "matches": [h.to_json() for h in hits]}
-            found = engine.match_pdq_many(snap, store.db, pdq_values, sets)
+                results[i] = {"index": i, "matches": [h.to_api() for h in hits]}
+            found = Matcher(snap, store.hashsets, sets).match_pdq_many(pdq_values)
         for i, hits in zip(pdq_at, found, strict=True):
             acted += hits
-            results[i] = {"index": i, "matches": [h.to_json() for h in hits]}
+            results[i] = {"index": i, "matches": [h.to_api() for h in hits]}
         event = service.record(key, "/v1/match/batch", {"batch": len(body.queries)}, acted)
         return {"results": results, "event_id": event}
 

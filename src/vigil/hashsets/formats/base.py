@@ -8,6 +8,7 @@ bytes. Readers stream: they hold one record at a time, never the whole file.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -107,6 +108,17 @@ class HashSetFormat(ABC):
     def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
         """Write ``entries`` (to a stream, or a path when ``writes_path``); return how many."""
 
+    def source_identity(self, path: Path) -> str:
+        """What says "this is the same source": by default the file's SHA-256.
+
+        A re-import of the same file is then recognised and nothing is written. A
+        format whose files are huge (NSRL RDS) names its release more cheaply.
+        """
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
 
 def iter_text_lines(ctx: ReadContext, handle: IO[bytes]) -> Iterator[tuple[int, str | None]]:
     """Numbered lines without their line ending; None for a line that is not UTF-8.

@@ -16,6 +16,7 @@ and file name), so an ignore list can go back to tools that read RDS.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -147,6 +148,20 @@ class NsrlFormat(HashSetFormat):
             ctx.attributes["nsrl_version"] = dict(zip(keys, row, strict=True))
             ctx.version = f"RDS {row[0]}"
             ctx.attributes["nsrl_identity"] = "|".join(str(v) for v in row)
+
+    def source_identity(self, path: Path) -> str:
+        """An RDS's release row and size, not a digest of the whole file.
+
+        Hashing a 100 GB database to notice a re-import would cost minutes, and its
+        VERSION row names a release just as well.
+        """
+        try:
+            uri = f"file:{path.resolve()}?mode=ro&immutable=1"
+            with sqlite3.connect(uri, uri=True) as db:
+                row = db.execute("SELECT * FROM VERSION").fetchall()
+        except sqlite3.Error:
+            row = []
+        return "rds:" + hashlib.sha256(f"{row!r}|{path.stat().st_size}".encode()).hexdigest()
 
     def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
         """A new RDS v3 database at ``out`` (which must be a path, and must not exist)."""

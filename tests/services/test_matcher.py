@@ -13,8 +13,7 @@ from tests.cli_runner import vigil
 from tests.stores import store_url  # noqa: F401  (fixture)
 from vigil.errors import UnknownHashSetError
 from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
-from vigil.index.catalog import Catalog
-from vigil.index.matching import Matcher, MatchOptions, Query
+from vigil.services.matcher import Matcher, MatchOptions, Query, open_snapshot
 from vigil.store import open_store
 
 rng = np.random.default_rng(9)
@@ -33,23 +32,21 @@ def test_rules(store_url: str) -> None:  # noqa: F811
             [Entry(pdq=h, category="1"), Entry(md5=md5, category="2")],
         )
         store.hashsets.replace(HashSetInfo(name="NSRL", kind=HashSetKind.ignore), [Entry(md5=md5)])
-        catalog = Catalog(store)
-        matcher = Matcher(catalog)
+        snap = open_snapshot(store)
+        matcher = Matcher(snap, store.hashsets)
         (hit,) = matcher.match(Query(pdq=flip_bits(h, 10), pdq_quality=90))
         assert (hit.hashset, hit.entry, hit.distance, hit.category) == ("ALERTS", 0, 10, "1")
         assert matcher.match(Query(pdq=flip_bits(h, 11))) == []  # the set's own threshold
-        assert (
-            len(Matcher(catalog, MatchOptions(threshold=31)).match(Query(pdq=flip_bits(h, 31))))
-            == 1
-        )
-        assert Matcher(catalog, MatchOptions(threshold=31)).match(Query(pdq=flip_bits(h, 32))) == []
+        wide = Matcher(snap, store.hashsets, options=MatchOptions(threshold=31))
+        assert len(wide.match(Query(pdq=flip_bits(h, 31)))) == 1
+        assert wide.match(Query(pdq=flip_bits(h, 32))) == []
         assert matcher.match(Query(pdq=h, pdq_quality=49)) == []  # too poor to match on
         kinds = {(f.hashset, f.kind) for f in matcher.match(Query(md5=md5))}
         assert kinds == {("ALERTS", "alert"), ("NSRL", "ignore")}
-        only = Matcher(catalog, MatchOptions(hashsets=("NSRL",)))
+        only = Matcher(snap, store.hashsets, snap.select(["NSRL"]))
         assert [f.hashset for f in only.match(Query(md5=md5, pdq=h))] == ["NSRL"]
         with pytest.raises(UnknownHashSetError, match="no hash set named 'NOPE'"):
-            Matcher(catalog, MatchOptions(hashsets=("NOPE",)))
+            snap.select(["NOPE"])
 
 
 # -- the command, on the shared fixture photos ---------------------------------------

@@ -7,7 +7,7 @@ import pytest
 
 from tests.stores import store_url  # noqa: F401  (fixture)
 from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
-from vigil.index.catalog import Catalog, split_entry_id
+from vigil.services.catalog import Catalog, split_entry_id
 from vigil.signals.vpdq import VpdqFrame, to_reference_lines
 from vigil.store import open_store
 
@@ -67,7 +67,7 @@ def test_empty_store_answers_no_match(store_url: str) -> None:  # noqa: F811
 
 @pytest.mark.parametrize("rows", [20_000])
 def test_large_delta_is_compacted(store_url: str, rows: int, monkeypatch) -> None:  # noqa: F811
-    import vigil.index.catalog as module
+    import vigil.services.catalog as module
 
     monkeypatch.setattr(module, "COMPACT_MIN_ROWS", 100)
     with open_store(store_url) as store:

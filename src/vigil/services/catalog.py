@@ -99,10 +99,7 @@ class Catalog:
 
     def _top_entry(self, set_id: int) -> int:
         """The set's highest entry number (one primary-key seek), -1 if it has none."""
-        rows = self.store.db.execute(
-            "SELECT MAX(entry_no) FROM hash_entries WHERE set_id = ?", (set_id,)
-        )
-        return -1 if rows[0][0] is None else int(rows[0][0])
+        return self.store.hashsets.top_entry(set_id)
 
     def refresh(self) -> bool:
         """Bring the indexes up to date with the store; True if anything changed."""
@@ -146,11 +143,7 @@ class Catalog:
         ids: list[int] = []
         blobs: list[bytes] = []
         for sid in set_ids:
-            for entry_no, pdq in self.store.db.stream(
-                "SELECT entry_no, pdq FROM hash_entries WHERE set_id = ? AND entry_no > ? "
-                "AND pdq IS NOT NULL ORDER BY entry_no",
-                (int(sid), after),
-            ):
+            for entry_no, pdq in self.store.hashsets.signal_rows(int(sid), "pdq", after):
                 ids.append(entry_id(int(sid), int(entry_no)))
                 blobs.append(bytes(pdq))
         raw = np.frombuffer(b"".join(blobs), np.uint8).reshape(-1, 32)
@@ -158,11 +151,7 @@ class Catalog:
 
     def _vpdq_rows(self, set_ids: list[str], after: int = -1) -> Iterator[tuple[int, str]]:
         for sid in set_ids:
-            for entry_no, value in self.store.db.stream(
-                "SELECT entry_no, vpdq FROM hash_entries WHERE set_id = ? AND entry_no > ? "
-                "AND vpdq IS NOT NULL ORDER BY entry_no",
-                (int(sid), after),
-            ):
+            for entry_no, value in self.store.hashsets.signal_rows(int(sid), "vpdq", after):
                 yield entry_id(int(sid), int(entry_no)), value
 
     def _read_state(self) -> SetVersions | None:

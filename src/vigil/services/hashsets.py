@@ -1,4 +1,10 @@
-"""Import a hash-set file into the store: detect, read, validate, store atomically.
+"""The hash-set use cases: import a file, export a set, delete a set.
+
+The CLI and the service call these; the format adapters (``vigil.hashsets.formats``)
+read and write files and know nothing of the store, and the store
+(``vigil.store.hashsets``) keeps rows and knows nothing of files.
+
+Import: detect, read, validate, store atomically.
 
 The whole import is one transaction (``HashSetRepository.replace``): a bad record
 (without ``skip_invalid``), a read error or Ctrl-C rolls everything back. Importing
@@ -9,12 +15,12 @@ format and kind), nothing is written at all.
 
 from __future__ import annotations
 
-import hashlib
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from vigil.errors import HashSetError, InvalidRecordError
+from vigil.errors import HashSetError, InvalidRecordError, UsageError
 from vigil.hashsets.formats import detect_format, get_format
 from vigil.hashsets.formats.base import HashSetFormat, ReadContext
 from vigil.hashsets.model import (
@@ -25,6 +31,8 @@ from vigil.hashsets.model import (
     ImportReport,
     Rejected,
 )
+from vigil.store import Store
+from vigil.store.curation import Curation
 from vigil.store.hashsets import HashSetRepository
 
 #: Progress callback: (position, total) in bytes or rows; total 0 when unknown.
@@ -117,23 +125,38 @@ def _checked(
 
 
 def source_identity(fmt: HashSetFormat, path: Path) -> str:
-    """What says "this is the same source": the file's SHA-256, or an RDS's release row.
+    """What says "this is the same source" (the format decides; see ``source_identity``)."""
+    return fmt.source_identity(path)
 
-    Hashing a 100 GB RDS database to notice a re-import would cost minutes; its VERSION
-    row and size name a release just as well.
+
+def export_set(repo: HashSetRepository, name: str, format_name: str, out: Path | None) -> int:
+    """Write the set ``name`` as ``format_name`` to ``out`` (stdout if None); return count."""
+    info = repo.require(name)
+    fmt = get_format(format_name)
+    entries = repo.entries(name)
+    if fmt.writes_path:
+        if out is None:
+            raise UsageError(f"format {fmt.name} writes a database: give --out FILE")
+        return fmt.write(entries, out, info)
+    if out is None:
+        count = fmt.write(entries, sys.stdout.buffer, info)
+        sys.stdout.buffer.flush()
+        return count
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with partial.open("wb") as handle:
+            count = fmt.write(entries, handle, info)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+def delete_set(store: Store, name: str) -> bool:
+    """Delete the set ``name`` with everything that hangs on it (disabled entries too).
+
+    The one delete path for the CLI and the service: it goes through the curation
+    repository, which also bumps the change counter so that serving processes drop
+    the set within a poll interval.
     """
-    if fmt.name == "nsrl":
-        import sqlite3
-
-        try:
-            uri = f"file:{path.resolve()}?mode=ro&immutable=1"
-            with sqlite3.connect(uri, uri=True) as db:
-                row = db.execute("SELECT * FROM VERSION").fetchall()
-        except sqlite3.Error:
-            row = []
-        return "rds:" + hashlib.sha256(f"{row!r}|{path.stat().st_size}".encode()).hexdigest()
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return Curation(store.db).delete_set(name)
