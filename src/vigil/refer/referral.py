@@ -4,7 +4,8 @@ Members: ``referral.json``, ``hashes.csv``, ``case.vics.json``, the schema, opti
 the CyberTipline XML and, only when asked, the media. The package carries hashes and
 facts, never content, unless the examiner asks for the media explicitly
 (``include_media``). The referral's fields follow NCMEC's CyberTipline report; its
-schema ships as ``referral.schema.json`` (docs/referral.md).
+schema ships as ``referral.schema.json`` (docs/referral.md). Media and EXIF are re-read
+through each item's locator, so archive members are included like files on disk.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from typing import Any
 from PIL import ExifTags, Image
 
 from vigil import __version__
+from vigil.errors import MediaError, VigilError
+from vigil.media.sources.registry import locator_of, read_locator
+from vigil.records import ScanItem
 from vigil.refer import cybertip
 from vigil.report.case_export import CaseMedia, write_csv, write_vics
 from vigil.store.cases import Case
@@ -27,10 +31,10 @@ SCHEMA_FILE = Path(__file__).with_name("referral.schema.json")
 _MAX_EXIF_TAGS = 64
 
 
-def exif_details(path: str) -> dict[str, str]:
-    """Readable EXIF tags of an image file on disk (values as text), or {}."""
+def exif_details(data: bytes) -> dict[str, str]:
+    """Readable EXIF tags of an image's content (values as text), or {}."""
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data)) as image:
             exif = image.getexif()
             tags: dict[str, str] = {}
             for tag, value in list(exif.items())[:_MAX_EXIF_TAGS]:
@@ -38,7 +42,28 @@ def exif_details(path: str) -> dict[str, str]:
                 text = value.hex() if isinstance(value, bytes) else str(value)
                 tags[name] = text[:200]
             return tags
-    except Exception:
+    except Exception:  # hostile or unreadable content: no EXIF, the referral goes on
+        return {}
+
+
+def item_content(item: ScanItem) -> bytes:
+    """An item's content, re-read through its locator (archive members included).
+
+    Read-only at the root, names that are not UTF-8 by their real bytes; MediaError
+    (a VigilError) when the item cannot be read any more.
+    """
+    locator = locator_of(item.path, item.source, item.locator)
+    if locator is None or item.kind != "file":
+        raise MediaError(f"no content to read for {item.path}")
+    return read_locator(locator)
+
+
+def _exif_of(item: ScanItem) -> dict[str, str]:
+    if not (item.type or "").startswith("image/"):
+        return {}
+    try:
+        return exif_details(item_content(item))
+    except VigilError:
         return {}
 
 
@@ -47,15 +72,10 @@ def referral_files(media: list[CaseMedia]) -> list[dict[str, Any]]:
     files = []
     for m in media:
         item = m.first
-        on_disk = item.container is None and item.kind == "file"
         matched = [p for p in m.places if p.matches]
-        category_profile = next(
-            (x.get("category_profile") for p in matched for x in p.matches if x.get("category")),
-            None,
-        )
         files.append(
             {
-                "name": item.path.rsplit("/", 1)[-1],
+                "name": _file_name(item.path),
                 "location": item.path,
                 "other_locations": [p.path for p in m.places[1:]],
                 "size": item.size,
@@ -67,12 +87,11 @@ def referral_files(media: list[CaseMedia]) -> list[dict[str, Any]]:
                     "pdq": item.pdq,
                 },
                 "category": m.category,
-                "category_profile": category_profile if m.category else None,
+                "category_profile": m.profile if m.category else None,
+                "industry_classification": m.industry_classification,
                 "relevance": "Reported",
                 "matches": [x for p in matched for x in p.matches][:20],
-                "exif": exif_details(item.path)
-                if on_disk and (item.type or "").startswith("image/")
-                else {},
+                "exif": _exif_of(item),
             }
         )
     return files
@@ -124,11 +143,20 @@ def package_members(
     if cybertip_xml:
         members["cybertip/report.xml"] = cybertip.report_xml(facts)
         for n, file in enumerate(referral["files"], start=1):
-            members[f"cybertip/fileDetails-{n:04d}.xml"] = cybertip.file_details_xml(file)
+            members[f"cybertip/fileDetails-{n:04d}.xml"] = cybertip.file_details_xml(file, facts)
     if include_media:
+        missing = []
         for n, m in enumerate(media, start=1):
             item = m.first
-            if item.container is None and item.kind == "file":
-                with open(item.path, "rb") as f:  # a file on disk; members are left out
-                    members[f"media/{n:04d}-{item.path.rsplit('/', 1)[-1]}"] = f.read()
+            try:
+                members[f"media/{n:04d}-{_file_name(item.path)}"] = item_content(item)
+            except VigilError as exc:
+                missing.append(f"{item.path}: {exc}")
+        if missing:
+            members["media/NOT-INCLUDED.txt"] = ("\n".join(missing) + "\n").encode()
     return members
+
+
+def _file_name(path: str) -> str:
+    """The last name of a display path (``a.zip!/x/b.jpg`` -> ``b.jpg``)."""
+    return path.rsplit("/", 1)[-1]

@@ -3,9 +3,10 @@
 Nothing in it is fetched from anywhere (inline CSS, inline SVG charts, a Content
 Security Policy that forbids every network source), so it opens the same on an
 air-gapped workstation. It holds hashes and metadata; with ``thumbnails``, matched
-images appear as small thumbnails that are blurred and turned grey in their pixels
-(not by CSS alone), so the file itself never holds a clear picture. Rendered with
-Jinja2 (autoescaped); the PDF comes from the same HTML through WeasyPrint.
+images (on disk or inside archives, re-read by their locators) appear as small
+thumbnails that are blurred and turned grey in their pixels (not by CSS alone), so
+the file itself never holds a clear picture. Rendered with Jinja2 (autoescaped); the
+PDF comes from the same HTML through WeasyPrint.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from PIL import Image, ImageFilter, ImageOps
 
 from vigil import __version__
 from vigil.audit import head, verify_chain
+from vigil.media.images import DEFAULT_MAX_PIXELS
 from vigil.media.sniff import media_kind
+from vigil.media.sources.registry import locator_of, read_locator
 from vigil.records import ScanItem
 from vigil.report.charts import bar_chart, timeline
 from vigil.store import Store
@@ -50,15 +53,27 @@ def _when(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def blurred_thumbnail(path: str) -> str | None:
-    """A small, blurred, greyscale PNG of an image file on disk, as a data URI."""
+def blurred_thumbnail(item: ScanItem) -> str | None:
+    """A small, blurred, greyscale PNG of an image item, as a data URI (None if unreadable).
+
+    The item is re-read through its locator (``vigil.media.sources``): read-only, archive
+    members included, names that are not UTF-8 by their real bytes. Images declaring
+    more pixels than hashing accepts are not decoded.
+    """
     try:
-        with Image.open(path) as image:
+        locator = locator_of(item.path, item.source, item.locator)
+        if locator is None:
+            return None
+        data = read_locator(locator)
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > DEFAULT_MAX_PIXELS:
+                return None
+            image.draft("RGB", (THUMBNAIL_SIDE * 2, THUMBNAIL_SIDE * 2))
             image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
             grey = ImageOps.grayscale(image.convert("RGB")).filter(ImageFilter.GaussianBlur(6))
             buffer = io.BytesIO()
             grey.save(buffer, "PNG")
-    except Exception:
+    except Exception:  # an unreadable or hostile item gets no thumbnail, the report goes on
         return None
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
@@ -79,8 +94,8 @@ def report_context(store: Store, case: Case, *, thumbnails: bool = False) -> dic
             groups.setdefault(item.sha256, []).append(item)
         if item.matches:
             row = MatchedRow(item, item.matches, _when(item.mtime))
-            if thumbnails and item.container is None and media_kind(item.type or "") == "image":
-                row.thumbnail = blurred_thumbnail(item.path)
+            if thumbnails and media_kind(item.type or "") == "image":
+                row.thumbnail = blurred_thumbnail(item)
             matched.append(row)
             for category in {str(m.get("category") or "uncategorised") for m in item.matches}:
                 by_category[category] += 1

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from vigil.errors import describe
+from vigil.errors import MediaError, describe
 from vigil.media.archives import ArchiveLimits, Budget
 from vigil.media.sniff import HEAD_SIZE
 from vigil.media.sources.base import (
@@ -203,3 +203,26 @@ def locator_of(path: str, source: str, locator: str | None = None) -> Locator | 
     if rest:
         steps.extend(Step("archive", _real_name(name)) for name in rest.split(SEPARATOR))
     return Locator(tuple(steps))
+
+
+#: What ``read_locator`` reads at most by default: the image decoding limit of hashing.
+DEFAULT_MAX_READ_BYTES = 512 * 1024 * 1024
+
+
+def read_locator(
+    locator: Locator,
+    max_bytes: int = DEFAULT_MAX_READ_BYTES,
+    limits: ArchiveLimits | None = None,
+) -> bytes:
+    """The whole content of the item at ``locator``; MediaError if over ``max_bytes``.
+
+    For the few items a report or a referral shows or carries: content in memory,
+    read-only at the root, with a bound so that a huge item cannot exhaust memory.
+    """
+    data = bytearray()
+    with open_locator(locator, limits) as stream:
+        while chunk := stream.read(min(1 << 24, max_bytes + 1 - len(data))):
+            data += chunk
+            if len(data) > max_bytes:
+                raise MediaError(f"item over {max_bytes:,} bytes: not read into memory")
+    return bytes(data)
