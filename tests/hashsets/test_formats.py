@@ -11,6 +11,7 @@ from tests.hashsets import samples
 from tests.hashsets.helpers import read_all, rewrite
 from vigil.errors import HashSetError, UsageError
 from vigil.hashsets.formats import FORMATS, detect_format, get_format
+from vigil.hashsets.model import HashSetInfo
 
 
 def test_vics_2_media_shape_reads_every_field(tmp_path: Path) -> None:
@@ -46,20 +47,26 @@ def test_vics_1_case_shape_streams_media_and_keeps_the_case(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("writer", ["vics", "vics1"])
-def test_vics_writers_round_trip_nested_data_and_the_case(tmp_path: Path, writer: str) -> None:
+@pytest.mark.parametrize("shape", ["media", "case"])
+def test_vics_writers_round_trip_nested_data_and_the_case(
+    tmp_path: Path, writer: str, shape: str
+) -> None:
+    """The hash-set shape is the default; the Case record is written back only when asked."""
     for name, data in (("list", samples.VICS_2_MEDIA), ("case", samples.VICS_1_CASE)):
         entries, _, ctx = read_all("vics", samples.write_json(tmp_path / f"{name}.json", data))
-        out = rewrite(
-            writer,
-            entries,
-            tmp_path / f"{name}.{writer}.json",
-            category_profile=ctx.category_profile,
-            attributes=ctx.attributes,
+        out = tmp_path / f"{name}.{writer}.{shape}.json"
+        info = HashSetInfo(
+            name="t", category_profile=ctx.category_profile, attributes=ctx.attributes
         )
+        get_format(writer).write(entries, out, info, shape=shape)  # type: ignore[call-arg]
         again, rejected, ctx2 = read_all("vics", out)
         assert rejected == [] and again == entries
-        assert ctx2.attributes.get("vics_case") == ctx.attributes.get("vics_case")
-        json.loads(out.read_text())  # well-formed JSON
+        document = json.loads(out.read_text())  # well-formed JSON
+        if shape == "media":
+            assert ctx2.attributes.get("vics_case") is None
+            assert all("MD5" in record or "SHA1" in record for record in document["value"])
+        else:
+            assert ctx2.attributes.get("vics_case") == (ctx.attributes.get("vics_case") or {})
 
 
 def test_vics_2_profiles_in_the_context(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def vics_entries(draw: st.DrawFn) -> Entry:
         ),
         category=draw(st.none() | st.sampled_from(["0", "1", "2", "3", "4"])),
         series=draw(st.none() | text),
-        tags=tuple(draw(st.lists(text, max_size=3))),
+        tags=tuple(draw(st.lists(text.filter(lambda s: "|" not in s), max_size=3))),
         victim_identified=draw(st.none() | st.booleans()),
         is_distributed=draw(st.none() | st.booleans()),
         media_size=draw(st.none() | st.integers(0, 2**40)),

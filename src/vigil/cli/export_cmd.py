@@ -1,5 +1,10 @@
 """``vigil export CASE --format vics|csv``: the case's media for partners' tools.
 
+VICS is written in the hash-set shape that IPED, Griffeye and Vigil all read;
+``--vics-shape case`` writes the Case record instead (IPED does not read it). Media
+without a category under the export's profile are written without one (no grade is
+invented) and counted in a warning, because IPED skips such records.
+
 Exit codes: 0 written, 1 when it could not be written, 2 for usage errors.
 """
 
@@ -17,7 +22,13 @@ from typing import IO
 import typer
 
 from vigil.cli.common import open_case
-from vigil.report.case_export import DEFAULT_PROFILE, case_media, write_csv, write_vics
+from vigil.report.case_export import (
+    DEFAULT_PROFILE,
+    case_media,
+    uncategorised,
+    write_csv,
+    write_vics,
+)
 
 
 class ExportFormat(StrEnum):
@@ -25,6 +36,13 @@ class ExportFormat(StrEnum):
 
     vics = "vics"
     csv = "csv"
+
+
+class VicsShape(StrEnum):
+    """VICS shapes: the hash-set shape every receiver reads, or one Case record."""
+
+    media = "media"
+    case = "case"
 
 
 def export_command(
@@ -38,6 +56,11 @@ def export_command(
         DEFAULT_PROFILE, "--profile", help="Category profile of the export."
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write here (default: stdout)."),
+    vics_shape: VicsShape = typer.Option(
+        VicsShape.media,
+        "--vics-shape",
+        help="media: the hash-set shape (IPED, Griffeye, Vigil); case: one VICS Case record.",
+    ),
 ) -> None:
     """Export the case's media (one record per distinct file) as VICS 2.0 or CSV."""
     wanted = {c.strip() for c in categories.split(",") if c.strip()} if categories else None
@@ -52,20 +75,33 @@ def export_command(
             case,
             getpass.getuser(),
             "export",
-            {"format": output_format.value, "records": len(media), "out": str(out or "stdout")},
+            {
+                "format": output_format.value,
+                "records": len(media),
+                "out": str(out or "stdout"),
+                **({"vics_shape": vics_shape.value} if output_format == ExportFormat.vics else {}),
+            },
         )
-    write = write_vics if output_format == ExportFormat.vics else None
+
+    def produce(handle: IO[bytes]) -> int:
+        if output_format == ExportFormat.vics:
+            return write_vics(media, case, handle, profile, shape=vics_shape.value)
+        return write_csv(media, handle)
+
     if out is None:
-        if write is not None:
-            count = write_vics(media, case, sys.stdout.buffer, profile)
-        else:
-            count = write_csv(media, sys.stdout.buffer)
+        count = produce(sys.stdout.buffer)
         sys.stdout.buffer.flush()
     else:
-        count = _atomic(
-            out, lambda f: write_vics(media, case, f, profile) if write else write_csv(media, f)
-        )
+        count = _atomic(out, produce)
     typer.echo(f"vigil export: {count} media records", err=True)
+    missing = uncategorised(media) if output_format == ExportFormat.vics else 0
+    if missing:
+        typer.echo(
+            f"vigil export: warning: {missing} of {count} records have no category in profile "
+            f"{profile}; IPED skips records without a Category (--matched-only leaves out "
+            "media that matched nothing)",
+            err=True,
+        )
 
 
 def _atomic(path: Path, produce: Callable[[IO[bytes]], int]) -> int:

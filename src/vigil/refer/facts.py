@@ -5,7 +5,9 @@ enforcement contact, the person or account reported (screen names, IP capture ev
 device ids). Vigil cannot know any of that; the examiner writes it in a TOML or JSON
 file (docs/referral.md shows one), and this module checks it: required fields present,
 dates parseable and not in the future, URLs without white space, IP events of the
-kinds NCMEC accepts. Errors name the field.
+kinds NCMEC accepts, and the shape of each field (a device id is a table with a type
+and a value, a location is a table). Errors name the field. The CyberTipline format
+checks more (every enumeration of NCMEC's API: ``vigil.refer.cybertip``).
 """
 
 from __future__ import annotations
@@ -51,9 +53,18 @@ def check_facts(facts: dict[str, Any], *, now: datetime) -> None:
         when = parse_date(incident["date"], "incident.date")
         if when > now:
             raise FactsError(f"incident.date {incident['date']} is in the future")
+    escalate = incident.get("escalate")
+    if escalate is not None and escalate is not False and not isinstance(escalate, str):
+        raise FactsError(
+            "incident.escalate must be the reason for escalating (text), or false: "
+            "NCMEC escalates every report that gives one"
+        )
+    _strings(incident.get("annotations"), "incident.annotations")
     for i, person in enumerate(facts.get("persons", [])):
         for url in person.get("profile_urls", []):
             check_url(url, f"persons[{i}].profile_urls")
+        for key in ("screen_names", "display_names", "profile_urls"):
+            _strings(person.get(key), f"persons[{i}].{key}")
         for j, event in enumerate(person.get("ip_events", [])):
             where = f"persons[{i}].ip_events[{j}]"
             if "ip" not in event:
@@ -62,12 +73,43 @@ def check_facts(facts: dict[str, Any], *, now: datetime) -> None:
                 raise FactsError(f"{where}.event must be one of {', '.join(IP_EVENTS)}")
             if "date" in event and parse_date(event["date"], f"{where}.date") > now:
                 raise FactsError(f"{where}.date {event['date']} is in the future")
+        for j, device in enumerate(person.get("device_ids", [])):
+            where = f"persons[{i}].device_ids[{j}]"
+            if not isinstance(device, dict) or not device.get("type") or not device.get("value"):
+                raise FactsError(
+                    f"{where} must be a table with a type (IMEI, ICCID, SSID, ...) and a value"
+                )
+            if device.get("event", "Unknown") not in IP_EVENTS:
+                raise FactsError(f"{where}.event must be one of {', '.join(IP_EVENTS)}")
+            if "date" in device and parse_date(device["date"], f"{where}.date") > now:
+                raise FactsError(f"{where}.date {device['date']} is in the future")
+        location = person.get("estimated_location")
+        if location is not None and not isinstance(location, dict):
+            raise FactsError(
+                f"persons[{i}].estimated_location must be a table (city, region, country_code)"
+            )
     for i, detail in enumerate(facts.get("internet", [])):
-        if "url" in detail:
-            check_url(detail["url"], f"internet[{i}].url")
+        urls = detail.get("url")
+        for url in urls if isinstance(urls, list) else [] if urls is None else [urls]:
+            check_url(str(url), f"internet[{i}].url")
     reporter = facts.get("reporter")
     if reporter is not None and not reporter.get("email"):
         raise FactsError("reporter.email is required when a reporter is given")
+    said = facts.get("file_details")
+    if said is not None:
+        if not isinstance(said, dict):
+            raise FactsError("file_details must be a table")
+        for key in ("viewed", "exif_viewed", "publicly_available"):
+            if key in said and not isinstance(said[key], bool):
+                raise FactsError(f"file_details.{key} must be true or false")
+        _strings(said.get("annotations"), "file_details.annotations")
+
+
+def _strings(value: Any, where: str) -> None:
+    if value is not None and not (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    ):
+        raise FactsError(f"{where} must be a list of text values")
 
 
 def parse_date(value: Any, where: str) -> datetime:

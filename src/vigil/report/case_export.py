@@ -4,7 +4,13 @@ One entry per distinct media item (by SHA-256; the first found represents its
 duplicates, whose file names and paths are listed too). The category is taken from the
 item's matches under the export's category profile (VICS US by default); a category
 from another profile is never copied across (mapping profiles is configuration, see
-``vigil.hashsets.categories``), so such media are exported uncategorised.
+``vigil.hashsets.categories``), so such media are exported uncategorised. The NCMEC
+industry classification (A1..B2) of a CyberTipline ``fileDetails`` is kept apart, in
+its own field, and only ever taken from matches in the ``ncmec-industry`` profile.
+
+VICS goes out in the hash-set shape by default (a top-level ``value[]`` of Media
+records, which IPED, Griffeye and Vigil all read); the Case shape, one Case record
+holding ``Media[]``, only when asked for (``shape="case"``).
 """
 
 from __future__ import annotations
@@ -17,22 +23,31 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from vigil import __version__
-from vigil.hashsets.formats import get_format
+from vigil.hashsets.categories import NCMEC_INDUSTRY
+from vigil.hashsets.formats.vics import VicsFormat
 from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
 from vigil.media.sniff import media_kind
 from vigil.records import ScanItem
 from vigil.store.cases import Case
 
 DEFAULT_PROFILE = "vics-us"
+#: VICS shapes: the hash-set shape every receiver reads, and the Case record.
+VICS_SHAPES = ("media", "case")
 
 
 @dataclass
 class CaseMedia:
-    """One distinct media item of a case and every place it was found."""
+    """One distinct media item of a case and every place it was found.
+
+    ``category`` is under ``profile`` (the export's); ``industry_classification`` is
+    the NCMEC grade (A1..B2) from a match in the ``ncmec-industry`` profile, if any.
+    """
 
     first: ScanItem
     places: list[ScanItem] = field(default_factory=list)
     category: str | None = None
+    profile: str = DEFAULT_PROFILE
+    industry_classification: str | None = None
 
     def entry(self) -> Entry:
         """The item as a hash-set entry, with its files as VICS MediaFiles."""
@@ -75,17 +90,12 @@ def case_media(
             continue
         found = media.get(item.sha256)
         if found is None:
-            found = media[item.sha256] = CaseMedia(item)
+            found = media[item.sha256] = CaseMedia(item, profile=profile)
         found.places.append(item)
         if found.category is None:
-            found.category = next(
-                (
-                    m["category"]
-                    for m in item.matches
-                    if m.get("category") is not None and m.get("category_profile") == profile
-                ),
-                None,
-            )
+            found.category = _category_in(item, profile)
+        if found.industry_classification is None:
+            found.industry_classification = _category_in(item, NCMEC_INDUSTRY)
     out = list(media.values())
     if matched_only:
         out = [m for m in out if any(p.matches for p in m.places)]
@@ -94,8 +104,20 @@ def case_media(
     return out
 
 
+def _category_in(item: ScanItem, profile: str) -> str | None:
+    """The category of the item's first match graded in ``profile``."""
+    return next(
+        (
+            m["category"]
+            for m in item.matches
+            if m.get("category") is not None and m.get("category_profile") == profile
+        ),
+        None,
+    )
+
+
 def case_info(case: Case, profile: str = DEFAULT_PROFILE) -> HashSetInfo:
-    """The hash-set header of a case export: a VICS Case record."""
+    """The hash-set header of a case export, with the fields of its VICS Case record."""
     return HashSetInfo(
         name=case.name,
         kind=HashSetKind.alert,
@@ -112,10 +134,21 @@ def case_info(case: Case, profile: str = DEFAULT_PROFILE) -> HashSetInfo:
 
 
 def write_vics(
-    media: list[CaseMedia], case: Case, out: IO[bytes], profile: str = DEFAULT_PROFILE
+    media: list[CaseMedia],
+    case: Case,
+    out: IO[bytes],
+    profile: str = DEFAULT_PROFILE,
+    *,
+    shape: str = "media",
 ) -> int:
-    """Write a VICS 2.0 Case file of the media; return how many records."""
-    return get_format("vics").write((m.entry() for m in media), out, case_info(case, profile))
+    """Write the media as VICS 2.0 (hash-set shape, or a Case record); return how many."""
+    info = case_info(case, profile)
+    return VicsFormat().write((m.entry() for m in media), out, info, shape=shape)
+
+
+def uncategorised(media: list[CaseMedia]) -> int:
+    """How many media have no category under the export's profile (IPED skips those)."""
+    return sum(1 for m in media if m.category is None)
 
 
 CSV_FIELDS = ("md5", "sha1", "sha256", "pdq", "category", "size", "type", "paths")

@@ -12,6 +12,12 @@ Fields Vigil interprets become ``Entry`` fields; everything else (``MediaID``,
 ``MediaFiles[]``, ``Exifs[]``, ``MediaMetadata[]``, further ``AlternativeHashes``,
 unknown keys) is kept verbatim in ``Entry.extra`` and written back on export.
 The writer here writes VICS 2.0; ``vics1`` writes 1.3 and ``caid`` the CAID 1.2 shape.
+
+What is written is what the receivers read (IPED's hash-database importer is the
+strictest, see docs/hashsets.md): the hash-set shape (a top-level ``value[]`` of
+Media records; the Case shape only when asked), the ``Default`` profile for VICS US
+categories, ``Tags`` as one pipe-separated string, and a ``MediaID`` in every record.
+Reading splits pipe-separated ``Tags`` as those tools do.
 """
 
 from __future__ import annotations
@@ -24,8 +30,8 @@ from typing import IO, Any, ClassVar
 
 import ijson
 
-from vigil.errors import InvalidHashError, InvalidRecordError
-from vigil.hashsets.categories import UK_CAID, VICS_US, CategoryProfile
+from vigil.errors import InvalidHashError, InvalidRecordError, UsageError
+from vigil.hashsets.categories import NCMEC_INDUSTRY, UK_CAID, VICS_US, CategoryProfile
 from vigil.hashsets.formats.base import (
     UTF8_BOM,
     HashSetFormat,
@@ -46,8 +52,17 @@ VICS_PROFILES: dict[str, str | None] = {
     "UK": UK_CAID,
     "CUSTOM": None,
 }
-#: Vigil category profile -> VICS 2.0 profile written on export.
-PROFILE_TO_VICS = {VICS_US: "US", UK_CAID: "UK"}
+#: Vigil category profile -> VICS 2.0 profile written on export. VICS US categories go
+#: out under ``Default``: the one 2.0 context IPED's importer accepts, and read back
+#: by Vigil as VICS US. The NCMEC industry classification has no VICS profile: its
+#: lists are ``CUSTOM`` with the grades as text ("A1").
+PROFILE_TO_VICS = {VICS_US: "Default", UK_CAID: "UK", NCMEC_INDUSTRY: "CUSTOM"}
+#: A Category that only the NCMEC industry classification uses (A1, A2, B1, B2).
+_INDUSTRY_CATEGORY = re.compile(r'"Category"\s*:\s*"[ABab][12]"')
+#: How many bytes of a file are looked at to recognise an industry-classified list.
+_HEAD = 64 * 1024
+#: Separator of several tags in one ``Tags`` string, as IPED and Griffeye write it.
+TAG_SEPARATOR = "|"
 #: AlternativeHashes names Vigil interprets (upper-cased) -> entry field.
 ALTERNATIVE_HASHES = {
     "PDQ": "pdq",
@@ -88,12 +103,15 @@ class VicsFormat(HashSetFormat):
         with ctx.open() as handle:
             start = 3 if handle.read(3) == UTF8_BOM else 0
             handle.seek(start)
+            head = handle.read(_HEAD).decode("utf-8", "replace")
+            industry = bool(_INDUSTRY_CATEGORY.search(head))
+            handle.seek(start)
             try:
                 context, shape = _peek(handle)
             except ijson.JSONError as exc:
                 yield Rejected(ctx.at("$"), f"not valid JSON: {exc}", fatal=True)
                 return
-            self._learn_context(ctx, context)
+            self._learn_context(ctx, context, industry=industry)
             profile = ctx.profiles.get(ctx.category_profile) if ctx.category_profile else None
             handle.seek(start)
             if shape == "case":
@@ -101,7 +119,13 @@ class VicsFormat(HashSetFormat):
             else:
                 yield from self._read_media(ctx, handle, profile)
 
-    def _learn_context(self, ctx: ReadContext, context: str | None) -> None:
+    def _learn_context(self, ctx: ReadContext, context: str | None, *, industry: bool) -> None:
+        """Version and category profile from the OData context (and the first categories).
+
+        A list whose categories are NCMEC industry grades (A1..B2) takes that profile
+        whatever its header says: no VICS profile has such a category, so the header
+        cannot be right about them, and reading them as VICS US would refuse them all.
+        """
         ctx.attributes["vics_context"] = context
         match = _VERSION.search(context or "")
         ctx.version = ctx.version or (f"VICS {match.group(1)}" if match else None)
@@ -112,6 +136,8 @@ class VicsFormat(HashSetFormat):
             ctx.category_profile = VICS_PROFILES.get(vics_profile)
         else:
             ctx.category_profile = VICS_US
+        if industry:
+            ctx.category_profile = NCMEC_INDUSTRY
         if self.forced_profile:
             ctx.category_profile = self.forced_profile
 
@@ -160,17 +186,33 @@ class VicsFormat(HashSetFormat):
 
     # -- writing -------------------------------------------------------------------
 
-    def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
-        """Write the entries in this format (see ``HashSetFormat.write``)."""
+    def write(
+        self,
+        entries: Iterable[Entry],
+        out: IO[bytes] | Path,
+        info: HashSetInfo,
+        *,
+        shape: str = "media",
+    ) -> int:
+        """Write the entries (see ``HashSetFormat.write``) in the hash-set or Case shape.
+
+        ``shape="media"`` (the default) is the hash-set shape that every receiver reads:
+        the records in a top-level ``value[]``. ``shape="case"`` writes one Case record
+        holding ``Media[]`` with the set's ``vics_case`` fields (Griffeye and Vigil read
+        it; IPED does not). A record without a ``MediaID`` gets its position in the file.
+        """
+        if shape not in ("media", "case"):
+            raise UsageError(f"unknown VICS shape {shape!r} (media or case)")
         if isinstance(out, Path):
             with out.open("wb") as handle:
-                return self.write(entries, handle, info)
+                return self.write(entries, handle, info, shape=shape)
         profile = self._profile_for(info)
-        case = info.attributes.get("vics_case")
-        shape = "Cases" if case else "Media"
-        header: dict[str, Any] = {self.context_key(): self.context_value(info, shape)}
+        case = (info.attributes.get("vics_case") or {}) if shape == "case" else None
+        header: dict[str, Any] = {
+            self.context_key(): self.context_value(info, "Cases" if case is not None else "Media")
+        }
         opening = json.dumps(header, ensure_ascii=False)[:-1] + ', "value": [\n'
-        if case:
+        if case is not None:
             fields = {k: v for k, v in case.items() if k != "Media"}
             body = json.dumps(fields, ensure_ascii=False)[:-1]
             opening += body + (", " if fields else "") + '"Media": [\n'
@@ -178,9 +220,12 @@ class VicsFormat(HashSetFormat):
         count = 0
         for entry in entries:
             record = self.record(entry, info, profile)
+            if record.get("MediaID") is None:
+                rest = {k: v for k, v in record.items() if k != "MediaID"}
+                record = {"MediaID": count + 1, **rest}
             out.write(((",\n" if count else "") + json.dumps(record, ensure_ascii=False)).encode())
             count += 1
-        out.write(("\n]}]}\n" if case else "\n]}\n").encode())
+        out.write(("\n]}]}\n" if case is not None else "\n]}\n").encode())
         return count
 
     def _profile_for(self, info: HashSetInfo) -> CategoryProfile | None:
@@ -195,8 +240,8 @@ class VicsFormat(HashSetFormat):
 
     def context_value(self, info: HashSetInfo, shape: str) -> str:
         """The OData context URL of the version, profile and shape written."""
-        profile = PROFILE_TO_VICS.get(info.category_profile or "") or info.attributes.get(
-            "vics_profile", "CUSTOM" if info.category_profile is None else "Default"
+        profile = PROFILE_TO_VICS.get(info.category_profile or "") or (
+            "CUSTOM" if info.category_profile is None else "Default"
         )
         return CONTEXT_2_0.format(profile=profile, shape=shape)
 
@@ -246,7 +291,7 @@ class VicsFormat(HashSetFormat):
             if value is not None:
                 rec[key] = value
         if entry.tags:
-            rec["Tags"] = list(entry.tags)
+            rec["Tags"] = TAG_SEPARATOR.join(entry.tags)
         if entry.file_names and "MediaFiles" not in extra:
             rec["MediaFiles"] = [{"FileName": name} for name in entry.file_names]
         rec.update(extra)
@@ -374,11 +419,17 @@ def _size(value: Any) -> int:
 
 
 def _tags(value: Any) -> tuple[str, ...]:
+    """Tags from a pipe-separated string (what the field writes) or a list of strings."""
     if isinstance(value, str):
-        return (value,) if value else ()
-    if isinstance(value, list) and all(isinstance(t, str) for t in value):
-        return tuple(value)
-    raise InvalidRecordError(f"Tags must be a list of strings, not {value!r}"[:200])
+        parts: list[str] = [value]
+    elif isinstance(value, list) and all(isinstance(t, str) for t in value):
+        parts = value
+    else:
+        raise InvalidRecordError(
+            f"Tags must be a pipe-separated string or a list of strings, not {value!r}"[:200]
+        )
+    split = (tag.strip() for part in parts for tag in part.split(TAG_SEPARATOR))
+    return tuple(tag for tag in split if tag)
 
 
 def _alternatives(entry: Entry, value: Any) -> list[Any]:
