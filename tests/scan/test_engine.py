@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from vigil.media.sources.base import Locator
+from vigil.media.sources.registry import read_locator
 from vigil.records import ScanItem
 from vigil.scan.engine import MemorySink, run_scan
 
@@ -72,3 +75,14 @@ def test_summary(evidence: Path) -> None:
     summary = run_scan([evidence], MemorySink(), jobs=1)
     assert summary.items == 12 and summary.errors == 1
     assert summary.media == 9 and summary.unknown_media == 9
+
+
+def test_every_row_reopens_by_its_locator(evidence: Path, reference: MemorySink) -> None:
+    rows = [row for source in reference.rows.values() for row in source]
+    members = [r for r in rows if r.depth and r.kind == "file" and r.error is None]
+    assert members, "the example evidence has archive members"
+    for row in rows:
+        if row.kind == "file" and row.sha256 is not None:
+            assert row.locator is not None
+            data = read_locator(Locator.from_text(row.locator))
+            assert hashlib.sha256(data).hexdigest() == row.sha256, row.path
