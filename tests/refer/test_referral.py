@@ -19,7 +19,7 @@ FACTS = """
 [incident]
 type = "Child Pornography (possession, manufacture, and distribution)"
 date = "2026-11-20T10:00:00Z"
-escalate = true
+escalate = "Immediate risk to a child"
 [reporter]
 name = "Ada Examiner"
 email = "ada@example.org"
@@ -29,7 +29,7 @@ case_number = "2026-0042"
 [[persons]]
 screen_names = ["example_user"]
 profile_urls = ["https://example.org/u/example_user"]
-device_ids = ["device-1"]
+device_ids = [{ type = "IMEI", value = "000000000000000" }]
 [[persons.ip_events]]
 ip = "192.0.2.10"
 event = "Upload"
@@ -133,7 +133,7 @@ def test_bad_facts_are_refused(facts: dict, message: str) -> None:
 
 
 def test_cybertip_needs_its_required_fields() -> None:
-    with pytest.raises(FactsError, match=r"incident\.type is required"):
+    with pytest.raises(FactsError, match=r"incidentType \(facts: incident\.type\) is required"):
         report_xml({})
 
 

@@ -1,4 +1,4 @@
-"""A case's media exported as VICS 2.0 imports back into Vigil with the same hashes."""
+"""A case's media exported as VICS 2.0 (hash-set or Case shape) imports back the same."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ def test_vics_export_round_trips(case_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "demo.json"
     assert vigil("export", "demo", "--out", str(out), home=case_home).returncode == 0
     document = json.loads(out.read_text())
-    assert document["@odata.context"].endswith("/US/$metadata#Cases")
-    (case,) = document["value"]
-    assert case["CaseNumber"] == "demo" and case["ContactName"] == "A. Examiner"
-    exported = {m["MD5"].lower(): m for m in case["Media"]}
+    # The hash-set shape, which every receiver reads (tests/hashsets/test_vics_receivers.py)
+    assert document["@odata.context"].endswith("/2.0.xml/Default/$metadata#Media")
+    assert all(isinstance(m["MediaID"], int) for m in document["value"])
+    exported = {m["MD5"].lower(): m for m in document["value"]}
     results = [json.loads(x) for x in vigil("results", "demo", home=case_home).stdout.splitlines()]
     media = {
         r["md5"]: r
@@ -43,14 +43,33 @@ def test_vics_export_round_trips(case_home: Path, tmp_path: Path) -> None:
     assert found == set(media)
 
 
+def test_vics_case_shape_on_request(case_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "case.json"
+    made = vigil("export", "demo", "--vics-shape", "case", "--out", str(out), home=case_home)
+    assert made.returncode == 0, made.stderr
+    document = json.loads(out.read_text())
+    assert document["@odata.context"].endswith("/2.0.xml/Default/$metadata#Cases")
+    (case,) = document["value"]
+    assert case["CaseNumber"] == "demo" and case["ContactName"] == "A. Examiner"
+    assert len(case["Media"]) == 6 and all("MediaID" in m for m in case["Media"])
+    back = vigil("hashset", "import", str(out), "--name", "CASEBACK", home=case_home)
+    assert back.returncode == 0 and "imported 6 entries" in back.stdout + back.stderr
+
+
+def test_uncategorised_records_are_counted_in_a_warning(case_home: Path) -> None:
+    full = vigil("export", "demo", home=case_home)
+    assert "3 of 6 records have no category in profile vics-us" in full.stderr
+    matched = vigil("export", "demo", "--matched-only", home=case_home)
+    assert matched.returncode == 0 and "warning" not in matched.stderr
+
+
 def media_md5(results: list[dict], name: str) -> str:
     return next(r["md5"] for r in results if r["path"].endswith(name))
 
 
 def test_category_filter_and_csv(case_home: Path) -> None:
     only = vigil("export", "demo", "--categories", "2", home=case_home)
-    (case,) = json.loads(only.stdout)["value"]
-    assert [m["Category"] for m in case["Media"]] == [2]
+    assert [m["Category"] for m in json.loads(only.stdout)["value"]] == [2]
     csv_out = vigil("export", "demo", "--format", "csv", "--matched-only", home=case_home)
     lines = csv_out.stdout.splitlines()
     assert lines[0] == "md5,sha1,sha256,pdq,category,size,type,paths" and len(lines) == 4
