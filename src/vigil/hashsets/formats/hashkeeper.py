@@ -66,8 +66,10 @@ class HashKeeperFormat(HashSetFormat):
 
     def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
         """Stream the rows; a bad row is named by its line."""
-        with ctx.open() as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+        with (
+            ctx.open() as raw,
+            io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
+        ):
             reader = csv.reader(text, strict=True)
             try:
                 header = next(reader, None)

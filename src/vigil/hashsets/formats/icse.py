@@ -102,8 +102,10 @@ class IcseFormat(HashSetFormat):
 
     def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
         """Stream the rows; a bad row is named by its line."""
-        with ctx.open() as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        with (
+            ctx.open() as raw,
+            io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
+        ):
             reader = csv.reader(text, delimiter=DELIMITER, strict=True)
             try:
                 header = next(reader, None)

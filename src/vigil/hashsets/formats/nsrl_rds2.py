@@ -160,7 +160,12 @@ class NsrlRds2Format(HashSetFormat):
         self, ctx: ReadContext, handle: IO[bytes], products: dict[str, str], where: str = ""
     ) -> Iterator[Entry | Rejected]:
         """Group consecutive rows of the same file; one entry per group."""
-        text = io.TextIOWrapper(handle, encoding="latin-1", newline="")
+        with io.TextIOWrapper(handle, encoding="latin-1", newline="") as text:
+            yield from self._parse(ctx, text, products, where)
+
+    def _parse(
+        self, ctx: ReadContext, text: IO[str], products: dict[str, str], where: str
+    ) -> Iterator[Entry | Rejected]:
         reader = csv.reader(text)
         try:
             header = next(reader, None)
