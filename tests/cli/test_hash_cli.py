@@ -113,3 +113,21 @@ def test_dihedral_and_exact_mode(evidence: Path) -> None:
 def test_version() -> None:
     result = run("--version")
     assert result.returncode == 0 and result.stdout.startswith("vigil ")
+
+
+def test_archives_are_opened_as_the_scan_opens_them(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    jpeg = image_bytes("JPEG", picture(320, 240, seed=1))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("inner/b.jpg", jpeg)
+    (tmp_path / "photos.zip").write_bytes(buffer.getvalue())
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    result = run("hash", "--json", str(tmp_path))
+    rows = {r["path"].removeprefix(str(tmp_path) + "/"): r for r in records(result.stdout)}
+    assert list(rows) == ["bad.zip", "bad.zip!/", "photos.zip", "photos.zip!/inner/b.jpg"]
+    assert len(rows["photos.zip!/inner/b.jpg"]["pdq"]) == 64
+    assert rows["bad.zip!/"]["error"].startswith("cannot read archive")
+    assert result.returncode == 1 and "1 of 4 files" in result.stderr

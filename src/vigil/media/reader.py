@@ -65,20 +65,12 @@ def describe_mode(mode: int) -> str:
 
 
 def iter_files(paths: list[Path]) -> list[Path]:
-    """Expand files and folders (recursively, in sorted order) into the files to hash.
+    """Expand files and folders into the paths of what is on disk, in the scan's walk order.
 
-    Symbolic links to folders are not followed (no loops, no escaping the roots).
-    Non-regular entries are kept so that the caller records them as errors.
+    Kept for callers that still hash paths; new code takes items from
+    ``vigil.scan.walk`` (archives opened) or ``vigil.media.sources``. The walk is the
+    folder source's: links are listed, not followed; loops are not entered.
     """
-    out: list[Path] = []
-    for root in paths:
-        if root.is_dir() and not root.is_symlink():
-            for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-                dirnames.sort()
-                base = Path(dirpath)
-                out.extend(base / name for name in sorted(filenames))
-                # Links to folders sit in dirnames; os.walk does not descend into them.
-                out.extend(base / d for d in dirnames if (base / d).is_symlink())
-        else:
-            out.append(root)
-    return out
+    from vigil.media.sources.folder import FolderSource
+
+    return [Path(item.fs_path or item.path) for item in FolderSource(paths).walk()]
