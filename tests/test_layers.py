@@ -117,3 +117,31 @@ def test_no_sql_outside_the_store() -> None:
         ):
             offenders.append(str(module.relative_to(PACKAGE)))
     assert not offenders, "SQL outside store/: " + ", ".join(offenders)
+
+
+#: What the thin layers (CLI, web) may take from the store directly: opening it and
+#: where it is. Everything else goes through ``vigil.services`` and the use cases.
+THIN = ("cli", "web")
+STORE_DOORS = {
+    "vigil.store": {"Store", "open_store"},
+    "vigil.store.config": {"database_url", "vigil_home"},
+}
+
+
+def test_cli_and_web_reach_the_store_only_through_services() -> None:
+    offenders = []
+    for top in THIN:
+        for module in sorted((PACKAGE / top).rglob("*.py")):
+            tree = ast.parse(module.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "vigil.store"
+                ):
+                    allowed = STORE_DOORS.get(node.module or "", set())
+                    bad = [a.name for a in node.names if a.name not in allowed]
+                    if bad:
+                        offenders.append(f"{module.relative_to(PACKAGE)}: {node.module} {bad}")
+                elif isinstance(node, ast.Attribute) and node.attr in ("db", "cases", "hashsets"):
+                    if isinstance(node.value, ast.Name) and node.value.id == "store":
+                        offenders.append(f"{module.relative_to(PACKAGE)}: store.{node.attr}")
+    assert not offenders, "the CLI or web reach into the store:\n" + "\n".join(offenders)

@@ -33,17 +33,17 @@ def test_rules(store_url: str) -> None:  # noqa: F811
         )
         store.hashsets.replace(HashSetInfo(name="NSRL", kind=HashSetKind.ignore), [Entry(md5=md5)])
         snap = open_snapshot(store)
-        matcher = Matcher(snap, store.hashsets)
+        matcher = Matcher(snap, store)
         (hit,) = matcher.match(Query(pdq=flip_bits(h, 10), pdq_quality=90))
         assert (hit.hashset, hit.entry, hit.distance, hit.category) == ("ALERTS", 0, 10, "1")
         assert matcher.match(Query(pdq=flip_bits(h, 11))) == []  # the set's own threshold
-        wide = Matcher(snap, store.hashsets, options=MatchOptions(threshold=31))
+        wide = Matcher(snap, store, options=MatchOptions(threshold=31))
         assert len(wide.match(Query(pdq=flip_bits(h, 31)))) == 1
         assert wide.match(Query(pdq=flip_bits(h, 32))) == []
         assert matcher.match(Query(pdq=h, pdq_quality=49)) == []  # too poor to match on
         kinds = {(f.hashset, f.kind) for f in matcher.match(Query(md5=md5))}
         assert kinds == {("ALERTS", "alert"), ("NSRL", "ignore")}
-        only = Matcher(snap, store.hashsets, snap.select(["NSRL"]))
+        only = Matcher(snap, store, snap.select(["NSRL"]))
         assert [f.hashset for f in only.match(Query(md5=md5, pdq=h))] == ["NSRL"]
         with pytest.raises(UnknownHashSetError, match="no hash set named 'NOPE'"):
             snap.select(["NOPE"])

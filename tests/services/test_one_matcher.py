@@ -116,5 +116,5 @@ def test_deleted_set_leaves_no_disabled_marks_for_the_next(store_url: str) -> No
         curation.add_entry("B", {"md5": md5_b})
         assert second.id != first.id
         snapshot = open_snapshot(store)
-        (finding,) = Matcher(snapshot, store.hashsets).match(Query(md5=md5_b))
+        (finding,) = Matcher(snapshot, store).match(Query(md5=md5_b))
         assert (finding.hashset, finding.entry) == ("B", 0)

@@ -32,7 +32,7 @@ from vigil.errors import InvalidHashError, UnknownHashSetError, UsageError, Vigi
 from vigil.hashsets.formats import FORMATS
 from vigil.hashsets.lookup import parse_query
 from vigil.hashsets.model import HashSetInfo, HashSetKind
-from vigil.services.hashsets import delete_set, export_set, import_file
+from vigil.services.hashsets import HashSets
 from vigil.store import Store, open_store
 
 app = typer.Typer(
@@ -95,8 +95,7 @@ def import_command(
     if not file.is_file():
         _fail(f"no such file: {file}", 2)
     with _store() as store, _progress_bar(not quiet, file.name) as progress:
-        report = import_file(
-            store.hashsets,
+        report = HashSets(store).import_file(
             file,
             name=name,
             kind=HashSetKind(kind.value) if kind else None,
@@ -153,7 +152,7 @@ def list_command(
 ) -> None:
     """List the hash sets."""
     with _store() as store:
-        sets = store.hashsets.list()
+        sets = HashSets(store).list()
     if as_json:
         for info in sets:
             typer.echo(json.dumps(_info_json(info), ensure_ascii=False))
@@ -181,8 +180,8 @@ def show_command(
 ) -> None:
     """Show a set: provenance, counts by hash type and by category."""
     with _store() as store:
-        info = store.hashsets.require(name)
-        by_type, by_category = store.hashsets.counts(name)
+        info = HashSets(store).require(name)
+        by_type, by_category = HashSets(store).counts(name)
     data = _info_json(info)
     data["hashes"] = by_type
     data["categories"] = {("uncategorised" if k is None else k): v for k, v in by_category.items()}
@@ -212,7 +211,7 @@ def export_command(
 ) -> None:
     """Export a set in a format the field shares."""
     with _store() as store:
-        count = export_set(store.hashsets, name, format_name, out)
+        count = HashSets(store).export(name, format_name, out)
     if out is not None:
         typer.echo(f"{name}: wrote {count:,} records to {out}", err=True)
 
@@ -221,7 +220,7 @@ def export_command(
 def delete_command(name: str = typer.Argument(..., help="Set name.")) -> None:
     """Delete a set and all its entries."""
     with _store() as store:
-        if not delete_set(store, name):
+        if not HashSets(store).delete_set(name):
             raise UnknownHashSetError(f"no hash set named {name!r}")
     typer.echo(f"{name}: deleted")
 
@@ -234,7 +233,7 @@ def lookup_command(
     """Which sets hold these hashes (exact match), with the entry's category."""
     with _store() as store:
         typed = [(text, parse_query(text)) for text in hashes]
-        matches = store.hashsets.lookup(q for _, queries in typed for q in queries)
+        matches = HashSets(store).lookup([q for _, queries in typed for q in queries])
     if as_json:
         for m in matches:
             record = {

@@ -68,7 +68,7 @@ def match_command(
     failed = 0
     try:
         snapshot = open_snapshot(store)
-        matcher = Matcher(snapshot, store.hashsets, snapshot.select(hashset), options)
+        matcher = Matcher(snapshot, store, snapshot.select(hashset), options)
         rows = [_bare(matcher, text, typed) for text, typed in queries]
         hashing = HashOptions(mode="exact" if exact_pdq else "fast", dihedral=dihedral)
         files = iter_files(paths)

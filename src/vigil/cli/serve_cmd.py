@@ -15,9 +15,8 @@ import sys
 import typer
 
 from vigil.errors import VigilError
+from vigil.services.access import ROLES, actions, api_keys
 from vigil.store import open_store
-from vigil.store.actions import ActionRepository
-from vigil.store.apikeys import ROLES, ApiKeyRepository
 
 apikey_app = typer.Typer(
     help="API keys of the matching service (stored hashed; shown once).",
@@ -77,7 +76,7 @@ def apikey_create(
     """Create a key and print it (the only time it is shown)."""
     try:
         with open_store() as store:
-            key = ApiKeyRepository(store.db).create(name, role, rate)
+            key = api_keys(store).create(name, role, rate)
     except VigilError as exc:
         raise _fail("apikey create", exc) from None
     typer.echo(key)
@@ -88,7 +87,7 @@ def apikey_create(
 def apikey_list(as_json: bool = typer.Option(False, "--json", help="JSON Lines.")) -> None:
     """Every key: name, role, prefix, created, revoked."""
     with open_store() as store:
-        keys = ApiKeyRepository(store.db).list()
+        keys = api_keys(store).list()
     for k in keys:
         if as_json:
             typer.echo(json.dumps(k.to_json()))
@@ -101,7 +100,7 @@ def apikey_list(as_json: bool = typer.Option(False, "--json", help="JSON Lines."
 def apikey_revoke(name: str = typer.Argument(..., help="The key's name.")) -> None:
     """Revoke a key (refused by every serving process within seconds)."""
     with open_store() as store:
-        if not ApiKeyRepository(store.db).revoke(name):
+        if not api_keys(store).revoke(name):
             typer.echo(f"vigil apikey revoke: no live key named {name!r}", err=True)
             raise typer.Exit(1)
     typer.echo(f"revoked {name}")
@@ -119,7 +118,7 @@ def webhook_add(
         secret = sys.stdin.readline().strip()
     try:
         with open_store() as store:
-            ActionRepository(store.db).add_webhook(url, secret)
+            actions(store).add_webhook(url, secret)
     except VigilError as exc:
         raise _fail("webhook add", exc) from None
     typer.echo(f"added {url}")
@@ -129,7 +128,7 @@ def webhook_add(
 def webhook_list() -> None:
     """Configured webhooks (secrets not shown) and the queue's counts."""
     with open_store() as store:
-        repo = ActionRepository(store.db)
+        repo = actions(store)
         hooks, counts = repo.webhooks(), repo.queue_status()
     for hook in hooks:
         typer.echo(f"{hook.url}\tadded {hook.created_at}")
@@ -140,7 +139,7 @@ def webhook_list() -> None:
 def webhook_remove(url: str = typer.Argument(..., help="The webhook's URL.")) -> None:
     """Stop sending events to URL (its undelivered events are dropped)."""
     with open_store() as store:
-        if not ActionRepository(store.db).remove_webhook(url):
+        if not actions(store).remove_webhook(url):
             typer.echo(f"vigil webhook remove: no webhook {url}", err=True)
             raise typer.Exit(1)
     typer.echo(f"removed {url}")

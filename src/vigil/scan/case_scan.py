@@ -129,7 +129,7 @@ def scan_case(
     matcher = (
         Matcher(
             snapshot,
-            store.hashsets,
+            store,
             sets={int(i.id or 0): i for i in alerting},
             options=MatchOptions(threshold=request.threshold),
         )

@@ -1,4 +1,4 @@
-"""The hash-set use cases: import a file, export a set, delete a set.
+"""The hash-set use cases: import a file, export a set, delete a set, curate entries.
 
 The CLI and the service call these; the format adapters (``vigil.hashsets.formats``)
 read and write files and know nothing of the store, and the store
@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from vigil.errors import HashSetError, InvalidRecordError, UsageError
 from vigil.hashsets.formats import detect_format, get_format
@@ -33,7 +34,7 @@ from vigil.hashsets.model import (
 )
 from vigil.store import Store
 from vigil.store.curation import Curation
-from vigil.store.hashsets import HashSetRepository
+from vigil.store.hashsets import HashSetRepository, Match
 
 #: Progress callback: (position, total) in bytes or rows; total 0 when unknown.
 Progress = Callable[[int, int], None]
@@ -150,6 +151,112 @@ def export_set(repo: HashSetRepository, name: str, format_name: str, out: Path |
     finally:
         partial.unlink(missing_ok=True)
     return count
+
+
+class HashSets:
+    """The hash sets of one store, as the CLI and the service's routes use them.
+
+    Reads go to the store's repository; every write goes through the curation
+    repository, which bumps the change counter in the same transaction, so that
+    serving processes see it within a poll interval. There is one delete path:
+    ``delete_set`` (which also drops the set's disabled-entry marks).
+    """
+
+    def __init__(self, store: Store) -> None:
+        """Work on ``store`` (open, migrated)."""
+        self.store = store
+        self.repo = store.hashsets
+        self.curation = Curation(store.db)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def list(self) -> list[HashSetInfo]:
+        """Every set, by name."""
+        return self.repo.list()
+
+    def get(self, name: str) -> HashSetInfo | None:
+        """The set called ``name``, if any."""
+        return self.repo.get(name)
+
+    def require(self, name: str) -> HashSetInfo:
+        """The set called ``name``, or UnknownHashSetError."""
+        return self.repo.require(name)
+
+    def counts(self, name: str) -> tuple[dict[str, int], dict[str | None, int]]:
+        """Entries holding each hash type, and entries per category."""
+        return self.repo.counts(name)
+
+    def entries(self, name: str) -> Iterator[Entry]:
+        """The set's entries in their original order, streamed."""
+        return self.repo.entries(name)
+
+    def lookup(self, queries: list[tuple[str, str]]) -> list[Match]:
+        """Every entry holding one of the exact ``(hash_type, canonical hex)`` queries."""
+        return self.repo.lookup(queries)
+
+    def entry(self, name: str, entry_no: int) -> dict[str, Any]:
+        """One entry as the service shows it (hashes, category, metadata, disabled state)."""
+        return self.curation.entry(name, entry_no)
+
+    def version(self) -> str:
+        """A token that changes whenever a set or an entry changes."""
+        return self.curation.version()
+
+    def disabled(self) -> dict[tuple[int, int], float | None]:
+        """Entries a curator disabled, with the time they are disabled until (None: ever)."""
+        return self.curation.disabled()
+
+    # -- writing ----------------------------------------------------------------------
+
+    def import_file(self, path: Path, **options: Any) -> ImportReport:
+        """Import a hash-set file (see ``import_file``)."""
+        return import_file(self.repo, path, **options)
+
+    def export(self, name: str, format_name: str, out: Path | None) -> int:
+        """Write a set to a file or stdout (see ``export_set``)."""
+        return export_set(self.repo, name, format_name, out)
+
+    def create_set(
+        self,
+        name: str,
+        kind: HashSetKind = HashSetKind.alert,
+        attributes: dict[str, Any] | None = None,
+        provenance: str | None = None,
+    ) -> HashSetInfo:
+        """Create an empty set; UsageError if the name is taken or invalid."""
+        return self.curation.create_set(name, kind, attributes, provenance)
+
+    def rename_set(self, name: str, new_name: str) -> HashSetInfo:
+        """Rename a set."""
+        return self.curation.rename_set(name, new_name)
+
+    def update_attributes(self, name: str, changes: dict[str, Any]) -> HashSetInfo:
+        """Change a set's attributes (its PDQ threshold, ...)."""
+        return self.curation.update_attributes(name, changes)
+
+    def delete_set(self, name: str) -> bool:
+        """Delete a set and everything that hangs on it; False if there was none."""
+        return delete_set(self.store, name)
+
+    def add_entry(
+        self,
+        name: str,
+        hashes: dict[str, str],
+        *,
+        category: str | None = None,
+        note: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> tuple[HashSetInfo, int]:
+        """Append one entry of canonical hashes to a set; return the set and entry number."""
+        return self.curation.add_entry(
+            name, hashes, category=category, note=note, metadata=metadata
+        )
+
+    def set_disabled(
+        self, name: str, entry_no: int, disabled: bool, until: float | None = None, by: str = ""
+    ) -> dict[str, Any]:
+        """Disable an entry (for ever, or until the Unix time ``until``) or enable it."""
+        return self.curation.set_disabled(name, entry_no, disabled, until, by)
 
 
 def delete_set(store: Store, name: str) -> bool:

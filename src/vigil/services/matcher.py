@@ -247,17 +247,17 @@ class Matcher:
     def __init__(
         self,
         snapshot: Snapshot,
-        repo: HashSetRepository | None,
+        store: Store | None,
         sets: dict[int, HashSetInfo] | None = None,
         options: MatchOptions | None = None,
     ) -> None:
         """Match against ``sets`` (default: every set of the snapshot).
 
-        ``repo`` answers exact digests and categories; ``None`` will do for a matcher
+        ``store`` answers exact digests and categories; ``None`` will do for a matcher
         used only for ``surely_no_match`` (the service's fast path needs no connection).
         """
         self.snapshot = snapshot
-        self.repo = repo
+        self.repo = store.hashsets if store is not None else None
         self.sets = snapshot.sets if sets is None else sets
         self.options = options or MatchOptions()
 

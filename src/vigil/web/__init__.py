@@ -2,6 +2,7 @@
 
 Small modules, one concern each: ``app`` assembles them; ``v1`` and ``hma`` are the two
 route sets (Vigil's own, and HMA-compatible ones); ``auth`` and ``ratelimit`` guard
-them; ``freshness`` keeps the current ``vigil.services.matcher.Snapshot`` that every
-request matches against with the one ``Matcher``; ``actions`` delivers webhook events; ``metrics`` counts.
+them; ``freshness`` keeps the current ``vigil.services.matcher.Snapshot``, which every
+request matches against with the one ``Matcher``; ``actions`` delivers webhook
+events; ``metrics`` counts.
 """

@@ -18,7 +18,7 @@ import time
 
 import httpx
 
-from vigil.store.actions import ActionRepository, QueuedEvent
+from vigil.services.access import QueuedEvent, actions
 from vigil.web.pool import StorePool
 
 log = logging.getLogger("vigil.web.actions")
@@ -79,13 +79,13 @@ class WebhookWorker:
     def deliver_due(self, client: httpx.Client) -> bool:
         """Deliver what is due; True if anything was."""
         with self.pool.store() as store:
-            claimed = ActionRepository(store.db).claim()
+            claimed = actions(store).claim()
         for event in claimed:
             if self._stop.is_set():
                 break
             error = self._post(client, event)
             with self.pool.store() as store:
-                repo = ActionRepository(store.db)
+                repo = actions(store)
                 if error is None:
                     repo.delivered(event.row)
                 else:

@@ -17,9 +17,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from vigil import __version__
+from vigil.services.access import ApiKey, actions
 from vigil.store import open_store
-from vigil.store.actions import ActionRepository
-from vigil.store.apikeys import ApiKey
 from vigil.web import errors, hma, v1
 from vigil.web.actions import WebhookWorker
 from vigil.web.auth import KeyCache, requirement
@@ -89,7 +88,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             metrics.index_bytes.set(snap.pdq.nbytes())
         metrics.index_age.set(min(service.refresher.age(), 1e9))
         with pool.store() as store:
-            for state, n in ActionRepository(store.db).queue_status().items():
+            for state, n in actions(store).queue_status().items():
                 metrics.webhook_queue.labels(state).set(n)
 
     metrics.refresh_hook = gauges

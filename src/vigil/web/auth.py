@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
-from vigil.store.apikeys import ApiKey, ApiKeyRepository, hash_key
+from vigil.services.access import ApiKey, api_keys, hash_key
 from vigil.web.errors import ApiError
 from vigil.web.pool import StorePool
 from vigil.web.ratelimit import TokenBuckets
@@ -46,7 +46,7 @@ class KeyCache:
         if found is None:
             # Perhaps a key created moments ago: one indexed lookup by its hash.
             with self.pool.store() as store:
-                record = ApiKeyRepository(store.db).check(key)
+                record = api_keys(store).check(key)
             if record is None:
                 return None
             self._keys = {**self._keys, digest: (digest, record)}
@@ -59,7 +59,7 @@ class KeyCache:
     def reload(self) -> None:
         """Re-read the keys now."""
         with self._lock, self.pool.store() as store:
-            self._keys = {h: (h, k) for h, k in ApiKeyRepository(store.db).live_hashes().items()}
+            self._keys = {h: (h, k) for h, k in api_keys(store).live_hashes().items()}
             self._loaded = time.monotonic()
 
 

@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 from vigil.services.catalog import Catalog, default_root
+from vigil.services.hashsets import HashSets
 from vigil.services.matcher import Snapshot
 from vigil.store import open_store
-from vigil.store.curation import Curation
 
 log = logging.getLogger("vigil.web.freshness")
 
@@ -79,7 +79,7 @@ class Refresher:
         if self._store is None:
             self._store = open_store(self.url)
         store = self._store
-        curation = Curation(store.db)
+        curation = HashSets(store)
         version = curation.version()
         if self.snapshot is not None and self.snapshot.version == version:
             self.last_poll_ok = time.time()
@@ -92,7 +92,7 @@ class Refresher:
             # lookups after a start or a compaction do not each wait on page faults.
             catalog.pdq.warm()
             self._warmed = main_segment
-        sets = {int(i.id): i for i in store.hashsets.list() if i.id is not None}
+        sets = {int(i.id): i for i in HashSets(store).list() if i.id is not None}
         snapshot = Snapshot(
             version=version,
             pdq=catalog.pdq,

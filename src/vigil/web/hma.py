@@ -25,9 +25,9 @@ from vigil.errors import UnknownHashSetError
 from vigil.hashsets.model import HashSetInfo
 from vigil.media.sniff import media_kind
 from vigil.services.catalog import entry_id, split_entry_id
+from vigil.services.hashsets import HashSets
 from vigil.services.matcher import Finding, Matcher, Query
 from vigil.signals import SIGNAL_TYPES, signal_type
-from vigil.store.curation import Curation
 from vigil.web.auth import requirement
 from vigil.web.errors import ApiError
 from vigil.web.service import (
@@ -86,7 +86,7 @@ def build(service: Service) -> APIRouter:
 
         def work() -> list[Finding]:  # one thread hop: match, then log
             with service.pool.store() as store:
-                hits = Matcher(snap, store.hashsets, snap.sets).match(
+                hits = Matcher(snap, store, snap.sets).match(
                     Query.of_hash(name, canonical)
                 )
             if restrict is not None:
@@ -195,7 +195,7 @@ def build(service: Service) -> APIRouter:
         def work() -> dict[str, Any]:
             snap = service.snapshot()
             with service.pool.store() as store:
-                hits = Matcher(snap, store.hashsets, snap.sets).match(Query.of(record))
+                hits = Matcher(snap, store, snap.sets).match(Query.of(record))
             service.record(key, "/m/lookup", log_query(record), hits)
             out: dict[str, Any] = {}
             for name in signals:
@@ -279,7 +279,7 @@ def build(service: Service) -> APIRouter:
     def banks(key: Any = matcher) -> list[dict[str, Any]]:
         """Every set as an HMA BankConfig."""
         with service.pool.store() as store:
-            return [bank_json(i) for i in store.hashsets.list()]
+            return [bank_json(i) for i in HashSets(store).list()]
 
     def _ratio(data: dict[str, Any]) -> float | None:
         if data.get("enabled_ratio") is not None:
@@ -304,9 +304,9 @@ def build(service: Service) -> APIRouter:
 
         def work() -> HashSetInfo:
             with service.pool.store() as store:
-                if store.hashsets.get(name) is not None:
+                if HashSets(store).get(name) is not None:
                     raise ApiError(403, "conflict", "Bank already exists")
-                return Curation(store.db).create_set(
+                return HashSets(store).create_set(
                     name,
                     attributes={RATIO: 1.0 if ratio is None else ratio},
                     provenance=f"vigil serve HMA API (key {key.name})",
@@ -320,7 +320,7 @@ def build(service: Service) -> APIRouter:
     def bank_show(bank_name: str, key: Any = matcher) -> dict[str, Any]:
         """One bank's BankConfig (404 as HMA)."""
         with service.pool.store() as store:
-            info = store.hashsets.get(bank_name)
+            info = HashSets(store).get(bank_name)
         if info is None:
             raise ApiError(404, "not_found", f"bank '{bank_name}' not found")
         return bank_json(info)
@@ -340,14 +340,14 @@ def build(service: Service) -> APIRouter:
 
         def work() -> HashSetInfo:
             with service.pool.store() as store:
-                info = store.hashsets.get(bank_name)
+                info = HashSets(store).get(bank_name)
                 if info is None:
                     raise ApiError(404, "not_found", "Bank not found")
-                curation = Curation(store.db)
+                curation = HashSets(store)
                 if ratio is not None:
                     info = curation.update_attributes(bank_name, {RATIO: ratio})
                 if new_name is not None and new_name != bank_name:
-                    if store.hashsets.get(new_name) is not None:
+                    if HashSets(store).get(new_name) is not None:
                         raise ApiError(403, "conflict", "Bank name already exists")
                     info = curation.rename_set(bank_name, new_name)
                 return info
@@ -360,7 +360,7 @@ def build(service: Service) -> APIRouter:
     def bank_delete(bank_name: str, key: Any = curator) -> dict[str, str]:
         """Delete the bank and its content (``Done`` even if there was none, as HMA)."""
         with service.pool.store() as store:
-            Curation(store.db).delete_set(bank_name)
+            HashSets(store).delete_set(bank_name)
         service.changed()
         return {"message": "Done"}
 
@@ -387,9 +387,9 @@ def build(service: Service) -> APIRouter:
             except Exception as exc:
                 raise ApiError(400, "invalid_hash", f"Invalid {kind} signal: {exc}") from None
         with service.pool.store() as store:
-            if store.hashsets.get(bank) is None:
+            if HashSets(store).get(bank) is None:
                 raise ApiError(404, "not_found", f"bank '{bank}' not found")
-            info, entry_no = Curation(store.db).add_entry(
+            info, entry_no = HashSets(store).add_entry(
                 bank, stored, note=note or None, metadata=metadata
             )
         service.changed()
@@ -417,7 +417,7 @@ def build(service: Service) -> APIRouter:
                 400, "bad_request", "url uploads are not supported: Vigil does not fetch URLs"
             )
         with service.pool.store() as store:
-            if store.hashsets.get(bank_name) is None:
+            if HashSets(store).get(bank_name) is None:
                 raise ApiError(404, "not_found", f"bank '{bank_name}' not found")
         form = await read_form(request, limit)
         metadata = form.json_field("metadata")
@@ -430,7 +430,7 @@ def build(service: Service) -> APIRouter:
     def _content(bank_name: str, content_id: int) -> tuple[HashSetInfo, int]:
         set_id, entry_no = split_entry_id(content_id)
         with service.pool.store() as store:
-            info = store.hashsets.get(bank_name)
+            info = HashSets(store).get(bank_name)
         if info is None:
             raise ApiError(404, "not_found", f"bank '{bank_name}' not found")
         if info.id != set_id:
@@ -462,7 +462,7 @@ def build(service: Service) -> APIRouter:
         info, entry_no = _content(bank_name, content_id)
         with service.pool.store() as store:
             try:
-                entry = Curation(store.db).entry(bank_name, entry_no)
+                entry = HashSets(store).entry(bank_name, entry_no)
             except UnknownHashSetError:
                 raise ApiError(404, "not_found", f"content '{content_id}' not found") from None
         signals = request.query_params.get("include_signals", "false").lower() == "true"
@@ -481,7 +481,7 @@ def build(service: Service) -> APIRouter:
 
         def work() -> dict[str, Any]:
             with service.pool.store() as store:
-                curation = Curation(store.db)
+                curation = HashSets(store)
                 try:
                     entry = curation.entry(bank_name, entry_no)
                     if raw is not None:

@@ -14,12 +14,11 @@ from starlette.concurrency import run_in_threadpool
 
 from vigil.errors import InvalidHashError, UsageError
 from vigil.media.sniff import media_kind
+from vigil.services.access import ApiKey, actions
 from vigil.services.matcher import Finding, Query, Snapshot
 from vigil.signals import SIGNAL_TYPES, signal_type
 from vigil.signals.filehash import FileHashes, HashOptions, hash_content
 from vigil.signals.vpdq import to_reference_lines
-from vigil.store.actions import ActionRepository
-from vigil.store.apikeys import ApiKey
 from vigil.web.actions import WebhookWorker
 from vigil.web.auth import KeyCache
 from vigil.web.config import ServiceConfig
@@ -89,7 +88,7 @@ class Service:
         if not acted:
             return None
         with self.pool.store() as store:
-            event_id = ActionRepository(store.db).record_match(key.name, route, query, acted)
+            event_id = actions(store).record_match(key.name, route, query, acted)
         if self.webhooks is not None:
             self.webhooks.poke()
         return event_id

@@ -20,11 +20,10 @@ from starlette.concurrency import run_in_threadpool
 
 from vigil.errors import UsageError
 from vigil.hashsets.model import HashSetInfo, HashSetKind
+from vigil.services.access import ApiKey, actions, api_keys
+from vigil.services.hashsets import HashSets
 from vigil.services.matcher import Finding, Matcher, MatchOptions
 from vigil.services.matcher import Query as MatchQuery
-from vigil.store.actions import ActionRepository
-from vigil.store.apikeys import ApiKey, ApiKeyRepository
-from vigil.store.curation import Curation
 from vigil.web.auth import requirement
 from vigil.web.errors import ApiError
 from vigil.web.service import (
@@ -162,7 +161,7 @@ def build(service: Service) -> APIRouter:
             snap = service.snapshot()
             sets = snap.select(names)
             with service.pool.store() as store:
-                hits = Matcher(snap, store.hashsets, sets, MatchOptions(dihedral=dihedral)).match(
+                hits = Matcher(snap, store, sets, MatchOptions(dihedral=dihedral)).match(
                     MatchQuery.of(record)
                 )
             event = service.record(key, "/v1/match", log_query(record), hits)
@@ -192,7 +191,7 @@ def build(service: Service) -> APIRouter:
 
         def work() -> dict[str, Any]:
             with service.pool.store() as store:
-                matcher = Matcher(snap, store.hashsets, sets)
+                matcher = Matcher(snap, store, sets)
                 hits = matcher.match(MatchQuery.of_hash(kind, canonical))
             event = service.record(key, "/v1/match", {kind: canonical}, hits)
             return {"matches": [h.to_api() for h in hits], "event_id": event}
@@ -226,11 +225,11 @@ def build(service: Service) -> APIRouter:
                     pdq_at.append(i)
                     pdq_values.append(canonical)
                     continue
-                matcher = Matcher(snap, store.hashsets, sets)
+                matcher = Matcher(snap, store, sets)
                 hits = matcher.match(MatchQuery.of_hash(kind, canonical))
                 acted += hits
                 results[i] = {"index": i, "matches": [h.to_api() for h in hits]}
-            found = Matcher(snap, store.hashsets, sets).match_pdq_many(pdq_values)
+            found = Matcher(snap, store, sets).match_pdq_many(pdq_values)
         for i, hits in zip(pdq_at, found, strict=True):
             acted += hits
             results[i] = {"index": i, "matches": [h.to_api() for h in hits]}
@@ -243,7 +242,7 @@ def build(service: Service) -> APIRouter:
     def list_sets(*, key: ApiKey = matcher) -> list[dict[str, Any]]:
         """Every hash set."""
         with service.pool.store() as store:
-            return [set_json(i) for i in store.hashsets.list()]
+            return [set_json(i) for i in HashSets(store).list()]
 
     @router.post("/hashsets", tags=["hash sets"], summary="Create a hash set", status_code=201)
     def create_set(*, key: ApiKey = curator, body: HashSetCreate) -> dict[str, Any]:
@@ -254,8 +253,8 @@ def build(service: Service) -> APIRouter:
         if body.description:
             attributes["description"] = body.description
         with service.pool.store() as store:
-            curation = Curation(store.db)
-            if store.hashsets.get(body.name) is not None:
+            curation = HashSets(store)
+            if HashSets(store).get(body.name) is not None:
                 raise ApiError(409, "conflict", f"a hash set named {body.name!r} exists")
             info = curation.create_set(
                 body.name, body.kind, attributes, provenance=f"vigil serve (key {key.name})"
@@ -267,8 +266,8 @@ def build(service: Service) -> APIRouter:
     def show_set(*, key: ApiKey = matcher, name: str) -> dict[str, Any]:
         """One set, with its counts by hash type and category."""
         with service.pool.store() as store:
-            info = store.hashsets.require(name)
-            by_type, categories = store.hashsets.counts(name)
+            info = HashSets(store).require(name)
+            by_type, categories = HashSets(store).counts(name)
         return {
             **set_json(info),
             "by_type": by_type,
@@ -279,12 +278,12 @@ def build(service: Service) -> APIRouter:
     def update_set(*, key: ApiKey = curator, name: str, body: HashSetUpdate) -> dict[str, Any]:
         """Rename the set and/or set its PDQ threshold."""
         with service.pool.store() as store:
-            curation = Curation(store.db)
-            info = store.hashsets.require(name)
+            curation = HashSets(store)
+            info = HashSets(store).require(name)
             if body.pdq_threshold is not None or body.clear_pdq_threshold:
                 info = curation.update_attributes(name, {"pdq_threshold": body.pdq_threshold})
             if body.name is not None and body.name != name:
-                if store.hashsets.get(body.name) is not None:
+                if HashSets(store).get(body.name) is not None:
                     raise ApiError(409, "conflict", f"a hash set named {body.name!r} exists")
                 info = curation.rename_set(name, body.name)
         service.changed()
@@ -294,8 +293,8 @@ def build(service: Service) -> APIRouter:
     def delete_set(*, key: ApiKey = curator, name: str) -> dict[str, Any]:
         """Delete the set and its entries."""
         with service.pool.store() as store:
-            store.hashsets.require(name)
-            Curation(store.db).delete_set(name)
+            HashSets(store).require(name)
+            HashSets(store).delete_set(name)
         service.changed()
         return {"deleted": name}
 
@@ -312,7 +311,7 @@ def build(service: Service) -> APIRouter:
         if not canonical:
             raise ApiError(400, "bad_request", "no signals given")
         with service.pool.store() as store:
-            curation = Curation(store.db)
+            curation = HashSets(store)
             _, entry_no = curation.add_entry(
                 name, canonical, category=category, note=note, metadata=metadata
             )
@@ -355,7 +354,7 @@ def build(service: Service) -> APIRouter:
     def show_entry(*, key: ApiKey = matcher, name: str, entry: EntryNo) -> dict[str, Any]:
         """One entry: hashes, category, note, metadata, disabled state."""
         with service.pool.store() as store:
-            return Curation(store.db).entry(name, entry)
+            return HashSets(store).entry(name, entry)
 
     @router.post(
         "/hashsets/{name}/entries/{entry}/disable", tags=["hash sets"], summary="Disable an entry"
@@ -366,7 +365,7 @@ def build(service: Service) -> APIRouter:
         """Stop matching an entry, for ever or until a time."""
         until = _until(body.until if body else None)
         with service.pool.store() as store:
-            out = Curation(store.db).set_disabled(name, entry, True, until, key.name)
+            out = HashSets(store).set_disabled(name, entry, True, until, key.name)
         service.changed()
         return out
 
@@ -376,7 +375,7 @@ def build(service: Service) -> APIRouter:
     def enable_entry(*, key: ApiKey = curator, name: str, entry: EntryNo) -> dict[str, Any]:
         """Match a disabled entry again."""
         with service.pool.store() as store:
-            out = Curation(store.db).set_disabled(name, entry, False, None, key.name)
+            out = HashSets(store).set_disabled(name, entry, False, None, key.name)
         service.changed()
         return out
 
@@ -409,20 +408,20 @@ def build(service: Service) -> APIRouter:
     ) -> list[dict[str, Any]]:
         """Who asked, what matched, when: the latest rows of the match log."""
         with service.pool.store() as store:
-            return ActionRepository(store.db).match_log(limit)
+            return actions(store).match_log(limit)
 
     @router.get("/apikeys", tags=["keys"], summary="List API keys (admin)")
     def list_keys(*, key: ApiKey = admin) -> list[dict[str, Any]]:
         """Every key's name, role and dates; never a key."""
         with service.pool.store() as store:
-            return [k.to_json() for k in ApiKeyRepository(store.db).list()]
+            return [k.to_json() for k in api_keys(store).list()]
 
     @router.post("/apikeys", tags=["keys"], summary="Create an API key (admin)", status_code=201)
     def create_key(*, key: ApiKey = admin, body: KeyCreate) -> dict[str, Any]:
         """Create a key; the answer is the only time it is shown."""
         with service.pool.store() as store:
             try:
-                secret = ApiKeyRepository(store.db).create(
+                secret = api_keys(store).create(
                     body.name, body.role, body.rate_per_second
                 )
             except UsageError as exc:
@@ -433,7 +432,7 @@ def build(service: Service) -> APIRouter:
     def revoke_key(*, key: ApiKey = admin, name: str) -> dict[str, Any]:
         """Revoke a key (within a few seconds in every process)."""
         with service.pool.store() as store:
-            if not ApiKeyRepository(store.db).revoke(name):
+            if not api_keys(store).revoke(name):
                 raise ApiError(404, "not_found", f"no live API key named {name!r}")
         return {"revoked": name}
 
