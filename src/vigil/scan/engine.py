@@ -114,6 +114,18 @@ def count_sources(roots: list[Path]) -> tuple[int, int]:
     return files, size
 
 
+def unit_key(entry: EvidenceItem) -> str:
+    """The key a unit of work is recorded under and recognised by on resume.
+
+    It is the display form of the unit's locator (``entry.path``), which its rows carry
+    as ``source``: for a file on disk, its path as shown, as in every case recorded so
+    far. A source that splits one root item into several units (a disk image's
+    partitions, so that a 3 TB image resumes where it stopped) gives each unit its own
+    item and locator, and so its own key, without a change here.
+    """
+    return entry.locator.display() if entry.locator is not None else entry.path
+
+
 def _pending(
     entries: Iterable[EvidenceItem],
     done: dict[str, tuple[int | None, float | None]],
@@ -121,7 +133,7 @@ def _pending(
 ) -> Iterator[tuple[int, EvidenceItem]]:
     """Entries not yet recorded, numbered in walk order (the same on every run)."""
     for seq, entry in enumerate(entries):
-        if done.get(entry.path) == (entry.size, entry.mtime):
+        if done.get(unit_key(entry)) == (entry.size, entry.mtime):
             progress.skipped_done += 1
             continue
         yield seq, entry
@@ -131,14 +143,14 @@ def _scan_numbered(
     numbered: tuple[int, EvidenceItem], options: ScanOptions
 ) -> tuple[int, list[ScanItem]]:
     seq, entry = numbered
-    return seq, scan_source(entry, options)
+    return seq, scan_source(entry, options, source=unit_key(entry))
 
 
 def _failed_source(
     numbered: tuple[int, EvidenceItem], exc: BaseException
 ) -> tuple[int, list[ScanItem]]:
     seq, entry = numbered
-    item = item_from_entry(entry, entry.path)
+    item = item_from_entry(entry, unit_key(entry))
     item.error = f"scan of this file failed: {exc!r}"
     return seq, [item]
 

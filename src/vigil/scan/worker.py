@@ -62,11 +62,16 @@ def hash_unit(
     return out
 
 
-def scan_source(entry: EvidenceItem, options: ScanOptions) -> list[ScanItem]:
-    """Rows for one top-level entry: the entry itself, then any items inside it."""
+def scan_source(
+    entry: EvidenceItem, options: ScanOptions, *, source: str | None = None
+) -> list[ScanItem]:
+    """Rows for one unit: the entry itself, then any items inside it.
+
+    ``source``: the unit's key, which every row carries (default: the entry's path).
+    """
     rows = []
     for item, hashed in hash_unit(entry, options):
-        row = item_from_entry(item, entry.path)
+        row = item_from_entry(item, source or entry.path)
         if hashed is not None:
             _take_hashes(row, hashed)
             if item is entry and hashed.size is not None and entry.size not in (None, hashed.size):
