@@ -147,3 +147,9 @@ def test_opening_by_locator_leaves_evidence_unchanged(tmp_path: Path) -> None:
     after = os.stat(path)
     assert (after.st_atime_ns, after.st_mtime_ns) == (before.st_atime_ns, before.st_mtime_ns)
     assert path.read_bytes() == zipped({"a.jpg": JPEG})
+
+
+def test_failure_records_have_no_locator() -> None:
+    assert locator_of("/ev/bad.zip!/", "/ev/bad.zip") is None
+    assert locator_of("/elsewhere/a.jpg", "/ev/bad.zip") is None
+    assert locator_of("/ev/a.zip!/b.jpg", "/ev/a.zip", '[["file","/x"]]') == Locator.file("/x")

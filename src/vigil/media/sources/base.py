@@ -30,8 +30,10 @@ How to add a source (see ``registry.py`` for the one line that registers it):
   ``walk(stream=None)`` yielding the items inside (locators ``at.child(kind, name,
   index)``; name anything the source can find again: ``p2/inode/1234``) and
   ``open(locator)`` for a locator one step below ``at``, reading the container's bytes
-  through ``parent.open(at)``. Everything above (scan, resume, report, referral)
-  works on locators and needs no change.
+  through ``parent.open(at)``. A format that needs more than the item's bytes (the
+  segments ``.E02 ...`` beside a split image's first) reads ``at``: when its root
+  step is a ``file``, the segments are found beside that path. Everything above
+  (scan, resume, report, referral) works on locators and needs no change.
 """
 
 from __future__ import annotations

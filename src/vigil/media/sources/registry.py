@@ -199,9 +199,11 @@ def locator_of(path: str, source: str, locator: str | None = None) -> Locator | 
     if not os.path.lexists(root) and os.path.lexists(_real_name(root)):
         root = _real_name(root)
     steps = [Step("file", root)]
-    rest = path[len(source) + len(SEPARATOR) :] if path != source else ""
-    if rest:
-        steps.extend(Step("archive", _real_name(name)) for name in rest.split(SEPARATOR))
+    if path != source:
+        names = path[len(source) + len(SEPARATOR) :].split(SEPARATOR)
+        if not all(names):  # "a.zip!/": the record of a failure, not an item
+            return None
+        steps.extend(Step("archive", _real_name(name)) for name in names)
     return Locator(tuple(steps))
 
 
