@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -40,7 +41,7 @@ class SqliteDatabase(Database):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self._wal()
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self.conn.execute("PRAGMA temp_store = FILE")
@@ -48,6 +49,23 @@ class SqliteDatabase(Database):
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the SQLite store {path}: {first_line(exc)}") from exc
         self._depth = 0
+
+    def _wal(self) -> None:
+        """Switch to WAL, waiting for other connections that switch a new file at once.
+
+        The switch needs the file to itself and SQLite does not call the busy handler
+        for it: processes opening a new store together get "database is locked" at
+        once. They retry here until the busy timeout, as any other writer waits.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _error(self, exc: sqlite3.Error, sql: str) -> StoreError:
         """The Vigil error for a driver error met while running ``sql``."""
