@@ -56,7 +56,9 @@ class Pixels(StrEnum):
 
 
 def hash_command(
-    paths: list[Path] = typer.Argument(..., help="Files or folders (walked recursively; archives are opened)."),
+    paths: list[Path] = typer.Argument(
+        ..., help="Files or folders (walked recursively; archives are opened)."
+    ),
     json_lines: bool = typer.Option(
         False, "--json", help="Write JSON Lines (same as --format jsonl)."
     ),
