@@ -104,6 +104,10 @@ def test_a_large_member_is_streamed_not_held(tmp_path: Path) -> None:
     member = archive.locator.child("archive", "big.bin", 0)
     with open_locator(member, limits) as stream:
         assert stream.read() == big
+        assert stream.seek(1000) == 1000 and stream.read(10) == big[1000:1010]  # back
+        assert stream.seek(-5, os.SEEK_END) == len(big) - 5 and stream.read() == big[-5:]
+        stream.seek(0)
+        assert stream.read(3) == big[:3]
 
 
 def test_non_utf8_names_open_by_their_real_bytes(tmp_path: Path) -> None:

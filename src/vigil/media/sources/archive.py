@@ -104,14 +104,27 @@ class ArchiveSource:
 
 
 def _open_member(source: ArchiveSource, name: str, index: int | None) -> BinaryIO:
-    """Find the member (by position and name, or the first of that name) and return it.
+    """The member (by position and name, or the first of that name), read-only and seekable.
 
-    A member held in memory comes back as a seekable BytesIO. A member over
+    A member held in memory comes back as a BytesIO. A member over
     ``ArchiveLimits.memory_member_bytes`` is never held in memory and nothing is written
-    to disk, so it comes back as a forward-only stream that keeps the archive open.
+    to disk: it is read from the archive as it goes, and a backward seek reads it again
+    from the archive's start (a cost in time only, for the rare reader that seeks back).
     """
+    opened = _locate(source, name, index)
+    if isinstance(opened, bytes):
+        return io.BytesIO(opened)
+    return io.BufferedReader(_MemberStream(source, name, index, opened), 1 << 20)  # type: ignore[return-value]
+
+
+_Located = tuple[BinaryIO, Iterator[Member], BinaryIO]
+
+
+def _locate(source: ArchiveSource, name: str, index: int | None) -> bytes | _Located:
+    """The member's bytes, or (its stream, the open member iterator, the open archive)."""
     archive = source.parent.open(source.at)
     found = source._members(archive, Budget(source.limits.max_total_bytes))
+    keep = False
     try:
         for position, member in enumerate(found):
             if member.name != name or (index is not None and position != index):
@@ -121,31 +134,32 @@ def _open_member(source: ArchiveSource, name: str, index: int | None) -> BinaryI
             if member.kind != "file":
                 raise MediaError(f"not a regular file ({member.kind})")
             if member.data is not None:
-                return io.BytesIO(member.data)
+                return member.data
             assert member.stream is not None
-            stream = _MemberStream(member.stream, found, archive)
-            found = archive = None  # type: ignore[assignment]  # owned by the stream now
-            return stream
+            keep = True  # the caller reads the stream, then closes both
+            return member.stream, found, archive
         raise MediaError(f"no member {display_path(name)!r} in {source.shown}")
     finally:
-        if found is not None:
+        if not keep:
             found.close()  # type: ignore[attr-defined]
-        if archive is not None:
             archive.close()
 
 
 class _MemberStream(io.RawIOBase):
     """A large member, read from the archive as it goes; closing it closes the archive."""
 
-    def __init__(self, inner: BinaryIO, members: Iterator[Member], archive: BinaryIO) -> None:
-        self._inner, self._members, self._archive = inner, members, archive
+    def __init__(
+        self, source: ArchiveSource, name: str, index: int | None, opened: _Located
+    ) -> None:
+        self._source, self._name, self._index = source, name, index
+        self._inner, self._members, self._archive = opened
         self._pos = 0
 
     def readable(self) -> bool:
         return True
 
     def seekable(self) -> bool:
-        return False
+        return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         chunk = self._inner.read(len(buffer))
@@ -157,8 +171,35 @@ class _MemberStream(io.RawIOBase):
     def tell(self) -> int:
         return self._pos
 
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence == io.SEEK_END:
+            self._skip(1 << 62)  # the end is known only by reading to it
+            offset += self._pos
+        elif whence != io.SEEK_SET:
+            raise ValueError(f"invalid whence: {whence}")
+        if offset < 0:
+            raise ValueError("negative seek position")
+        if offset < self._pos:
+            self._release()
+            opened = _locate(self._source, self._name, self._index)
+            assert not isinstance(opened, bytes)
+            self._inner, self._members, self._archive = opened
+            self._pos = 0
+        self._skip(offset - self._pos)
+        return self._pos
+
+    def _skip(self, n: int) -> None:
+        while n > 0 and (chunk := self._inner.read(min(n, 1 << 20))):
+            self._pos += len(chunk)
+            n -= len(chunk)
+
+    def _release(self) -> None:
+        self._members.close()  # type: ignore[attr-defined]
+        self._archive.close()
+
     def close(self) -> None:
         if not self.closed:
-            self._members.close()  # type: ignore[attr-defined]
-            self._archive.close()
+            self._release()
         super().close()
