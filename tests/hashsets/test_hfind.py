@@ -3,10 +3,11 @@
 Both directions:
 
 - sets that Vigil writes as md5sum, HashKeeper, EnCase, NSRL RDS 2.x and Autopsy .kdb
-  are indexed by ``hfind -i <type>`` (the .kdb needs no index) and every hash is found
+  (and TSK .idx) are indexed by ``hfind -i <type>`` (the .kdb needs no index) and every hash is found
   by ``hfind DB HASH``, while hashes not in the set are not;
-- a .kdb that ``hfind -c``/``hfind -a`` built, and lists laid out as the tools write
-  them, import into Vigil with the entries that ``hfind`` finds.
+- a .kdb that ``hfind -c``/``hfind -a`` built, the ``.idx`` indexes ``hfind -i``
+  builds, and lists laid out as the tools write them, import into Vigil with the
+  entries that ``hfind`` finds; Vigil's own ``.idx`` is searched by ``hfind`` alone.
 
 TSK 4.11.1 (Debian 12) has two bugs in its text-database lookups, found here: for
 HashKeeper, ``hk_makeindex`` never counts the header line in its offsets, and for
@@ -202,3 +203,34 @@ def test_tool_shaped_lists_import_with_what_hfind_finds(tmp_path: Path) -> None:
             assert all(v != "Hash Not Found" for v in found.values()) and len(found) == N
         else:
             assert all(quick(path, md5(i)) for i in range(N))
+
+
+def test_tsk_idx_export_is_searched_by_hfind_alone(tmp_path: Path) -> None:
+    """An index-only file: hfind needs the ``-md5.idx`` ending to recognise one."""
+    db = rewrite("tsk-idx", ENTRIES, tmp_path / "known-md5.idx")
+    found = lookup_all(db, [md5(i) for i in range(N)] + ABSENT, tmp_path)
+    assert all(found[md5(i)] == "File name not available" for i in range(N))
+    assert all(found[a] == "Hash Not Found" for a in ABSENT)
+    assert all(quick(db, md5(i)) for i in range(0, N, 7))
+
+
+@pytest.mark.parametrize("kind", ["md5sum", "hk", "encase", "nsrl-md5", "nsrl-sha1"])
+def test_indexes_hfind_builds_import_with_the_same_hashes(tmp_path: Path, kind: str) -> None:
+    fmt = {"md5sum": "md5sum", "hk": "hashkeeper", "encase": "encase"}.get(kind, "nsrl-rds2")
+    entries = [Entry(md5=md5(i), sha1=sha1(i), file_names=(f"f{i}.bin",)) for i in range(N)]
+    if fmt == "nsrl-rds2":
+        with zipfile.ZipFile(rewrite(fmt, entries, tmp_path / "rds.zip")) as z:
+            z.extractall(tmp_path)
+        db = tmp_path / "NSRLFile.txt"
+    else:
+        db = rewrite(fmt, entries, tmp_path / "db")
+    index(kind, db)
+    idx = tmp_path / f"{db.name}-{'sha1' if kind == 'nsrl-sha1' else 'md5'}.idx"
+    assert detect_format(idx) == "tsk-idx"
+    got, rejected, ctx = read_all("tsk-idx", idx)
+    assert rejected == []
+    if kind == "nsrl-sha1":
+        assert [e.sha1 for e in got] == sorted(sha1(i) for i in range(N))
+    else:
+        assert [e.md5 for e in got] == sorted(md5(i) for i in range(N))
+    assert ctx.attributes["tsk_idx_type"] == kind.split("-")[0]

@@ -1,4 +1,4 @@
-"""The examiners' tool formats: ICSE, NSRL RDS 2.x, EnCase, HashKeeper, Autopsy .kdb.
+"""The examiners' tool formats: ICSE, NSRL RDS 2.x, EnCase, HashKeeper, .kdb, TSK .idx.
 
 Each format is read from a small file written the way the tool writes it, written back
 by Vigil and re-read (the round trip an examiner relies on when a lab moves its lists),
@@ -571,5 +571,41 @@ def test_no_tool_format_claims_another_ones_file(tmp_path: Path) -> None:
     (tmp_path / "h").mkdir()
     samples["hashkeeper"] = hk_file(tmp_path / "h", f'1,1,"a",,"{md5(1)}",1,,,,,,')
     samples["autopsy-kdb"] = rewrite("autopsy-kdb", [Entry(md5=md5(1))], tmp_path / "k")
+    samples["tsk-idx"] = rewrite("tsk-idx", [Entry(md5=md5(1))], tmp_path / "i")
     for name, path in samples.items():
         assert detect_format(path) == name, path
+
+
+# -- The Sleuth Kit .idx -------------------------------------------------------------------
+
+
+def test_tsk_idx_round_trip_sorted_and_distinct(tmp_path: Path) -> None:
+    digests = [md5(i) for i in range(300)] + ["00" * 16, "ab" * 15 + "00"]
+    entries = [Entry(md5=d) for d in digests] + [Entry(md5=md5(7)), Entry(sha1=sha1(1))]
+    path = rewrite("tsk-idx", entries, tmp_path / "x")
+    lines = path.read_text().splitlines()
+    assert lines[:2] == ["0" * 41 + "|md5sum", "0" * 40 + "1|t"]
+    assert lines[2] == "0" * 32 + "|" + "0" * 16
+    assert detect_format(path) == "tsk-idx"
+    got, rejected, ctx = read_all("tsk-idx", path)
+    assert rejected == []
+    assert [e.md5 for e in got] == sorted(set(digests))
+    assert ctx.attributes == {"tsk_idx_type": "md5sum", "tsk_idx_name": "t"}
+    assert ctx.version == "TSK MD5 index"
+
+
+def test_tsk_idx_reads_sha1_indexes_and_names_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "x"
+    path.write_text(
+        "0" * 41 + "|nsrl\n" + "0" * 40 + "1|NSRLFile.txt\n"
+        f"{sha1(1).upper()}|0000000000000093\n"
+        f"{md5(2).upper()}|0000000000000193\n"
+        f"{sha1(3)[:-1]}Z|0000000000000293\n"
+        "garbage\n"
+        f"{sha1(4).upper()}|0000000000000393\n"
+    )
+    got, rejected, ctx = read_all("tsk-idx", path)
+    assert [e.sha1 for e in got] == [sha1(1), sha1(4)]
+    assert [r.location for r in rejected] == [f"{path}:4", f"{path}:5", f"{path}:6"]
+    assert "MD5 line in an index of SHA1" in rejected[0].reason
+    assert ctx.attributes["tsk_idx_type"] == "nsrl"

@@ -34,6 +34,7 @@ FORMATS: dict[str, str] = {
     "encase": "vigil.hashsets.formats.encase:EncaseFormat",
     "hashkeeper": "vigil.hashsets.formats.hashkeeper:HashKeeperFormat",
     "autopsy-kdb": "vigil.hashsets.formats.autopsy_kdb:AutopsyKdbFormat",
+    "tsk-idx": "vigil.hashsets.formats.tsk_idx:TskIdxFormat",
 }
 
 
