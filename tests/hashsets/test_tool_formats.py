@@ -609,3 +609,53 @@ def test_tsk_idx_reads_sha1_indexes_and_names_bad_lines(tmp_path: Path) -> None:
     assert [r.location for r in rejected] == [f"{path}:4", f"{path}:5", f"{path}:6"]
     assert "MD5 line in an index of SHA1" in rejected[0].reason
     assert ctx.attributes["tsk_idx_type"] == "nsrl"
+
+
+# -- through the store, on both backends ---------------------------------------------------
+
+
+def _samples(d: Path) -> dict[str, Path]:
+    rds = d / "rds"
+    rds.mkdir()
+    (rds / "NSRLFile.txt").write_text(rds_text(rds_row(1, 11), rds_row(1, 12), rds_row(2, 0)))
+    (rds / "NSRLProd.txt").write_text(PRODUCTS)
+    photodna = "QUJD" * 48
+    encase = d / "e.hash"
+    encase.write_bytes(encase_bytes([md5(1), md5(2)]))
+    return {
+        "icse": icse_file(d, f"{md5(1)};{sha1(1)};{photodna};I-1;yes;no;no;S;2;yes;Image;no"),
+        "hashkeeper": hk_file(d, f'1,2,"a.exe","C:\\d","{md5(1)}",7,1/2/2003,,,"c",,'),
+        "encase": encase,
+        "autopsy-kdb": rewrite(
+            "autopsy-kdb", [Entry(md5=md5(1), file_names=("a",), comments="c")], d / "k.kdb"
+        ),
+        "nsrl-rds2": rds / "NSRLFile.txt",
+        "tsk-idx": rewrite("tsk-idx", [Entry(md5=md5(1)), Entry(md5=md5(2))], d / "t-md5.idx"),
+    }
+
+
+@pytest.mark.parametrize(
+    "fmt", ["icse", "hashkeeper", "encase", "autopsy-kdb", "nsrl-rds2", "tsk-idx"]
+)
+def test_store_round_trip(fmt: str, tmp_path: Path, store_url: str) -> None:
+    """Import, export, import again: the store gives back the same entries and kind."""
+    from vigil.services.hashsets import export_set, import_file
+    from vigil.store import open_store
+
+    source = _samples(tmp_path)[fmt]
+    with open_store(store_url) as store:
+        first = import_file(store.hashsets, source, name="first")
+        assert first.info.source_format == fmt  # detected from the content
+        assert first.imported > 0
+        out = tmp_path / ("export.zip" if fmt == "nsrl-rds2" else f"export.{fmt}")
+        export_set(store.hashsets, "first", fmt, out)
+        second = import_file(store.hashsets, out, name="second", format_name=fmt)
+        assert second.info.kind == first.info.kind
+        a = list(store.hashsets.entries("first"))
+        b = list(store.hashsets.entries("second"))
+        assert a == b
+        if fmt == "nsrl-rds2":
+            assert first.info.kind is HashSetKind.ignore
+            assert a[0].extra == {"nsrl_products": ["Office 2010", "Paint, Pro 9"]}
+        if fmt == "icse":
+            assert a[0].photodna == "QUJD" * 48 and a[0].is_distributed is True
