@@ -11,9 +11,7 @@ Exit codes: 0 written, 1 when it could not be written, 2 for usage errors.
 from __future__ import annotations
 
 import getpass
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import IO
 import typer
 
 from vigil.cli.common import open_case
+from vigil.fsutil import atomic_open
 from vigil.report.case_export import (
     DEFAULT_PROFILE,
     case_media,
@@ -108,15 +107,9 @@ def _atomic(path: Path, produce: Callable[[IO[bytes]], int]) -> int:
     """Write through a temporary file in the same folder, then rename: never half-written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with atomic_open(path) as handle:
+            count = produce(handle)
     except OSError as exc:
         typer.echo(f"vigil export: cannot write in {path.parent}: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            count = produce(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return int(count)

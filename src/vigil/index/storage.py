@@ -11,7 +11,6 @@ no longer names are deleted afterwards.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from vigil.errors import UsageError
+from vigil.fsutil import atomic_path, atomic_write
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -34,9 +34,8 @@ def save_array(directory: Path, name: str, array: np.ndarray, *, keep: bool = Fa
     target = directory / f"{name}.npy"
     if keep and target.exists():
         return
-    tmp = directory / f".{name}.{os.getpid()}.tmp.npy"
-    np.save(tmp, np.ascontiguousarray(array), allow_pickle=False)
-    os.replace(tmp, target)
+    with atomic_path(target, mode=None, suffix=".npy") as tmp:
+        np.save(tmp, np.ascontiguousarray(array), allow_pickle=False)
 
 
 def load_array(directory: Path, name: str, *, mmap: bool = True) -> np.ndarray:
@@ -50,9 +49,8 @@ def load_array(directory: Path, name: str, *, mmap: bool = True) -> np.ndarray:
 def write_manifest(directory: Path, kind: str, body: dict[str, Any], files: list[str]) -> None:
     """Replace the manifest atomically, then delete ``.npy`` files it does not name."""
     manifest = {"format": FORMAT_VERSION, "kind": kind, "files": sorted(files), **body}
-    tmp = directory / f".{MANIFEST}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, directory / MANIFEST)
+    text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    atomic_write(directory / MANIFEST, text, mode=None)
     wanted = {f"{f}.npy" for f in files}
     for stale in directory.glob("*.npy"):
         if stale.name not in wanted:

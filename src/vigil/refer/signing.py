@@ -17,8 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from vigil.errors import VigilError
+from vigil.fsutil import atomic_path, atomic_write
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
@@ -118,17 +117,7 @@ def _parse_public(data: bytes, where: str) -> Ed25519PublicKey:
 def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write to a temporary file in the same folder, then rename: never half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data, mode=mode)
 
 
 def write_package(
@@ -150,19 +139,15 @@ def write_package(
     manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
     signature = base64.b64encode(key.sign(manifest_bytes)) + b"\n"
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".zip", dir=out.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr(MANIFEST, manifest_bytes)
-            z.writestr(SIGNATURE, signature)
-            z.writestr(PUBLIC_KEY, public_pem(key))
-            for name, data in sorted(members.items()):
-                z.writestr(name, data)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with (
+        atomic_path(out, suffix=".zip") as tmp,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z,
+    ):
+        z.writestr(MANIFEST, manifest_bytes)
+        z.writestr(SIGNATURE, signature)
+        z.writestr(PUBLIC_KEY, public_pem(key))
+        for name, data in sorted(members.items()):
+            z.writestr(name, data)
     return manifest
 
 

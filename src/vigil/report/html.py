@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from PIL import Image, ImageFilter, ImageOps
 
 from vigil import __version__
 from vigil.audit import head, verify_chain
+from vigil.fsutil import atomic_write
 from vigil.media.images import DEFAULT_MAX_PIXELS
 from vigil.media.sniff import media_kind
 from vigil.media.sources.registry import locator_of, read_locator
@@ -189,12 +188,4 @@ def write_report(store: Store, case: Case, out: Path, *, pdf: bool, thumbnails: 
 
 
 def _atomic(path: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, data)  # private (0600), as reports have always been
