@@ -125,6 +125,12 @@ def test_media_only_when_asked(home: Path, tmp_path: Path) -> None:
         ({"persons": [{"ip_events": [{"ip": "192.0.2.1", "event": "Hacking"}]}]}, "must be one of"),
         ({"reporter": {"name": "No Mail"}}, "reporter.email is required"),
         ({"incident": {"date": "yesterday"}}, "not an ISO 8601"),
+        ({"incident": {"escalate": True}}, "reason for escalating"),
+        ({"incident": {"annotations": "sextortion"}}, "must be a list of text values"),
+        ({"persons": [{"device_ids": ["IMEI 1"]}]}, r"device_ids\[0\] must be a table"),
+        ({"persons": [{"device_ids": [{"type": "IMEI", "value": "1", "event": "x"}]}]}, "one of"),
+        ({"persons": [{"estimated_location": "Oslo"}]}, "must be a table"),
+        ({"file_details": {"viewed": "yes"}}, r"file_details\.viewed must be true or false"),
     ],
 )
 def test_bad_facts_are_refused(facts: dict, message: str) -> None:
