@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vigil.refer import cybertip
 from vigil.refer.cybertip import (
@@ -465,3 +467,56 @@ def test_every_enumeration_field_is_checked() -> None:
         ("FileDetails", "fileAnnotations"),
         ("FileDetails", "industryClassification"),
     }
+
+
+REPORT_SEQUENCE = [
+    "incidentSummary",
+    "internetDetails",
+    "lawEnforcement",
+    "reporter",
+    "personOrUserReported",
+    "additionalInfo",
+]
+PERSON_SEQUENCE = [
+    "personOrUserReportedPerson",
+    "espIdentifier",
+    "espService",
+    "screenName",
+    "displayName",
+    "profileUrl",
+    "ipCaptureEvent",
+    "deviceId",
+    "estimatedLocation",
+    "additionalInfo",
+]
+OPTIONAL_TOP = ["internet", "law_enforcement", "contact", "persons", "additional_info"]
+OPTIONAL_PERSON = [k for k in facts()["persons"][0] if k not in ("name", "email")]
+
+
+def _in_sequence(found: list[str], sequence: list[str]) -> bool:
+    """Whether ``found`` follows ``sequence`` (repeats allowed, nothing out of order)."""
+    positions = [sequence.index(tag) for tag in found]
+    return positions == sorted(positions)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sets(st.sampled_from(OPTIONAL_TOP)),
+    st.sets(st.sampled_from(OPTIONAL_PERSON)),
+    st.lists(st.sampled_from(cybertip.REPORT_ANNOTATIONS), unique=True),
+)
+def test_any_subset_of_facts_keeps_the_sequences(
+    dropped: set[str], dropped_person: set[str], annotations: list[str]
+) -> None:
+    person = {k: v for k, v in facts()["persons"][0].items() if k not in dropped_person}
+    chosen = facts(persons=[person])
+    chosen["incident"] = {**chosen["incident"], "annotations": annotations}
+    for key in dropped:
+        chosen.pop(key)
+    report = parse(report_xml(chosen))
+    assert _in_sequence(tags(report), REPORT_SEQUENCE)
+    person_element = report.find("personOrUserReported")
+    if person_element is not None:
+        assert _in_sequence(tags(person_element), PERSON_SEQUENCE)
+    found = report.find("incidentSummary/reportAnnotations")
+    assert (tags(found) if found is not None else []) == annotations
