@@ -3,8 +3,8 @@
 Both directions:
 
 - sets that Vigil writes as md5sum, HashKeeper, EnCase, NSRL RDS 2.x and Autopsy .kdb
-  (and TSK .idx) are indexed by ``hfind -i <type>`` (the .kdb needs no index) and every hash is found
-  by ``hfind DB HASH``, while hashes not in the set are not;
+  (and TSK .idx) are indexed by ``hfind -i <type>`` (the .kdb and .idx need no index)
+  and every hash is found by ``hfind DB HASH``, while hashes not in the set are not;
 - a .kdb that ``hfind -c``/``hfind -a`` built, the ``.idx`` indexes ``hfind -i``
   builds, and lists laid out as the tools write them, import into Vigil with the
   entries that ``hfind`` finds; Vigil's own ``.idx`` is searched by ``hfind`` alone.
