@@ -26,7 +26,7 @@ from vigil.refer.cybertip import (
     report_xml,
     to_xml,
 )
-from vigil.refer.facts import FactsError
+from vigil.refer.facts import FactsError, check_facts
 
 CHILD_PORNOGRAPHY = "Child Pornography (possession, manufacture, and distribution)"
 XSI_LOCATION = "{http://www.w3.org/2001/XMLSchema-instance}noNamespaceSchemaLocation"
@@ -520,3 +520,60 @@ def test_any_subset_of_facts_keeps_the_sequences(
         assert _in_sequence(tags(person_element), PERSON_SEQUENCE)
     found = report.find("incidentSummary/reportAnnotations")
     assert (tags(found) if found is not None else []) == annotations
+
+
+def test_plain_values_have_the_api_types() -> None:
+    with pytest.raises(CyberTipError, match=r"possibleProxy .*'yes' is not true or false"):
+        report_xml(with_person(ip_events=[{"ip": "192.0.2.1", "possible_proxy": "yes"}]))
+    police = {"agency": "P", "reported_to_le": 1}
+    with pytest.raises(CyberTipError, match=r"reportedToLe: 1 is not true or false"):
+        report_xml(facts(law_enforcement=police))
+    with pytest.raises(CyberTipError, match=r"ipCaptureEvent/port .*'443' is not a whole number"):
+        report_xml(with_person(ip_events=[{"ip": "192.0.2.1", "port": "443"}]))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 70000) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_any_facts_give_a_document_or_a_named_refusal(data: st.DataObject) -> None:
+    """Whatever a facts file holds, the result is a document or a FactsError: never a crash."""
+    chosen = facts()
+    path = data.draw(
+        st.sampled_from(
+            [
+                ("incident",),
+                ("incident", "type"),
+                ("incident", "annotations"),
+                ("incident", "escalate"),
+                ("persons",),
+                ("persons", 0, "ip_events"),
+                ("persons", 0, "device_ids"),
+                ("persons", 0, "estimated_location"),
+                ("persons", 0, "screen_names"),
+                ("reporter",),
+                ("reporter", "email"),
+                ("law_enforcement",),
+                ("law_enforcement", "officer"),
+                ("internet",),
+                ("file_details",),
+            ]
+        )
+    )
+    target: Any = chosen
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = data.draw(json_values)
+    try:
+        check_facts(chosen, now=datetime.now(UTC))
+        report_xml(chosen)
+        file_details_xml(FILE, chosen)
+    except FactsError:
+        pass

@@ -404,8 +404,13 @@ def _validate(node: Any, where: str, template: bool, now: datetime) -> None:
         needed = meta["required"] or (meta["after_submit"] and not template)
         if needed and not values:
             raise CyberTipError(f"{path} is required")
+        expected = _expected_type(str(f.type))
         for i, item in enumerate(values):
             at = f"{path}[{i + 1}]" if len(values) > 1 and meta["kind"] != "flags" else path
+            if expected is not None and (
+                not isinstance(item, expected) or (expected is int and isinstance(item, bool))
+            ):
+                raise CyberTipError(f"{at}: {item!r} is not {_TYPE_WORDS[expected]}")
             if meta["enum"] is not None and item not in meta["enum"]:
                 allowed = ", ".join(meta["enum"])
                 raise CyberTipError(f"{at}: {item!r} is not one of: {allowed}")
@@ -416,6 +421,23 @@ def _validate(node: Any, where: str, template: bool, now: datetime) -> None:
     check = getattr(node, "check", None)
     if check is not None:
         check(where, now)
+
+
+#: Python types of the model's plain fields, and how an error names them.
+_TYPE_WORDS: dict[type, str] = {
+    bool: "true or false",
+    int: "a whole number",
+    str: "text",
+    datetime: "a date-time",
+}
+
+
+def _expected_type(annotation: str) -> type | None:
+    """The plain type a field's annotation declares (``list[str]`` -> str), if any."""
+    base = annotation.split("|", 1)[0].strip()
+    if base.startswith("list[") and base.endswith("]"):
+        base = base[5:-1]
+    return {t.__name__: t for t in _TYPE_WORDS}.get(base)
 
 
 def _check_url(value: str, where: str) -> None:

@@ -48,8 +48,9 @@ def load_facts(path: Path | None, *, now: datetime | None = None) -> dict[str, A
 
 def check_facts(facts: dict[str, Any], *, now: datetime) -> None:
     """Raise FactsError naming the first invalid field."""
-    incident = facts.get("incident", {})
-    if "date" in incident:
+    _shape(facts)
+    incident = facts.get("incident") or {}
+    if incident.get("date") is not None:
         when = parse_date(incident["date"], "incident.date")
         if when > now:
             raise FactsError(f"incident.date {incident['date']} is in the future")
@@ -60,20 +61,20 @@ def check_facts(facts: dict[str, Any], *, now: datetime) -> None:
             "NCMEC escalates every report that gives one"
         )
     _strings(incident.get("annotations"), "incident.annotations")
-    for i, person in enumerate(facts.get("persons", [])):
-        for url in person.get("profile_urls", []):
-            check_url(url, f"persons[{i}].profile_urls")
+    for i, person in enumerate(facts.get("persons") or []):
         for key in ("screen_names", "display_names", "profile_urls"):
             _strings(person.get(key), f"persons[{i}].{key}")
-        for j, event in enumerate(person.get("ip_events", [])):
+        for url in person.get("profile_urls") or []:
+            check_url(url, f"persons[{i}].profile_urls")
+        for j, event in enumerate(person.get("ip_events") or []):
             where = f"persons[{i}].ip_events[{j}]"
             if "ip" not in event:
                 raise FactsError(f"{where}.ip is required")
             if event.get("event", "Unknown") not in IP_EVENTS:
                 raise FactsError(f"{where}.event must be one of {', '.join(IP_EVENTS)}")
-            if "date" in event and parse_date(event["date"], f"{where}.date") > now:
+            if event.get("date") is not None and parse_date(event["date"], f"{where}.date") > now:
                 raise FactsError(f"{where}.date {event['date']} is in the future")
-        for j, device in enumerate(person.get("device_ids", [])):
+        for j, device in enumerate(person.get("device_ids") or []):
             where = f"persons[{i}].device_ids[{j}]"
             if not isinstance(device, dict) or not device.get("type") or not device.get("value"):
                 raise FactsError(
@@ -81,14 +82,14 @@ def check_facts(facts: dict[str, Any], *, now: datetime) -> None:
                 )
             if device.get("event", "Unknown") not in IP_EVENTS:
                 raise FactsError(f"{where}.event must be one of {', '.join(IP_EVENTS)}")
-            if "date" in device and parse_date(device["date"], f"{where}.date") > now:
+            if device.get("date") is not None and parse_date(device["date"], f"{where}.date") > now:
                 raise FactsError(f"{where}.date {device['date']} is in the future")
         location = person.get("estimated_location")
         if location is not None and not isinstance(location, dict):
             raise FactsError(
                 f"persons[{i}].estimated_location must be a table (city, region, country_code)"
             )
-    for i, detail in enumerate(facts.get("internet", [])):
+    for i, detail in enumerate(facts.get("internet") or []):
         urls = detail.get("url")
         for url in urls if isinstance(urls, list) else [] if urls is None else [urls]:
             check_url(str(url), f"internet[{i}].url")
@@ -103,6 +104,40 @@ def check_facts(facts: dict[str, Any], *, now: datetime) -> None:
             if key in said and not isinstance(said[key], bool):
                 raise FactsError(f"file_details.{key} must be true or false")
         _strings(said.get("annotations"), "file_details.annotations")
+
+
+#: Tables (dicts) and arrays of tables of a facts file, by name.
+_TABLES = ("incident", "reporter", "contact", "law_enforcement", "file_details")
+_ARRAYS = ("persons", "internet")
+
+
+def _shape(facts: Any) -> None:
+    """Tables are tables and arrays are arrays of tables, down to what is read."""
+    if not isinstance(facts, dict):
+        raise FactsError("the facts file must hold a table (an object), not a list or a value")
+    for key in _TABLES:
+        if facts.get(key) is not None and not isinstance(facts[key], dict):
+            raise FactsError(f"{key} must be a table")
+    police = facts.get("law_enforcement") or {}
+    if police.get("officer") is not None and not isinstance(police["officer"], dict):
+        raise FactsError("law_enforcement.officer must be a table")
+    for key in _ARRAYS:
+        value = facts.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            raise FactsError(f"{key} must be an array of tables")
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise FactsError(f"{key}[{i}] must be a table")
+    for i, person in enumerate(facts.get("persons") or []):
+        for key in ("ip_events", "device_ids"):
+            events = person.get(key)
+            if events is not None and not isinstance(events, list):
+                raise FactsError(f"persons[{i}].{key} must be an array")
+        for j, event in enumerate(person.get("ip_events") or []):
+            if not isinstance(event, dict):
+                raise FactsError(f"persons[{i}].ip_events[{j}] must be a table")
 
 
 def _strings(value: Any, where: str) -> None:
