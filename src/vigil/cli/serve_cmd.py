@@ -1,7 +1,9 @@
 """``vigil serve`` (the matching service), ``vigil apikey`` and ``vigil webhook``.
 
-``serve`` only turns options into settings and starts uvicorn (the settings go into
-the environment so that every worker process builds the same app); the keys and
+``serve`` only turns options into settings and starts uvicorn: one process serves the
+app built from those settings; several worker processes are started by a uvicorn
+child process whose environment carries the settings (this process's own environment
+is never changed, so an in-process caller is not affected); the keys and
 webhooks commands are thin layers over their store repositories. Exit codes: 0 done,
 1 when the thing named does not exist, 2 for usage errors.
 """
@@ -9,13 +11,15 @@ webhooks commands are thin layers over their store repositories. Exit codes: 0 d
 from __future__ import annotations
 
 import json
-import os
+import signal
+import subprocess
 import sys
 
 import typer
 
 from vigil.errors import VigilError
 from vigil.services.access import ROLES, actions, api_keys
+from vigil.settings import MiB, Settings
 from vigil.store import open_store
 
 apikey_app = typer.Typer(
@@ -46,25 +50,53 @@ def serve_command(
     """Serve the matching API (OpenAPI at /docs) on the same store as the CLI."""
     import uvicorn
 
-    from vigil.web.config import MiB
-
-    os.environ["VIGIL_SERVE_MAX_UPLOAD_BYTES"] = str(max_upload_mb * MiB)
-    os.environ["VIGIL_SERVE_RATE"] = str(rate)
-    os.environ["VIGIL_SERVE_BURST"] = str(max(2 * rate, 1.0))
     try:
-        open_store().close()  # fail early, with a message, if the store cannot be opened
+        settings = Settings.from_env().with_(
+            serve_max_upload_bytes=max_upload_mb * MiB,
+            serve_rate=rate,
+            serve_burst=max(2 * rate, 1.0),
+        )
+        open_store(settings.store_url).close()  # fail early, with a message
     except VigilError as exc:
         raise _fail("serve", exc) from None
+    if workers > 1:
+        raise typer.Exit(_serve_workers(settings, host, port, workers, log_level))
+    from vigil.web.app import create_app
+    from vigil.web.config import ServiceConfig
+
     uvicorn.run(
-        "vigil.web.app:from_env",
-        factory=True,
+        create_app(ServiceConfig.from_settings(settings)),
         host=host,
         port=port,
-        workers=workers,
         log_level=log_level,
         access_log=False,
         server_header=False,
     )
+
+
+def _serve_workers(settings: Settings, host: str, port: int, workers: int, log_level: str) -> int:
+    """Run uvicorn's worker manager as a child with the settings in its environment.
+
+    uvicorn starts each worker as a fresh interpreter that imports the app factory, so
+    the settings must be in the workers' environment: they are put in the child's
+    only. Ctrl-C reaches the child from the terminal (this process keeps waiting for
+    its orderly exit); a SIGTERM sent to this process is passed on.
+    """
+    argv = [
+        sys.executable, "-m", "uvicorn", "vigil.web.app:from_env", "--factory",
+        "--host", host, "--port", str(port), "--workers", str(workers),
+        "--log-level", log_level, "--no-access-log", "--no-server-header",
+    ]  # fmt: skip
+    child = subprocess.Popen(argv, env=settings.child_env())
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: child.send_signal(signum))
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @apikey_app.command("create")

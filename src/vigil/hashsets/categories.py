@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from vigil.errors import InvalidRecordError, UsageError
+from vigil.settings import Settings
 
 #: Environment variable naming a replacement for the bundled profiles file.
 PROFILES_ENV = "VIGIL_CATEGORY_PROFILES"
@@ -92,7 +93,7 @@ class Profiles:
 
 def load_profiles(path: str | os.PathLike[str] | None = None) -> Profiles:
     """Profiles and mappings from ``path``, ``$VIGIL_CATEGORY_PROFILES`` or the bundled file."""
-    chosen = path or os.environ.get(PROFILES_ENV)
+    chosen = path or Settings.from_env().category_profiles
     if chosen:
         return _parse(Path(chosen).read_text(encoding="utf-8"), str(chosen))
     return _bundled()

@@ -1,5 +1,6 @@
 """Where the store lives: ``VIGIL_DATABASE_URL``, else a SQLite file under ``VIGIL_HOME``.
 
+Both are settings of ``vigil.settings`` (read from the environment there).
 ``VIGIL_HOME`` defaults to the per-user data folder of the platform (from
 platformdirs, which knows XDG, macOS and Windows conventions), for example
 ``~/.local/share/vigil`` on Linux.
@@ -7,23 +8,21 @@ platformdirs, which knows XDG, macOS and Windows conventions), for example
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from platformdirs import user_data_path
+from vigil.settings import SQLITE_FILE, Settings, setting
 
-HOME_ENV = "VIGIL_HOME"
-URL_ENV = "VIGIL_DATABASE_URL"
-SQLITE_FILE = "vigil.sqlite3"
+HOME_ENV = setting("home").env
+URL_ENV = setting("database_url").env
+
+__all__ = ["HOME_ENV", "SQLITE_FILE", "URL_ENV", "database_url", "vigil_home"]
 
 
-def vigil_home() -> Path:
+def vigil_home(settings: Settings | None = None) -> Path:
     """The folder holding Vigil's own data (created on demand by the SQLite backend)."""
-    configured = os.environ.get(HOME_ENV)
-    return Path(configured).expanduser() if configured else user_data_path("vigil", appauthor=False)
+    return (settings or Settings.from_env()).vigil_home
 
 
-def database_url() -> str:
+def database_url(settings: Settings | None = None) -> str:
     """The configured database: a ``postgresql://`` URL, or ``sqlite:///<home>/vigil.sqlite3``."""
-    url = os.environ.get(URL_ENV, "").strip()
-    return url or f"sqlite:///{vigil_home() / SQLITE_FILE}"
+    return (settings or Settings.from_env()).store_url

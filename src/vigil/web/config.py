@@ -1,28 +1,19 @@
 """The service's settings: where the store is, and the limits that protect it.
 
-Read from the environment (``VIGIL_SERVE_*``) so that every uvicorn worker process
-builds the same app from the same settings; ``vigil serve`` sets them from its options.
+Taken from ``vigil.settings`` (the ``VIGIL_SERVE_*`` rows of its table), so that every
+uvicorn worker process builds the same app from the same settings; ``vigil serve``
+hands its options to the workers without touching its own environment.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vigil.settings import MiB, Settings
 from vigil.store.config import database_url
 
-MiB = 1 << 20
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+__all__ = ["MiB", "ServiceConfig"]
 
 
 @dataclass(frozen=True)
@@ -51,15 +42,20 @@ class ServiceConfig:
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
-        """Settings from ``VIGIL_SERVE_*`` variables (defaults where unset)."""
-        root = os.environ.get("VIGIL_SERVE_INDEX_ROOT", "").strip()
+        """Settings from the environment (``VIGIL_SERVE_*``; defaults where unset)."""
+        return cls.from_settings(Settings.from_env())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServiceConfig:
+        """The service's part of Vigil's settings."""
         return cls(
-            index_root=Path(root) if root else None,
-            max_upload_bytes=_env_int("VIGIL_SERVE_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
-            max_batch=_env_int("VIGIL_SERVE_MAX_BATCH", cls.max_batch),
-            rate_per_second=_env_float("VIGIL_SERVE_RATE", cls.rate_per_second),
-            burst=_env_float("VIGIL_SERVE_BURST", cls.burst),
-            poll_seconds=_env_float("VIGIL_SERVE_POLL_SECONDS", cls.poll_seconds),
-            deliver_webhooks=os.environ.get("VIGIL_SERVE_WEBHOOKS", "1") != "0",
-            max_pixels=_env_int("VIGIL_SERVE_MAX_PIXELS", cls.max_pixels),
+            database_url=settings.store_url,
+            index_root=settings.serve_index_root,
+            max_upload_bytes=settings.serve_max_upload_bytes,
+            max_batch=settings.serve_max_batch,
+            rate_per_second=settings.serve_rate,
+            burst=settings.serve_burst,
+            poll_seconds=settings.serve_poll_seconds,
+            deliver_webhooks=settings.serve_webhooks,
+            max_pixels=settings.serve_max_pixels,
         )
