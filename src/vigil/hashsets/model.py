@@ -19,12 +19,13 @@ from enum import StrEnum
 from typing import Any
 
 from vigil.errors import InvalidHashError
-from vigil.signals import signal_type
+from vigil.records import WellKnownSignals, signal_kwargs
+from vigil.signals import DIGEST_SIZES, signal_names, signal_type
 
-#: Exact-match hash types an entry can hold, with their digest size in bytes.
-DIGEST_SIZES: dict[str, int] = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}
-#: Every hash type an entry can hold (vPDQ is a list of frame hashes, kept as text).
-HASH_TYPES: tuple[str, ...] = ("md5", "sha1", "sha256", "pdq", "vpdq")
+__all__ = ["DIGEST_SIZES", "HASH_TYPES", "DigestBlock", "Entry", "HashSetInfo", "HashSetKind"]
+
+#: The signal types an entry can hold: the registry's (``vigil.signals``), by name.
+HASH_TYPES: tuple[str, ...] = signal_names()
 
 
 class HashSetKind(StrEnum):
@@ -35,15 +36,16 @@ class HashSetKind(StrEnum):
     watch = "watch"  # material of interest that is not (yet) an alert
 
 
-@dataclass(slots=True)
-class Entry:
-    """One media item of a hash set (see the module docstring)."""
+@signal_kwargs
+@dataclass
+class Entry(WellKnownSignals):
+    """One media item of a hash set (see the module docstring).
 
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-    pdq: str | None = None
-    vpdq: str | None = None
+    Its hashes are ``signals`` by signal type (``Entry(md5=...)`` for well-known
+    types, ``Entry(signals={...})`` for any); vPDQ is the reference's lines as text.
+    """
+
+    signals: dict[str, str] = field(default_factory=dict)
     photodna: str | None = None
     category: str | None = None
     series: str | None = None
@@ -58,17 +60,7 @@ class Entry:
 
     def hashes(self) -> dict[str, str]:
         """The entry's hashes by type, only those present."""
-        return {
-            t: v
-            for t, v in (
-                ("md5", self.md5),
-                ("sha1", self.sha1),
-                ("sha256", self.sha256),
-                ("pdq", self.pdq),
-                ("vpdq", self.vpdq),
-            )
-            if v is not None
-        }
+        return {t: v for t, v in self.signals.items() if v is not None}
 
     def metadata(self) -> dict[str, Any]:
         """The non-hash, non-category fields that are set, as a JSON-ready dict."""
@@ -89,10 +81,13 @@ class Entry:
         for name in ("tags", "file_names"):
             if name in kwargs:
                 kwargs[name] = tuple(kwargs[name])
-        return cls(**hashes, **kwargs)
+        names = set(signal_names())
+        kwargs.update((k, v) for k, v in hashes.items() if k not in names)
+        signals = {t: v for t, v in hashes.items() if t in names and v is not None}
+        return cls(signals=signals, **kwargs)
 
 
-_NOT_METADATA = frozenset({*HASH_TYPES, "category"})
+_NOT_METADATA = frozenset({"signals", "category"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +118,7 @@ class DigestBlock:
     def entries(self) -> Iterator[Entry]:
         """The block as ordinary entries (for code that wants records, not speed)."""
         for value in self.values:
-            entry = Entry()
-            setattr(entry, self.hash_type, value)
-            yield entry
+            yield Entry(signals={self.hash_type: value})
 
 
 def expand(items: Iterable[Entry | DigestBlock | Rejected]) -> Iterator[Entry | Rejected]:

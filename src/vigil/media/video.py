@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, BinaryIO
 
-import av
 import numpy as np
 
 from vigil.errors import CorruptMediaError, DecompressionBombError, NoFramesError, describe
@@ -38,6 +37,13 @@ DEFAULT_MAX_FRAME_PIXELS = 40_000_000
 
 #: Codecs whose decoders honour "skip non-reference frames" with one frame per packet.
 SKIPPING_CODECS = frozenset({"h264", "hevc"})
+
+
+def _av() -> Any:
+    """PyAV, imported on first use: it costs a tenth of a second that most commands never need."""
+    import av
+
+    return av
 
 
 class SkipCheckFailedError(Exception):
@@ -102,8 +108,8 @@ class VideoSampler:
         """Open the container and find its first video stream."""
         source = os.fspath(self._source) if isinstance(self._source, os.PathLike) else self._source
         try:
-            self._container = av.open(source, mode="r", metadata_errors="ignore")
-        except av.FFmpegError as exc:
+            self._container = _av().open(source, mode="r", metadata_errors="ignore")
+        except _av().FFmpegError as exc:
             raise CorruptMediaError(f"cannot open video container: {_av_reason(exc)}") from exc
         except (OSError, ValueError, EOFError) as exc:
             raise CorruptMediaError(f"cannot open video container: {exc}") from exc
@@ -172,7 +178,7 @@ class VideoSampler:
                 number += 1
                 if number % frame_mod == 0:
                     yield self._sample(frame, number)
-        except av.FFmpegError as exc:
+        except _av().FFmpegError as exc:
             if number < 0:
                 raise CorruptMediaError(f"cannot decode video: {_av_reason(exc)}") from exc
             # A truncated tail: keep the frames decoded so far.
@@ -212,7 +218,7 @@ class VideoSampler:
                     if rank % frame_mod == 0:
                         sampled.append(rank)
                         yield self._sample(frame, rank)
-        except av.FFmpegError as exc:
+        except _av().FFmpegError as exc:
             raise SkipCheckFailedError(f"decoder error: {exc}") from exc
         finally:
             context.skip_frame = "DEFAULT"

@@ -34,8 +34,9 @@ from vigil.errors import UnknownHashSetError
 from vigil.hashsets.model import HashSetInfo
 from vigil.index.pdq_index import PdqIndex
 from vigil.index.vpdq_index import VpdqIndex
+from vigil.records import WellKnownSignals, signal_kwargs
 from vigil.services.catalog import Catalog, entry_id, split_entry_id
-from vigil.signals import signal_type
+from vigil.signals import signal_names, signal_type, signal_types
 from vigil.signals.pdq import PDQ_MATCH_THRESHOLD, PDQ_QUALITY_THRESHOLD
 from vigil.signals.vpdq import (
     DEFAULT_COMPARED_MATCH_PERCENT,
@@ -46,9 +47,6 @@ from vigil.signals.vpdq import (
 from vigil.store import Store
 from vigil.store.curation import Curation
 from vigil.store.hashsets import HashSetRepository
-
-EXACT_TYPES = ("md5", "sha1", "sha256")
-_ORDER = {"md5": 0, "sha1": 1, "sha256": 2, "pdq": 3, "vpdq": 4}
 
 
 @dataclass(frozen=True)
@@ -191,45 +189,42 @@ class MatchOptions:
     vpdq_frame_threshold: int | None = None
 
 
+@signal_kwargs
 @dataclass
-class Query:
-    """The hashes of one item; any may be missing."""
+class Query(WellKnownSignals):
+    """The signals of one item (any may be missing), as a mapping by signal type.
 
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-    pdq: str | None = None
+    vPDQ is held as a list of ``VpdqFrame``; well-known types can be given as keywords
+    (``Query(md5=...)``), any registered type in ``signals``.
+    """
+
+    signals: dict[str, Any] = field(default_factory=dict)
     pdq_quality: int | None = None
     pdq_dihedral: dict[str, str] | None = None
-    vpdq: list[VpdqFrame] | None = None
 
     @classmethod
     def of(cls, record: Any) -> Query:
-        """The query for a record with hash attributes (FileHashes, ScanItem, ...).
+        """The query for a record with signals (FileHashes, ScanItem, ...).
 
         vPDQ frames may be given as ``{pdq, quality, frame, timestamp}`` dicts (as the
         records serialise them) or as VpdqFrame objects.
         """
-        frames = None
-        if getattr(record, "vpdq", None):
-            frames = [
+        signals = dict(record.signals)
+        if signals.get("vpdq"):
+            signals["vpdq"] = [
                 f if isinstance(f, VpdqFrame) else
                 VpdqFrame(f["pdq"], f["quality"], f.get("frame", 0), f.get("timestamp", 0.0))
-                for f in record.vpdq
+                for f in signals["vpdq"]
             ]  # fmt: skip
         return cls(
-            md5=record.md5,
-            sha1=record.sha1,
-            sha256=record.sha256,
-            pdq=record.pdq,
+            signals=signals,
             pdq_quality=record.pdq_quality,
             pdq_dihedral=getattr(record, "pdq_dihedral", None),
-            vpdq=frames,
         )
 
     @classmethod
     def of_hash(cls, kind: str, value: str) -> Query:
-        """The query for one typed hash (``md5``, ``sha1``, ``sha256``, ``pdq`` or ``vpdq``).
+        """The query for one typed hash (any registered signal type).
 
         ``value`` is validated here (InvalidHashError or UsageError name the problem);
         a vPDQ value is the reference's frame lines joined by ``;``.
@@ -238,7 +233,7 @@ class Query:
         canonical = signal_type(name).validate(value)
         if name == "vpdq":
             return cls(vpdq=parse_reference_lines(canonical.split(";")))
-        return cls(**{name: canonical})
+        return cls(signals={name: canonical})
 
 
 class Matcher:
@@ -285,10 +280,24 @@ class Matcher:
         return not self.snapshot.pdq.query(value, self._radius())
 
     def match(self, query: Query) -> list[Finding]:
-        """Every live entry that the query matches: exact first, then by distance."""
+        """Every live entry that the query matches: exact first, then by distance.
+
+        Each registered signal type is matched through the index it names: the
+        store's digest index for exact types, the PDQ and vPDQ indexes for those.
+        """
         now = time.time()
-        findings = self._exact(query, now) + self._pdq(query, now) + self._vpdq(query, now)
-        findings.sort(key=lambda f: (_ORDER[f.signal_type], f.distance, f.hashset, f.entry_no))
+        order = {name: rank for rank, name in enumerate(signal_names())}
+        findings: list[Finding] = []
+        for st in signal_types():
+            if query.signals.get(st.name) is None:
+                continue
+            if st.index == "digest":
+                findings += self._exact(st.name, query.signals[st.name], now)
+            elif st.index == "pdq":
+                findings += self._pdq(query, now)
+            elif st.index == "vpdq":
+                findings += self._vpdq(query, now)
+        findings.sort(key=lambda f: (order[f.signal_type], f.distance, f.hashset, f.entry_no))
         return findings
 
     def match_pdq_many(self, values: list[str]) -> list[list[Finding]]:
@@ -310,17 +319,13 @@ class Matcher:
             raise RuntimeError("this matcher has no store connection")
         return self.repo
 
-    def _exact(self, query: Query, now: float) -> list[Finding]:
+    def _exact(self, kind: str, value: str, now: float) -> list[Finding]:
         out = []
-        for kind in EXACT_TYPES:
-            value = getattr(query, kind)
-            if value is None:
+        for set_id, entry_no, category in self._store().exact(kind, value):
+            info = self.sets.get(int(set_id))
+            if info is None or self.snapshot.is_disabled(int(set_id), int(entry_no), now):
                 continue
-            for set_id, entry_no, category in self._store().exact(kind, value):
-                info = self.sets.get(int(set_id))
-                if info is None or self.snapshot.is_disabled(int(set_id), int(entry_no), now):
-                    continue
-                out.append(Finding(info, int(entry_no), kind, 0, category))
+            out.append(Finding(info, int(entry_no), kind, 0, category))
         return out
 
     def _pdq(self, query: Query, now: float) -> list[Finding]:

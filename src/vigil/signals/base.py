@@ -1,17 +1,29 @@
 """The one small interface every hash algorithm (signal type) implements.
 
-A signal type has a stored, frozen name, validates and normalises its values,
-and compares two values into a distance and a verdict. Computing a signal from
-media lives beside it in the same module (see ``pdq.py``, ``crypto.py``, ``vpdq.py``).
+A signal type has a stored, frozen name (and a frozen small ``code`` for the store's
+digest index), names the kinds of content it applies to (any bytes, images, videos)
+and the index that finds its values, computes itself from an item's ``Content``,
+validates and normalises its values, and compares two values into a distance and a
+verdict. Everything about one hash algorithm lives in one module beside this one
+(``crypto.py``, ``pdq.py``, ``vpdq.py``), registered by one line in ``__init__.py``.
 """
 
 from __future__ import annotations
 
 import string
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from vigil.errors import InvalidHashError
+
+if TYPE_CHECKING:
+    from vigil.signals.content import Content
+
+#: What a signal type is computed from: any content's bytes, a decoded image, a video.
+ContentKind = Literal["bytes", "image", "video"]
+#: How stored values are found: ``digest`` is the store's B-tree on (code, digest)
+#: (exact equality); ``pdq`` and ``vpdq`` are the near-match indexes of ``vigil.index``.
+IndexKind = Literal["digest", "pdq", "vpdq"]
 
 _HEX = frozenset(string.hexdigits)
 
@@ -21,8 +33,26 @@ class SignalType(ABC):
 
     #: Stored name; never changes once released ("md5", "pdq", ...).
     name: ClassVar[str]
+    #: Stored small number, unique among signal types; never changes once released.
+    code: ClassVar[int]
+    #: The content this signal is computed from (an image's PDQ is not a video's).
+    content_kinds: ClassVar[frozenset[ContentKind]] = frozenset({"bytes"})
+    #: The index that finds stored values of this type.
+    index: ClassVar[IndexKind] = "digest"
     #: Distance at or below which two values are a match, unless configured otherwise.
     default_threshold: ClassVar[int] = 0
+    #: Bytes of a value stored as a raw digest (hex in records), None for other values.
+    digest_bytes: ClassVar[int | None] = None
+
+    @classmethod
+    def compute(cls, content: Content) -> Any | None:
+        """Compute the signal of one item (None when it does not apply), or raise MediaError.
+
+        A signal type may also set descriptive fields of ``content.record`` (a PDQ's
+        quality, an image's size). The default computes nothing: a type that only
+        exists in shared lists (PhotoDNA, say) is still validated and matched.
+        """
+        return None
 
     @classmethod
     @abstractmethod

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import BinaryIO, ClassVar
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from vigil.signals.base import SignalType, validate_hex
+
+if TYPE_CHECKING:
+    from vigil.signals.content import Content
 
 #: Read size for one pass: the chunk stays in the core's cache while the three digests
 #: read it (measured one-pass MD5+SHA-1+SHA-256 on one core: 64 KiB 415 MB/s, 256 KiB
@@ -66,7 +69,20 @@ def digest_stream(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Digests:
 
 
 class _ExactDigest(SignalType):
+    """The three digests share one read pass (``MultiDigest``): each only picks its own."""
+
     length: ClassVar[int]
+
+    @classmethod
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "length" in vars(cls):
+            cls.digest_bytes = cls.length // 2
+
+    @classmethod
+    def compute(cls, content: Content) -> str | None:
+        """Pick the digest from the item's one read pass."""
+        return getattr(content.digests, cls.name) if content.digests is not None else None
 
     @classmethod
     def validate(cls, value: str) -> str:
@@ -81,6 +97,7 @@ class Md5Signal(_ExactDigest):
     """MD5 of a file's bytes (32 hex digits)."""
 
     name = "md5"
+    code = 1
     length = 32
 
 
@@ -88,6 +105,7 @@ class Sha1Signal(_ExactDigest):
     """SHA-1 of a file's bytes (40 hex digits)."""
 
     name = "sha1"
+    code = 2
     length = 40
 
 
@@ -95,4 +113,5 @@ class Sha256Signal(_ExactDigest):
     """SHA-256 of a file's bytes (64 hex digits)."""
 
     name = "sha256"
+    code = 3
     length = 64

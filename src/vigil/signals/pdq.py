@@ -17,11 +17,14 @@ the vPDQ reference uses for video frames.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 
-from vigil.signals.base import SignalType, validate_hex
+from vigil.signals.base import ContentKind, IndexKind, SignalType, validate_hex
+
+if TYPE_CHECKING:
+    from vigil.signals.content import Content
 
 try:
     from vigil.signals import _pdqcore
@@ -138,7 +141,26 @@ class PdqSignal(SignalType):
     """PDQ: 64 hex digits; a match is a Hamming distance of 31 or less."""
 
     name = "pdq"
+    code = 4
+    content_kinds: ClassVar[frozenset[ContentKind]] = frozenset({"image"})
+    index: ClassVar[IndexKind] = "pdq"
     default_threshold: ClassVar[int] = PDQ_MATCH_THRESHOLD
+    digest_bytes: ClassVar[int | None] = 32
+
+    @classmethod
+    def compute(cls, content: Content) -> str | None:
+        """PDQ of the decoded image; sets the record's quality (and dihedral variants)."""
+        record = content.record
+        result = dct16(content.image().rgb)
+        if result is None:
+            record.pdq_quality = 0
+            record.notes.append("image smaller than 5 pixels on a side: PDQ is all zeros")
+            return ZERO_HASH
+        dct, quality = result
+        record.pdq_quality = quality
+        if content.options.dihedral:
+            record.pdq_dihedral = {n: bits_to_hex(m) for n, m in dihedral_dcts(dct).items()}
+        return bits_to_hex(dct)
 
     @classmethod
     def validate(cls, value: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from vigil.errors import InvalidHashError
 from vigil.media.reader import open_evidence
@@ -26,7 +26,7 @@ from vigil.media.video import (
     VideoInfo,
     VideoSampler,
 )
-from vigil.signals.base import SignalType
+from vigil.signals.base import ContentKind, IndexKind, SignalType
 from vigil.signals.pdq import (
     PDQ_MATCH_THRESHOLD,
     PDQ_QUALITY_THRESHOLD,
@@ -34,6 +34,9 @@ from vigil.signals.pdq import (
     hamming,
     pdq_from_rgb,
 )
+
+if TYPE_CHECKING:
+    from vigil.signals.content import Content
 
 DEFAULT_QUERY_MATCH_PERCENT = 80.0
 DEFAULT_COMPARED_MATCH_PERCENT = 0.0
@@ -164,7 +167,29 @@ class VpdqSignal(SignalType):
     """vPDQ, stored as the reference's lines joined with ``;`` (frame,quality,pdq,timestamp)."""
 
     name = "vpdq"
+    code = 5
+    content_kinds: ClassVar[frozenset[ContentKind]] = frozenset({"video"})
+    index: ClassVar[IndexKind] = "vpdq"
     default_threshold: ClassVar[int] = PDQ_MATCH_THRESHOLD
+
+    @classmethod
+    def compute(cls, content: Content) -> list[dict[str, Any]] | None:
+        """The sampled frames' PDQ hashes; sets the record's size and frame count."""
+        if content.video is None:
+            return None
+        opts = content.options
+        frames, info = vpdq_from_video(
+            content.video,
+            seconds_per_hash=opts.seconds_per_hash,
+            max_frame_pixels=opts.max_frame_pixels,
+        )
+        record = content.record
+        record.width, record.height = info.width, info.height
+        record.frames = len(frames)
+        return [
+            {"pdq": f.pdq, "quality": f.quality, "timestamp": f.timestamp, "frame": f.frame}
+            for f in frames
+        ]
 
     @classmethod
     def validate(cls, value: str) -> str:

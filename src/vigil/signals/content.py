@@ -1,0 +1,132 @@
+"""What a signal type computes from: one item's content, read once, decoded at most once.
+
+Hashing one item runs in two phases (``vigil.signals.filehash``): one read pass gives
+the type (sniffed), the size and the digests that every list carries, and keeps an
+image's bytes; then each registered signal type whose content kinds fit the item
+computes itself from a ``Content``. The expensive steps are shared and lazy: an image
+is decoded once however many image signals there are, a byte-level signal that needs
+its own pass opens the content again (``open``), read-only, never by path.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO
+
+from vigil.errors import MediaError
+from vigil.media.images import (
+    DEFAULT_FAST_MIN_SIDE,
+    DEFAULT_MAX_PIXELS,
+    DecodedImage,
+    PdqMode,
+    PixelPolicy,
+    decode_image,
+)
+from vigil.media.reader import open_evidence
+from vigil.media.sniff import media_kind
+from vigil.media.video import DEFAULT_MAX_FRAME_PIXELS
+from vigil.records import FileHashes
+from vigil.signals.crypto import Digests
+
+if TYPE_CHECKING:
+    from vigil.signals.base import ContentKind
+
+#: Images larger than this many bytes get digests but are not decoded.
+DEFAULT_MAX_IMAGE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class HashOptions:
+    """How to hash: PDQ mode, dihedral variants, vPDQ sampling and the safety limits."""
+
+    #: fast meets the accuracy bar (docs/pdq.md); use exact for hashes you will share.
+    mode: PdqMode = "fast"
+    dihedral: bool = False
+    seconds_per_hash: float = 1.0
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_frame_pixels: int = DEFAULT_MAX_FRAME_PIXELS
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    fast_min_side: int = DEFAULT_FAST_MIN_SIDE
+    pixels: PixelPolicy = "rgb"
+    #: False: digests only (a hashing pass, as hashdeep does).
+    perceptual: bool = True
+
+
+VideoSource = str | os.PathLike[str] | BinaryIO
+
+
+class Content:
+    """One item being hashed, as its signal types see it (see the module docstring)."""
+
+    def __init__(
+        self,
+        record: FileHashes,
+        options: HashOptions,
+        *,
+        digests: Digests | None = None,
+        data: bytes | bytearray | memoryview | None = None,
+        video: VideoSource | None = None,
+        reopen: Callable[[], BinaryIO] | None = None,
+    ) -> None:
+        """``data``: the bytes, when in memory; ``video``: what the decoder reads."""
+        self.record = record
+        self.options = options
+        self.digests = digests
+        self.data = data
+        self.video = video
+        self._reopen = reopen
+        self._image: DecodedImage | None = None
+
+    @property
+    def media(self) -> ContentKind | None:
+        """``image`` or ``video`` when the sniffed type is one, else None."""
+        kind = media_kind(self.record.type or "")
+        return kind if kind in ("image", "video") else None  # type: ignore[return-value]
+
+    def open(self) -> BinaryIO:
+        """A fresh read-only stream of the content's bytes (for a signal's own pass)."""
+        if self.data is not None:
+            return io.BytesIO(bytes(self.data))
+        if self._reopen is not None:
+            return self._reopen()
+        raise ValueError("this content can be read only once")
+
+    def image(self) -> DecodedImage:
+        """The decoded image (once, however many signals ask); MediaError if it cannot be."""
+        if self._image is None:
+            opts = self.options
+            if self.data is None:
+                raise MediaError(
+                    f"image of {self.record.size or 0:,} bytes is over the "
+                    f"{opts.max_image_bytes:,}-byte decoding limit: digests only"
+                )
+            image = decode_image(
+                memoryview(self.data),
+                mime=self.record.type,
+                mode=opts.mode,
+                max_pixels=opts.max_pixels,
+                fast_min_side=opts.fast_min_side,
+                pixels=opts.pixels,
+            )
+            record = self.record
+            record.width, record.height = image.width, image.height
+            record.frames = image.frames
+            record.exif_orientation = image.exif_orientation
+            record.pdq_scale = image.scale
+            if image.frames > 1:
+                record.notes.append(f"multi-frame image: first of {image.frames} frames hashed")
+            if image.exif_orientation not in (None, 1):
+                record.notes.append(
+                    f"EXIF orientation {image.exif_orientation} ignored, as the reference does; "
+                    "use --dihedral to match rotated copies"
+                )
+            self._image = image
+        return self._image
+
+
+def file_reopener(path: str | os.PathLike[str]) -> Callable[[], BinaryIO]:
+    """Re-open a file on disk as evidence (read-only, O_NOATIME) for another pass."""
+    return lambda: open_evidence(path)
