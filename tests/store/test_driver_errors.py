@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 
 import pytest
 
@@ -70,12 +72,44 @@ def test_sqlite_locked_by_another_process_is_a_conflict(tmp_path) -> None:  # ty
     db = SqliteDatabase(str(path))
     try:
         db.conn.execute("PRAGMA busy_timeout = 50")  # do not wait the usual 30 s
+        db.lock_wait = 0.3  # nor the usual 10 minutes
         with pytest.raises(StoreConflictError, match="held the write lock"), db.transaction():
             pass
         with pytest.raises(StoreConflictError, match="held the write lock"):
             db.execute("UPDATE service_changes SET generation = 1")
     finally:
         holder.execute("ROLLBACK")
+        holder.close()
+        db.close()
+
+
+def test_a_sqlite_writer_waits_for_a_long_lock_holder(
+    tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    """Another process's write lock held beyond the busy timeout: the writer waits, logging."""
+    path = tmp_path / "s.sqlite3"
+    with open_store(f"sqlite:///{path}"):
+        pass
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE service_changes SET generation = 5")
+    release = threading.Timer(0.6, lambda: holder.execute("COMMIT"))
+    db = SqliteDatabase(str(path))
+    try:
+        db.conn.execute("PRAGMA busy_timeout = 50")  # many busy timeouts pass meanwhile
+        release.start()
+        with caplog.at_level(logging.WARNING, logger="vigil.store.sqlite"), db.transaction():
+            db.execute("UPDATE service_changes SET generation = generation + 1")
+        assert db.execute("SELECT generation FROM service_changes") == [(6,)]
+        assert "waiting for another process's write lock" in caplog.text
+        release.join()
+        holder.execute("BEGIN IMMEDIATE")  # a write outside a transaction waits the same way
+        release = threading.Timer(0.4, lambda: holder.execute("COMMIT"))
+        release.start()
+        db.execute("UPDATE service_changes SET generation = 0")
+        assert db.execute("SELECT generation FROM service_changes") == [(0,)]
+    finally:
+        release.join()
         holder.close()
         db.close()
 

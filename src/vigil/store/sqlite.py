@@ -2,14 +2,21 @@
 
 WAL lets readers (a lookup, a later web server) run while an import writes. Imports
 run in one transaction per set, so an interrupted import leaves nothing behind.
+
+Writers take turns. One that finds another process's write lock waits for it: SQLite
+waits ``BUSY_TIMEOUT_MS`` per attempt, and a statement that starts a transaction or
+writes on its own is tried again (it changed nothing) for up to ``LOCK_WAIT_SECONDS``
+in all, with a log line per attempt. A million-line import holds the lock for about
+half a minute; a scan that starts meanwhile waits for it instead of failing.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -21,11 +28,20 @@ from vigil.store.database import Database, Row, first_line, operation
 #: 256 MiB (and faster than 512 MiB or 64 MiB) with 370 MiB peak instead of 630.
 CACHE_KIB = 128 * 1024
 BUSY_TIMEOUT_MS = 30_000
+#: How long in all a statement that can be tried again waits for another writer.
+LOCK_WAIT_SECONDS = 600.0
 #: Read through a memory map: a batch lookup's 100,000 B-tree seeks then cost page
 #: faults on the OS cache instead of 400,000 read() calls. Address space, not memory.
 MMAP_BYTES = 64 << 30
 _BATCH = 50_000
 _ROWS_PER_STATEMENT = 200
+_log = logging.getLogger(__name__)
+
+
+def _is_locked(exc: sqlite3.Error) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
 class SqliteDatabase(Database):
@@ -49,6 +65,8 @@ class SqliteDatabase(Database):
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the SQLite store {path}: {first_line(exc)}") from exc
         self._depth = 0
+        #: Seconds a retryable statement waits in all for another writer's lock.
+        self.lock_wait = LOCK_WAIT_SECONDS
 
     def _wal(self) -> None:
         """Switch to WAL, waiting for other connections that switch a new file at once.
@@ -67,33 +85,55 @@ class SqliteDatabase(Database):
                     raise
                 time.sleep(0.02)
 
-    def _error(self, exc: sqlite3.Error, sql: str) -> StoreError:
+    def _error(self, exc: sqlite3.Error, sql: str, waited: float | None = None) -> StoreError:
         """The Vigil error for a driver error met while running ``sql``."""
         reason = first_line(exc)
         message = f"{operation(sql)} failed in the SQLite store {self.location}: {reason}"
-        lowered = reason.lower()
-        if isinstance(exc, sqlite3.IntegrityError) and "unique" in lowered:
+        if isinstance(exc, sqlite3.IntegrityError) and "unique" in reason.lower():
             return StoreConflictError(message)
-        if "locked" in lowered or "busy" in lowered:
+        if _is_locked(exc):
+            held = max(waited or 0.0, BUSY_TIMEOUT_MS / 1000)
             return StoreConflictError(
                 f"{operation(sql)} failed in the SQLite store {self.location}: another "
-                f"process held the write lock for over {BUSY_TIMEOUT_MS // 1000} s ({reason})"
+                f"process held the write lock for over {held:.0f} s ({reason})"
             )
         return StoreError(message)
 
+    def _run(self, sql: str, call: Callable[[], Any], retry: bool = True) -> Any:
+        """``call()``, tried again while another process holds the lock (see the module)."""
+        started = time.monotonic()
+        while True:
+            try:
+                return call()
+            except sqlite3.Error as exc:
+                waited = time.monotonic() - started
+                if not (
+                    retry
+                    and _is_locked(exc)
+                    and not self.conn.in_transaction
+                    and waited < self.lock_wait
+                ):
+                    raise self._error(exc, sql, waited) from exc
+                _log.warning(
+                    "%s: waiting for another process's write lock on %s (%.0f s so far)",
+                    operation(sql),
+                    self.location,
+                    waited,
+                )
+                time.sleep(0.05)
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement; return its rows."""
-        try:
-            return self.conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error(exc, sql) from exc
+        rows: list[Row] = self._run(sql, lambda: self.conn.execute(sql, params).fetchall())
+        return rows
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """Run one statement for each parameter row."""
-        try:
-            self.conn.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            raise self._error(exc, sql) from exc
+        """Run one statement for each parameter row.
+
+        Not tried again when locked: outside a transaction each row commits on its own,
+        so the rows before the lock are already in.
+        """
+        self._run(sql, lambda: self.conn.executemany(sql, rows), retry=False)
 
     def script(self, sql: str) -> None:
         """Run DDL statements one by one (executescript would commit the transaction)."""
