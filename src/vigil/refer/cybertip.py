@@ -17,8 +17,8 @@ anything is written; ``to_xml`` writes the fields in their declared order.
 (``vigil.refer.facts``) and a referred file onto the model. A ``fileDetails``
 document is a *template*: the API's ``reportId`` and ``fileId`` come first in it but
 exist only once the report is submitted (``/submit`` answers the report id, ``/upload``
-the file id); ``complete_file_details`` puts them in. Submission itself is left to the
-agency's own systems.
+the file id); ``complete_file_details`` puts them in. The agency's own systems submit,
+or ``vigil.refer.submit`` (``vigil refer --submit-to``).
 """
 
 # ruff: noqa: RUF009 -- ``_field`` returns ``dataclasses.field(...)``, which ruff cannot see.
