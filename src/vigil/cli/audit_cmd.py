@@ -10,7 +10,6 @@ import json
 
 import typer
 
-from vigil.audit import head, verify_chain
 from vigil.cli.common import open_case
 
 
@@ -20,16 +19,15 @@ def audit_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per entry."),
 ) -> None:
     """Print the case's audit log (who did what, when); --verify checks its hash chain."""
-    with open_case("audit", case_name) as (store, case):
-        entries = store.cases.audit_log(case)
+    with open_case("audit", case_name) as (cases, case):
+        entries, problems, head = cases.verify_audit(case)
     for e in entries:
         if as_json:
             typer.echo(json.dumps({**e.__dict__}, ensure_ascii=False))
         else:
             typer.echo(f"{e.seq:>5}  {e.at}  {e.actor}  {e.action}  {json.dumps(e.details)[:120]}")
-    typer.echo(f"head: {head(entries)} ({len(entries)} entries)", err=True)
+    typer.echo(f"head: {head} ({len(entries)} entries)", err=True)
     if verify:
-        problems = verify_chain(entries)
         for p in problems:
             typer.echo(f"BROKEN: {p}", err=True)
         typer.echo("chain intact" if not problems else "chain BROKEN", err=True)

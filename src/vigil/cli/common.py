@@ -13,8 +13,8 @@ from typing import NoReturn
 import typer
 
 from vigil.errors import VigilError
-from vigil.store import Store, open_store
-from vigil.store.cases import Case, UnknownCaseError
+from vigil.services.cases import Case, CaseService, UnknownCaseError
+from vigil.store import open_store
 
 
 def fail(command: str, message: str, code: int) -> NoReturn:
@@ -24,14 +24,15 @@ def fail(command: str, message: str, code: int) -> NoReturn:
 
 
 @contextmanager
-def open_case(command: str, case_name: str) -> Iterator[tuple[Store, Case]]:
-    """The store and the case called ``case_name``; errors become messages and exit codes."""
+def open_case(command: str, case_name: str) -> Iterator[tuple[CaseService, Case]]:
+    """The case service and the case called ``case_name``; errors become messages and exits."""
     try:
         store = open_store()
     except VigilError as exc:
         fail(command, str(exc), 1)
     try:
-        yield store, store.cases.require(case_name)
+        cases = CaseService(store)
+        yield cases, cases.require(case_name)
     except UnknownCaseError as exc:
         fail(command, str(exc), 2)
     except VigilError as exc:

@@ -20,7 +20,7 @@ from vigil.refer.signing import (
     public_pem,
     verify_package,
 )
-from vigil.store import vigil_home
+from vigil.settings import Settings
 
 app = typer.Typer(
     help="Ed25519 signing keys for referral packages.",
@@ -31,7 +31,7 @@ app = typer.Typer(
 
 def default_key() -> Path:
     """Where the signing key lives unless --key says otherwise."""
-    return vigil_home() / "keys" / "signing.pem"
+    return Settings.from_env().vigil_home / "keys" / "signing.pem"
 
 
 def passphrase(path: Path | None) -> bytes | None:

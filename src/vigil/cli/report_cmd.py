@@ -5,13 +5,12 @@ Exit codes: 0 written, 1 when it could not be written, 2 for an unknown case.
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import typer
 
 from vigil.cli.common import fail, open_case
-from vigil.report.html import write_report
+from vigil.report.case_report import report_case
 
 
 def report_command(
@@ -23,12 +22,10 @@ def report_command(
     ),
 ) -> None:
     """Write a self-contained HTML report of the case (nothing fetched from the network)."""
-    with open_case("report", case_name) as (store, case):
+    with open_case("report", case_name) as (cases, case):
         try:
-            written = write_report(store, case, out, pdf=pdf, thumbnails=thumbnails)
+            written = report_case(cases, case, out, pdf=pdf, thumbnails=thumbnails)
         except OSError as exc:
             fail("report", f"cannot write in {out}: {exc.strerror}", 1)
-        details = {"files": [str(p) for p in written], "thumbnails": thumbnails}
-        store.cases.audit(case, getpass.getuser(), "report", details)
     for path in written:
         typer.echo(str(path))

@@ -191,10 +191,10 @@ def results_command(
     out: Path | None = typer.Option(None, "--out", "-o", help="Write here (default: stdout)."),
 ) -> None:
     """Export a case's items (fields: docs/scan.md)."""
-    with open_case("results", case_name) as (store, case):
+    with open_case("results", case_name) as (cases, case):
         text = io.StringIO()
         writer = _csv_writer(text) if output_format == ResultFormat.csv else None
-        for item in store.cases.items(case, matches_only=matches_only):
+        for item in cases.items(case, matches_only=matches_only):
             record = _result(item)
             if writer is not None:
                 writer.writerow(

@@ -30,8 +30,7 @@ from vigil.media.sniff import media_kind
 from vigil.media.sources.registry import locator_of, read_locator
 from vigil.records import ScanItem
 from vigil.report.charts import bar_chart, timeline
-from vigil.store import Store
-from vigil.store.cases import Case
+from vigil.services.cases import Case, CaseService
 
 THUMBNAIL_SIDE = 128
 
@@ -77,9 +76,9 @@ def blurred_thumbnail(item: ScanItem) -> str | None:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def report_context(store: Store, case: Case, *, thumbnails: bool = False) -> dict[str, Any]:
+def report_context(cases: CaseService, case: Case, *, thumbnails: bool = False) -> dict[str, Any]:
     """Everything the template shows, from the case in the store."""
-    items = list(store.cases.items(case))
+    items = list(cases.items(case))
     matched: list[MatchedRow] = []
     by_category: Counter[str] = Counter()
     by_set: Counter[str] = Counter()
@@ -126,7 +125,7 @@ def report_context(store: Store, case: Case, *, thumbnails: bool = False) -> dic
             timeline("Files by modification month", [i.mtime for i in files if i.mtime]),
         ]
     )
-    log = store.cases.audit_log(case)
+    log = cases.audit_log(case)
     return {
         "case": case,
         "version": __version__,
@@ -175,9 +174,9 @@ def render_html(context: dict[str, Any]) -> str:
     return env.get_template("report.html.j2").render(**context)
 
 
-def write_report(store: Store, case: Case, out: Path, *, pdf: bool, thumbnails: bool) -> list[Path]:
+def write_report(cases: CaseService, case: Case, out: Path, *, pdf: bool, thumbnails: bool) -> list[Path]:
     """Write report.html (and report.pdf) into ``out``, atomically; return the files."""
-    html = render_html(report_context(store, case, thumbnails=thumbnails))
+    html = render_html(report_context(cases, case, thumbnails=thumbnails))
     out.mkdir(parents=True, exist_ok=True)
     written = [_atomic(out / "report.html", html.encode("utf-8"))]
     if pdf:
