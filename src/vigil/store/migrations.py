@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vigil.errors import StoreError
-from vigil.store import cases, service
+from vigil.store import cases, content_ids, service
 from vigil.store.database import Database
 
 
@@ -160,6 +160,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ids are never reused (AUTOINCREMENT on SQLite); drop orphaned disabled marks",
         _autoincrement_sqlite(),
         _ORPHAN_MARKS,  # BIGSERIAL never hands an id out twice
+    ),
+    Migration(
+        5,
+        "HMA content ids: small, sequential, never reused",
+        content_ids.SQLITE,
+        content_ids.POSTGRES,
     ),
 )
 
