@@ -10,7 +10,6 @@ Exit codes: 0 written, 1 when it could not be written, 2 for usage errors.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -63,17 +62,14 @@ def export_command(
 ) -> None:
     """Export the case's media (one record per distinct file) as VICS 2.0 or CSV."""
     wanted = {c.strip() for c in categories.split(",") if c.strip()} if categories else None
-    with open_case("export", case_name) as (store, case):
+    with open_case("export", case_name) as (cases, case):
         media = case_media(
-            store.cases.items(case),
+            cases.items(case),
             profile=profile,
             categories=wanted,
             matched_only=matched_only,
         )
-        store.cases.audit(
-            case,
-            getpass.getuser(),
-            "export",
+        cases.record(case, "export",
             {
                 "format": output_format.value,
                 "records": len(media),
