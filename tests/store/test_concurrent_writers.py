@@ -112,3 +112,24 @@ def test_two_writers_of_one_source_take_turns(store_url: str) -> None:
     assert _together(N, write) == list(range(N))
     with open_store(store_url) as store:
         assert store.cases.counts(case) == {"sources": 1, "items": 3}
+
+
+def test_concurrent_curation_of_one_set_loses_nothing(store_url: str) -> None:
+    with open_store(store_url) as store:
+        curation = Curation(store.db)
+        curation.create_set("bank")
+        curation.add_entry("bank", {"md5": "0" * 32})
+
+    def curate(i: int) -> int:
+        with open_store(store_url) as mine:
+            curation = Curation(mine.db)
+            curation.update_attributes("bank", {f"k{i}": i})
+            curation.set_disabled("bank", 0, i % 2 == 0)
+            curation.set_disabled("bank", 0, True)
+        return i
+
+    assert _together(N, curate) == list(range(N))
+    with open_store(store_url) as store:
+        info = store.hashsets.require("bank")
+        assert info.attributes == {f"k{i}": i for i in range(N)}
+        assert list(Curation(store.db).disabled()) == [(info.id, 0)]

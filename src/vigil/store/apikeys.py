@@ -89,18 +89,13 @@ class ApiKeyRepository:
 
     def revoke(self, name: str) -> bool:
         """Revoke the key called ``name`` (its row stays, renamed, for the record)."""
-        with self.db.transaction():
-            rows = self.db.execute(
-                "SELECT id FROM api_keys WHERE name = ? AND revoked_at IS NULL", (name,)
-            )
-            if not rows:
-                return False
-            stamp = _now()
-            self.db.execute(
-                "UPDATE api_keys SET revoked_at = ?, name = ? WHERE id = ?",
-                (stamp, f"{name} (revoked {stamp})", rows[0][0]),
-            )
-        return True
+        stamp = _now()
+        revoked = self.db.execute(
+            "UPDATE api_keys SET revoked_at = ?, name = ? WHERE name = ? AND revoked_at IS NULL "
+            "RETURNING id",
+            (stamp, f"{name} (revoked {stamp})", name),
+        )
+        return bool(revoked)
 
     def check(self, key: str) -> ApiKey | None:
         """The live key record for a presented key, or None."""

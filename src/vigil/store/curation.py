@@ -99,7 +99,7 @@ class Curation:
         check_set_name(new_name)
         try:
             with self.db.transaction():
-                info = self.sets.require(name)
+                info = self.sets.require(name, lock=True)
                 if new_name != name and self.sets.get(new_name) is not None:
                     raise UsageError(f"a hash set named {new_name!r} exists")
                 self.db.execute("UPDATE hash_sets SET name = ? WHERE id = ?", (new_name, info.id))
@@ -118,7 +118,7 @@ class Curation:
         ):
             raise UsageError(f"pdq_threshold must be an integer from 0 to {MAX_PDQ_THRESHOLD}")
         with self.db.transaction():
-            info = self.sets.require(name)
+            info = self.sets.require(name, lock=True)
             attributes = dict(info.attributes or {})
             for key, value in changes.items():
                 if value is None:
@@ -244,7 +244,7 @@ class Curation:
     ) -> dict[str, Any]:
         """Disable an entry (for ever, or until the Unix time ``until``) or enable it."""
         with self.db.transaction():
-            info = self.sets.require(name)
+            info = self.sets.require(name, lock=True)
             if not self.db.execute(
                 "SELECT 1 FROM hash_entries WHERE set_id = ? AND entry_no = ?",
                 (info.id, entry_no),

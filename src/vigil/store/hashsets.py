@@ -59,14 +59,23 @@ class HashSetRepository:
 
     # -- sets ----------------------------------------------------------------------
 
-    def get(self, name: str) -> HashSetInfo | None:
-        """The set called ``name``, or None."""
-        rows = self.db.execute(f"SELECT {_SET_COLUMNS} FROM hash_sets WHERE name = ?", (name,))
+    def get(self, name: str, *, lock: bool = False) -> HashSetInfo | None:
+        """The set called ``name``, or None.
+
+        With ``lock`` (inside a transaction), the set's row stays locked until the
+        commit on PostgreSQL, so that a read-modify-write of the set (its attributes,
+        its disabled entries) cannot interleave with another's; SQLite's write
+        transaction holds the whole database already.
+        """
+        suffix = " FOR UPDATE" if lock and self.db.dialect == "postgres" else ""
+        rows = self.db.execute(
+            f"SELECT {_SET_COLUMNS} FROM hash_sets WHERE name = ?{suffix}", (name,)
+        )
         return _info(rows[0]) if rows else None
 
-    def require(self, name: str) -> HashSetInfo:
-        """The set called ``name``, or UnknownHashSetError."""
-        info = self.get(name)
+    def require(self, name: str, *, lock: bool = False) -> HashSetInfo:
+        """The set called ``name``, or UnknownHashSetError (``lock``: see ``get``)."""
+        info = self.get(name, lock=lock)
         if info is None:
             raise UnknownHashSetError(f"no hash set named {name!r}")
         return info
