@@ -62,8 +62,9 @@ def test_depth_limit(tmp_path: Path) -> None:
         data = zipped({f"level{level}.bin": data})
     (tmp_path / "deep.zip").write_bytes(data)
     items = list(walk([tmp_path], ArchiveLimits(max_depth=2)))
-    assert [i.depth for i in items] == [0, 1, 2]
-    assert "nested deeper than 2 levels" in items[-1].notes[0]
+    assert [i.depth for i in items] == [0, 1, 2, 3]  # the last: the container not opened
+    assert items[-1].path == items[-2].path + "!/"
+    assert "nested deeper than 2 levels" in (items[-1].error or "")
 
 
 def test_links_fifos_and_loops(tmp_path: Path) -> None:

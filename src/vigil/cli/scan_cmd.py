@@ -69,7 +69,7 @@ def scan_command(
     ),
     mode: Mode = typer.Option(Mode.fast, "--mode", help="PDQ decoding path (docs/pdq.md)."),
     max_depth: int = typer.Option(
-        5, "--max-depth", min=0, help="Archives nested deeper stay closed."
+        32, "--max-depth", min=0, help="Archives nested deeper are not opened (error items)."
     ),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = all cores)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
@@ -105,6 +105,12 @@ def scan_command(
         store.close()
     if not quiet:
         _print_summary(outcome.case, outcome.summary, outcome.duplicates)
+    if outcome.summary.errors:
+        typer.echo(
+            f"scan: finished, with {outcome.summary.errors:,} items not examined "
+            "(each has its error: vigil results)",
+            err=True,
+        )
     raise typer.Exit(1 if outcome.summary.errors else 0)
 
 
@@ -169,7 +175,7 @@ def _print_summary(case: Case, summary: ScanSummary, duplicates: int) -> None:
         ("known (ignore sets)", f"{summary.known:,}"),
         ("unknown media", f"{summary.unknown_media:,}"),
         ("duplicates (whole case)", f"{duplicates:,}"),
-        ("errors", f"{summary.errors:,}"),
+        ("errors: items not examined", f"{summary.errors:,}"),
         ("resumed: sources already done", f"{summary.resumed_sources:,}"),
         ("time", f"{summary.seconds:,.1f} s"),
     ]

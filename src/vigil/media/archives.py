@@ -7,9 +7,13 @@ caller hashes members exactly like files. Nothing is written to disk.
 
 Hostile archives are the norm in this field, so every limit is explicit and
 configurable (``ArchiveLimits``): nesting depth, members per archive, bytes a member
-may expand to, the expansion ratio of a member, and the total bytes one piece of
-evidence may expand to. A member that breaks a limit, an encrypted member, or a
-corrupt one becomes a member with an ``error``; the rest of the archive goes on.
+may expand to, the expansion ratio of a member, and a *budget* per piece of evidence
+(``Budget.for_source``): the bytes it may expand to, relative to its size with a floor,
+and the CPU time its expansion may take, so that a 42.zip-style bomb (every member
+under the ratio limit, nested copies multiplying the work) costs seconds, not hours.
+A member that breaks a limit, an encrypted member, or a corrupt one becomes a member
+with an ``error``; the rest of the archive goes on. An archive of a format Vigil does
+not read (RAR) is recognised and recorded as not examined, never taken for a plain file.
 Names with ``..`` or absolute paths are harmless here (nothing is extracted); they are
 kept as found, with a note.
 
@@ -26,6 +30,7 @@ import lzma
 import queue
 import tarfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +51,8 @@ ARCHIVE_TYPES = frozenset(
         "application/x-7z-compressed",
     }
 )
+#: Archive types Vigil recognises but does not read: recorded as not examined.
+UNSUPPORTED_ARCHIVE_TYPES = {"application/vnd.rar": "RAR"}
 _COMPRESSORS = {
     "application/gzip": ".gz",
     "application/x-bzip2": ".bz2",
@@ -58,12 +65,20 @@ _COMPRESSORS = {
 class ArchiveLimits:
     """Limits against zip bombs and hostile archives; all configurable."""
 
-    max_depth: int = 5  # archives inside archives inside ... the evidence file
+    max_depth: int = 32  # archives inside archives inside ... the evidence file
     max_members: int = 1_000_000  # members of one archive
     max_member_bytes: int = 16 << 30  # what one member may expand to
     max_ratio: float = 1000.0  # expanded / compressed, for members over ratio_floor
     ratio_floor: int = 64 << 20  # members smaller than this are never ratio-checked
     max_total_bytes: int = 1 << 40  # what one piece of evidence may expand to, nested
+    #: The budget of one piece of evidence: it may expand to ``max_expansion`` times its
+    #: size (all nesting levels together), and never less than ``expansion_floor`` ...
+    max_expansion: float = 100.0
+    expansion_floor: int = 1 << 30
+    #: ... and its expansion may take ``cpu_floor_seconds`` of CPU time plus
+    #: ``cpu_seconds_per_gb`` for each GB of its size (hashing and decoding included).
+    cpu_floor_seconds: float = 20.0
+    cpu_seconds_per_gb: float = 120.0
     memory_member_bytes: int = 256 << 20  # larger members are streamed, not held in memory
 
 
@@ -73,15 +88,46 @@ class ArchiveLimitError(Exception):
 
 @dataclass
 class Budget:
-    """Bytes that one piece of evidence may still expand to, shared by all nesting levels."""
+    """What one piece of evidence may still cost, shared by all its nesting levels.
+
+    Bytes it may still expand to, and (when ``cpu_seconds`` is set) the CPU time of this
+    process it may take from the budget's creation on: a bomb made of many small members
+    each under every per-member limit is stopped by one of the two, and reported.
+    """
 
     remaining: int
+    cpu_seconds: float | None = None
+    started: float = field(default_factory=time.process_time)
+    spent_cpu: bool = False
+
+    @classmethod
+    def for_source(cls, limits: ArchiveLimits, size: int | None) -> Budget:
+        """The budget of a piece of evidence of ``size`` bytes under ``limits``."""
+        size = max(0, size or 0)
+        allowed = max(limits.expansion_floor, int(limits.max_expansion * size))
+        cpu = limits.cpu_floor_seconds + limits.cpu_seconds_per_gb * size / 1e9
+        return cls(min(allowed, limits.max_total_bytes), cpu)
 
     def take(self, n: int) -> None:
-        """Spend ``n`` bytes; raise ArchiveLimitError past the limit."""
+        """Spend ``n`` bytes; raise ArchiveLimitError past the bytes or the CPU budget."""
         self.remaining -= n
         if self.remaining < 0:
-            raise ArchiveLimitError("evidence expands past the total-bytes limit (a bomb?)")
+            raise ArchiveLimitError(
+                "evidence expands past its budget (the total-bytes limit): not read (a bomb?)"
+            )
+        self.check_time()
+
+    def check_time(self) -> None:
+        """Raise ArchiveLimitError once the CPU-time budget is spent."""
+        if self.cpu_seconds is None:
+            return
+        used = time.process_time() - self.started
+        if used > self.cpu_seconds:
+            self.spent_cpu = True
+            raise ArchiveLimitError(
+                f"evidence took more than its CPU-time budget of {self.cpu_seconds:,.0f} s "
+                "to expand: not read (a bomb?)"
+            )
 
 
 @dataclass
@@ -106,6 +152,11 @@ class Member:
 def is_archive(mime: str) -> bool:
     """Whether Vigil reads into content of this type."""
     return mime in ARCHIVE_TYPES
+
+
+def unsupported_archive(mime: str) -> str | None:
+    """The name of an archive format Vigil recognises but cannot read (None otherwise)."""
+    return UNSUPPORTED_ARCHIVE_TYPES.get(mime)
 
 
 def members(
@@ -160,12 +211,20 @@ def _read_member(
         )
     guard = _Guard(reader, packed, limits, budget)
     if declared is not None and declared > limits.memory_member_bytes:
-        return None, guard
+        return None, io.BufferedReader(guard, 1 << 20)  # type: ignore[return-value]
     data = guard.read(limits.memory_member_bytes + 1)
     if len(data) > limits.memory_member_bytes:
         # Longer than declared or undeclared: stream the rest instead of holding it.
-        return None, _Prefixed(data, guard)
+        return None, io.BufferedReader(_Prefixed(data, guard), 1 << 20)  # type: ignore[return-value]
     return data, None
+
+
+def stream_head(stream: BinaryIO) -> bytes:
+    """The first bytes of a member's stream without consuming them (b"" if not peekable)."""
+    peek = getattr(stream, "peek", None)
+    if peek is None:
+        return b""
+    return bytes(peek(HEAD_SIZE)[:HEAD_SIZE])
 
 
 class _Guard(io.RawIOBase):
@@ -240,11 +299,23 @@ def _too_many(limits: ArchiveLimits) -> Member:
     )
 
 
+def _spent(budget: Budget) -> Member | None:
+    """An error member ending the archive once its CPU-time budget is spent."""
+    try:
+        budget.check_time()
+    except ArchiveLimitError as exc:
+        return Member(name="", kind="other", error=f"the rest of this archive was not read: {exc}")
+    return None
+
+
 def _zip_members(stream: BinaryIO, limits: ArchiveLimits, budget: Budget) -> Iterator[Member]:
     with zipfile.ZipFile(stream) as archive:
         for count, info in enumerate(archive.infolist()):
             if count >= limits.max_members:
                 yield _too_many(limits)
+                return
+            if (spent := _spent(budget)) is not None:
+                yield spent
                 return
             if info.is_dir():
                 continue
@@ -296,6 +367,9 @@ def _tar_members(
         for count, info in enumerate(archive):
             if count >= limits.max_members:
                 yield _too_many(limits)
+                return
+            if (spent := _spent(budget)) is not None:
+                yield spent
                 return
             if info.isdir():
                 continue

@@ -39,7 +39,7 @@ class ScanRequest:
     examiner: str | None = None
     threshold: int | None = None  # PDQ distance; None: each set's own, else 31
     mode: str = "fast"  # PDQ decoding path (docs/pdq.md)
-    max_depth: int = 5  # archives nested deeper stay closed
+    max_depth: int = 32  # archives nested deeper are error items, not opened
     jobs: int = 0  # worker processes; 0: every core
 
 

@@ -14,7 +14,15 @@ from collections.abc import Iterator
 from typing import BinaryIO, ClassVar
 
 from vigil.errors import MediaError, describe
-from vigil.media.archives import ArchiveLimits, Budget, Member, is_archive, members
+from vigil.media.archives import (
+    ArchiveLimits,
+    Budget,
+    Member,
+    is_archive,
+    members,
+    stream_head,
+    unsupported_archive,
+)
 from vigil.media.sniff import HEAD_SIZE, sniff
 from vigil.media.sources.base import (
     SEPARATOR,
@@ -47,8 +55,13 @@ class ArchiveSource:
 
     @classmethod
     def detect(cls, head: bytes, name: str) -> bool:
-        """Whether content starting with ``head`` is an archive Vigil reads into."""
-        return is_archive(sniff(head))
+        """Whether content starting with ``head`` is an archive (one Vigil reads, or not).
+
+        Archives of a format Vigil does not read are claimed too, so that they become an
+        item "not examined" instead of passing for a plain file.
+        """
+        mime = sniff(head)
+        return is_archive(mime) or unsupported_archive(mime) is not None
 
     def walk(self, stream: BinaryIO | None = None) -> Iterator[EvidenceItem]:
         """The members, in the archive's order; a corrupt archive ends in one error item."""
@@ -59,18 +72,28 @@ class ArchiveSource:
                 stream = self.parent.open(self.at)
             try:
                 for index, member in enumerate(self._members(stream, self.budget)):
-                    yield self._item(member, index, depth)
+                    item = self._item(member, index, depth)
+                    head = stream_head(item.stream) if item.stream is not None else b""
+                    yield item
+                    if item.stream is not None and item.error is None:
+                        yield from _large_archive(item, head, self.limits)
             finally:
                 if own:
                     stream.close()
+        except _UnsupportedError as exc:
+            yield self._failure(depth, str(exc))
         except Exception as exc:  # a corrupt or hostile archive: keep what was read
-            yield EvidenceItem(
-                path=self.shown + SEPARATOR,
-                container=self.shown,
-                depth=depth,
-                kind="other",
-                error=f"cannot read archive: {describe(exc)}",
-            )
+            yield self._failure(depth, f"cannot read archive: {describe(exc)}")
+
+    def _failure(self, depth: int, error: str) -> EvidenceItem:
+        """The error item of this archive as a whole (what was read before it stays)."""
+        return EvidenceItem(
+            path=self.shown + SEPARATOR,
+            container=self.shown,
+            depth=depth,
+            kind="other",
+            error=error,
+        )
 
     def open(self, locator: Locator) -> BinaryIO:
         """One member's content: in memory (seekable), or re-read from the archive on seek."""
@@ -82,6 +105,10 @@ class ArchiveSource:
     def _members(self, stream: BinaryIO, budget: Budget) -> Iterator[Member]:
         mime = sniff(stream.read(HEAD_SIZE))
         stream.seek(0)
+        if (unsupported := unsupported_archive(mime)) is not None:
+            raise _UnsupportedError(
+                f"{unsupported} archive: format not supported, not opened, content not examined"
+            )
         if not is_archive(mime):
             raise MediaError(f"not an archive ({mime})")
         yield from members(stream, mime, self.at.steps[-1].name, self.limits, budget)
@@ -100,6 +127,26 @@ class ArchiveSource:
             error=member.error,
             notes=list(member.notes),
             locator=self.at.child(self.kind, member.name, index) if member.name else None,
+        )
+
+
+class _UnsupportedError(MediaError):
+    """An archive of a format Vigil recognises but does not read."""
+
+
+def _large_archive(
+    item: EvidenceItem, head: bytes, limits: ArchiveLimits
+) -> Iterator[EvidenceItem]:
+    """The error item of an archive member too large to open in memory (never silent)."""
+    mime = sniff(head)
+    if is_archive(mime) or unsupported_archive(mime) is not None:
+        yield EvidenceItem(
+            path=item.path + SEPARATOR,
+            container=item.path,
+            depth=item.depth + 1,
+            kind="other",
+            error=f"archive member over {limits.memory_member_bytes:,} bytes: nested archives "
+            "this large are not opened, content not examined",
         )
 
 

@@ -120,9 +120,9 @@ def expand_item(
     from the inner item's bytes in memory, never re-opened from the root.
     """
     limits = limits or ArchiveLimits()
-    if limits.max_depth < 1 or item.locator is None:
+    if item.locator is None:
         return
-    budget = budget or Budget(limits.max_total_bytes)
+    budget = budget or Budget.for_source(limits, item.size)
     own = stream is None
     try:
         if stream is None:
@@ -136,7 +136,9 @@ def expand_item(
         yield _failed(item, exc)
         return
     try:
-        if cls is not None:
+        if cls is not None and limits.max_depth < 1:
+            yield _failed(item, None, "archives are not opened (depth limit 0)")
+        elif cls is not None:
             yield from _expand(
                 cls(parent, item.locator, limits, budget, item.path), stream, limits, budget
             )
@@ -156,19 +158,22 @@ def _expand(
         if cls is None:
             continue
         if inner.depth >= limits.max_depth:
-            inner.notes.append(f"archive nested deeper than {limits.max_depth} levels: not opened")
+            yield _failed(inner, None, f"archive nested deeper than {limits.max_depth} levels")
             continue
         nested = cls(container, inner.locator, limits, budget, inner.path)
         yield from _expand(nested, io.BytesIO(inner.data), limits, budget)
 
 
-def _failed(item: EvidenceItem, exc: BaseException) -> EvidenceItem:
+def _failed(item: EvidenceItem, exc: BaseException | None, why: str = "") -> EvidenceItem:
+    """The error item of a container that was not opened: its content was not examined."""
     return EvidenceItem(
         path=item.path + SEPARATOR,
         container=item.path,
         depth=item.depth + 1,
         kind="other",
-        error=f"cannot read archive: {describe(exc)}",
+        error=f"{why}: not opened, content not examined"
+        if exc is None
+        else f"cannot read archive: {describe(exc)}",
     )
 
 
