@@ -133,3 +133,45 @@ def test_concurrent_curation_of_one_set_loses_nothing(store_url: str) -> None:
         info = store.hashsets.require("bank")
         assert info.attributes == {f"k{i}": i for i in range(N)}
         assert list(Curation(store.db).disabled()) == [(info.id, 0)]
+
+
+def test_a_scan_waits_for_a_long_import_on_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: an import holding the write lock longer than the busy timeout.
+
+    The import here reads its entries slowly (as a huge file would be read), so it holds
+    SQLite's write lock for about a second; the scan's connection gives up each wait
+    after 50 ms, far less. The scan's writes wait their turn instead of failing.
+    """
+    import time
+
+    from vigil.hashsets.model import Entry, HashSetInfo
+
+    url = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    with open_store(url):
+        pass
+    importing = threading.Event()
+
+    def slow_entries():  # type: ignore[no-untyped-def]
+        for i in range(20):
+            if i == 1:
+                importing.set()
+            time.sleep(0.05)
+            yield Entry(md5=f"{i:032x}")
+
+    def run_import() -> int:
+        with open_store(url) as store:
+            return store.hashsets.replace(HashSetInfo(name="big"), slow_entries()).entry_count
+
+    importer = threading.Thread(target=run_import)
+    importer.start()
+    try:
+        assert importing.wait(10)
+        with open_store(url) as store:
+            store.db.conn.execute("PRAGMA busy_timeout = 50")  # type: ignore[attr-defined]
+            case, created = store.cases.open("during-import")
+            store.cases.record(case, 0, [ScanItem(path="/e/f", source="/e/f")])
+            store.cases.audit(case, "examiner", "scan.finish", {})
+            assert created and store.cases.counts(case) == {"sources": 1, "items": 1}
+            assert store.hashsets.require("big").entry_count == 20  # it waited for the import
+    finally:
+        importer.join()

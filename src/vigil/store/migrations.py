@@ -186,10 +186,13 @@ def current_version(db: Database) -> int:
 
 def migrate(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
     """Apply the migrations ``db`` lacks; return their versions. Refuse a newer schema."""
-    with db.transaction():
-        if db.dialect == "postgres":
-            # CREATE TABLE IF NOT EXISTS is not safe against a concurrent creator there.
+    if db.dialect == "postgres":
+        # CREATE TABLE IF NOT EXISTS is not safe against a concurrent creator there.
+        with db.transaction():
             db.execute("SELECT pg_advisory_xact_lock(7371)")
+            db.script(_LEDGER)
+    else:
+        # No write lock for an existing ledger: opening the store never waits for an import.
         db.script(_LEDGER)
     known = max((m.version for m in migrations), default=0)
     have = current_version(db)

@@ -92,10 +92,10 @@ class SqliteDatabase(Database):
         if isinstance(exc, sqlite3.IntegrityError) and "unique" in reason.lower():
             return StoreConflictError(message)
         if _is_locked(exc):
-            held = max(waited or 0.0, BUSY_TIMEOUT_MS / 1000)
+            held = "" if waited is None else f" for {waited:.1f} s"
             return StoreConflictError(
                 f"{operation(sql)} failed in the SQLite store {self.location}: another "
-                f"process held the write lock for over {held:.0f} s ({reason})"
+                f"process held the write lock{held}, longer than this one waits ({reason})"
             )
         return StoreError(message)
 
