@@ -56,7 +56,8 @@ def huge_png(side: int = 14_000) -> bytes:
     compressor = zlib.compressobj(9)
     row = bytes(side + 1)  # filter byte 0, then zeros
     body = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
 
 
 def tar_with_mtime(path: Path, name: str, data: bytes, mtime: float) -> None:

@@ -16,6 +16,12 @@ Choices that decide hash compatibility:
 * ``fast`` mode asks libjpeg-turbo for a DCT-scaled decode (1/2, 1/4 or 1/8) of
   large JPEGs, keeping both sides at least ``fast_min_side`` pixels; images whose
   sides are below twice that bound decode in full, so their hash is exact.
+* Memory is bounded by an estimate made from the header, before any pixel is decoded
+  (``decode_memory_estimate``): the decoded pixels, their RGB copy and the PDQ
+  filter's float buffers. An image over ``max_decode_bytes`` (after any reduced JPEG
+  decoding) is refused with a DecompressionBombError naming its size, so that a
+  hostile PNG of 14,000 x 14,000 pixels (a few hundred KB on disk, under the pixel
+  cap) cannot take a worker past 1 GB; the item keeps its digests.
 """
 
 from __future__ import annotations
@@ -31,6 +37,12 @@ from vigil.errors import CorruptMediaError, DecompressionBombError, describe
 
 #: Default cap on an image's declared pixel count (width x height): 200 MP.
 DEFAULT_MAX_PIXELS = 200_000_000
+#: Default cap on the memory one image's decoding and hashing may need: a worker
+#: (about 150 MB of code and libraries) stays under 1 GB.
+DEFAULT_MAX_DECODE_BYTES = 720 << 20
+#: Bytes per pixel at the peak of decoding and hashing: up to 4 decoded, 3 of RGB, and
+#: 2 float32 planes of luminance in the PDQ filter (the decoded image is freed by then).
+_PEAK_BYTES_PER_PIXEL = 11
 #: In fast mode, reduced JPEG decoding keeps both sides at least this long.
 DEFAULT_FAST_MIN_SIDE = 512
 
@@ -71,12 +83,14 @@ def decode_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     fast_min_side: int = DEFAULT_FAST_MIN_SIDE,
     pixels: PixelPolicy = "rgb",
+    max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
 ) -> DecodedImage:
     """Decode the first frame of an image held in memory.
 
     Raises DecompressionBombError before decoding anything when the declared size is
-    over ``max_pixels``, and CorruptMediaError, naming the decoder's complaint, when
-    the file is truncated or corrupt.
+    over ``max_pixels`` or its decoding would need more than ``max_decode_bytes``
+    (``decode_memory_estimate``), and CorruptMediaError, naming the decoder's
+    complaint, when the file is truncated or corrupt.
     """
     if mime in ("image/heic", "image/heif", "image/avif"):
         _register_heif()
@@ -100,11 +114,23 @@ def decode_image(
         scale = 1
         if mode == "fast" and fmt == "JPEG":
             scale = _draft(im, fast_min_side)
+        need = decode_memory_estimate(*im.size)
+        if need > max_decode_bytes:
+            raise DecompressionBombError(
+                f"image of {width}x{height} pixels would need about {need / 1e6:,.0f} MB of "
+                f"memory to decode and hash, over the limit of {max_decode_bytes / 1e6:,.0f} MB: "
+                "digests only"
+            )
         try:
             rgb = _pixels(im, pixels)
         except Exception as exc:
             raise CorruptMediaError(f"cannot decode {fmt} image: {describe(exc)}") from exc
     return DecodedImage(rgb, width, height, fmt, frames, orientation, scale)
+
+
+def decode_memory_estimate(width: int, height: int) -> int:
+    """Peak bytes that decoding and hashing a ``width`` x ``height`` image needs."""
+    return max(0, width) * max(0, height) * _PEAK_BYTES_PER_PIXEL
 
 
 def _open(data: bytes | memoryview) -> Image.Image:
