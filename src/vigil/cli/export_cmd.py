@@ -69,7 +69,9 @@ def export_command(
             categories=wanted,
             matched_only=matched_only,
         )
-        cases.record(case, "export",
+        cases.record(
+            case,
+            "export",
             {
                 "format": output_format.value,
                 "records": len(media),
