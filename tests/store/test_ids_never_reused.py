@@ -8,6 +8,8 @@ service silently never matched it.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vigil.errors import UsageError
 from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
@@ -73,3 +75,44 @@ def test_create_set_refuses_an_existing_name_and_keeps_it(store_url: str) -> Non
         with pytest.raises(UsageError, match="exists"):
             curation.create_set("A")
         assert store.hashsets.require("A").entry_count == 1
+
+
+_OPS = st.lists(
+    st.one_of(
+        st.just(("create", 0)),
+        st.tuples(st.just("delete"), st.integers(0, 5)),
+        st.tuples(st.just("disable"), st.integers(0, 5)),
+        st.tuples(st.just("reimport"), st.integers(0, 5)),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_OPS)
+def test_any_history_of_sets_keeps_ids_fresh_and_marks_live(ops: list[tuple[str, int]]) -> None:
+    """Whatever sets are created, deleted, re-imported and disabled: ids only grow, and
+    every disabled mark belongs to a live set's existing entry."""
+    with open_store("sqlite:///:memory:") as store:
+        curation = Curation(store.db)
+        issued: list[int] = []
+        names: list[str] = []
+        for op, n in ops:
+            live = [s.name for s in store.hashsets.list()]
+            if op == "create":
+                name = f"s{len(names)}"
+                names.append(name)
+                issued.append(int(curation.create_set(name).id or 0))
+                curation.add_entry(name, {"md5": MD5})
+            elif live:
+                name = live[n % len(live)]
+                if op == "delete":
+                    curation.delete_set(name)
+                elif op == "disable":
+                    curation.set_disabled(name, 0, True)
+                else:
+                    info = store.hashsets.replace(HashSetInfo(name=name), [Entry(md5=MD5)])
+                    issued.append(int(info.id or 0))
+        assert issued == sorted(set(issued))
+        live_ids = {int(s.id or 0) for s in store.hashsets.list()}
+        assert {set_id for set_id, _ in curation.disabled()} <= live_ids
