@@ -7,10 +7,19 @@ batches (one task per batch, to amortise inter-process overhead), at most
 and results come back in input order as soon as they are ready. A batch whose
 worker died is retried once on a fresh pool, then each of its items is handed to
 ``on_failure`` so that the caller records an error row instead of stopping.
+
+Workers die with their parent: ``die_with_parent`` (the pool's initialiser) asks the
+Linux kernel to SIGKILL a worker when the process that started it dies, however it
+dies (``kill -9``, the OOM killer), so that no worker lives on holding memory and open
+evidence files. The service's uvicorn workers use the same function.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -20,6 +29,36 @@ from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int | None = None) -> bool:
+    """Have the kernel SIGKILL this process when its parent dies (Linux; elsewhere False).
+
+    ``parent``: the pid the caller expects as its parent. If that parent is already
+    gone (it died before this call; the child was re-parented) this process exits at
+    once, closing the race between start-up and the request.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+    return True
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """A local process pool whose workers die with this process."""
+    return ProcessPoolExecutor(
+        max_workers=jobs, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
 
 
 def _run_batch(fn: Callable[[T], R], batch: list[T]) -> list[R]:
@@ -91,7 +130,7 @@ def ordered_map(
             except Exception as exc:
                 yield on_failure(item, exc)
         return
-    pool = _Pool(executor_factory or (lambda n: ProcessPoolExecutor(max_workers=n)), jobs)
+    pool = _Pool(executor_factory or worker_pool, jobs)
     pending: deque[tuple[list[T], Future[list[R]]]] = deque()
     source = _batches(items, batch_size, weight, max_weight)
     try:

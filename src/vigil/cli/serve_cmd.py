@@ -11,9 +11,11 @@ webhooks commands are thin layers over their store repositories. Exit codes: 0 d
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+from typing import Any
 
 import typer
 
@@ -46,6 +48,13 @@ def serve_command(
     max_upload_mb: int = typer.Option(32, "--max-upload-mb", min=1, help="Largest upload."),
     rate: float = typer.Option(5000.0, "--rate", help="Requests per second per key."),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    hma_open_routes: bool = typer.Option(
+        False,
+        "--hma-open-routes",
+        help="Answer HMA's routes (/h, /m, /c) without an API key, as HMA does: for a "
+        "drop-in migration behind a trusted network only (anyone reaching the port may "
+        "add and delete bank content).",
+    ),
 ) -> None:
     """Serve the matching API (OpenAPI at /docs) on the same store as the CLI."""
     import uvicorn
@@ -56,9 +65,21 @@ def serve_command(
             serve_rate=rate,
             serve_burst=max(2 * rate, 1.0),
         )
+        if hma_open_routes:
+            settings = settings.with_(serve_hma_open_routes=True)
         open_store(settings.store_url).close()  # fail early, with a message
     except VigilError as exc:
         raise _fail("serve", exc) from None
+    if settings.serve_hma_open_routes:
+        typer.secho(
+            "WARNING: --hma-open-routes: the HMA-compatible routes (/h, /m, /c) answer "
+            f"WITHOUT an API key on {host}:{port}. Anyone who can reach this port can look "
+            "up hashes and add, change and delete bank content. Use it only behind a "
+            "network boundary you trust, for a migration from HMA; /v1 still needs keys.",
+            err=True,
+            fg=typer.colors.RED,
+            bold=True,
+        )
     if workers > 1:
         raise typer.Exit(_serve_workers(settings, host, port, workers, log_level))
     from vigil.web.app import create_app
@@ -74,6 +95,31 @@ def serve_command(
     )
 
 
+#: uvicorn's worker manager, made to die with ``vigil serve`` (its pid: the first argument).
+_SUPERVISOR = (
+    "import sys; from vigil.parallel import die_with_parent; "
+    "die_with_parent(int(sys.argv.pop(1))); sys.argv[0] = 'uvicorn'; "
+    "from uvicorn.main import main; main()"
+)
+
+
+def worker_app() -> Any:
+    """The uvicorn factory of each worker: the app, in a process that dies with its manager.
+
+    uvicorn starts workers as fresh interpreters (multiprocessing's spawn); their
+    manager is their multiprocessing parent. Without this a ``kill -9`` of the manager
+    (itself killed with ``vigil serve``) would leave the workers serving forever.
+    """
+    import multiprocessing
+
+    from vigil.parallel import die_with_parent
+    from vigil.web.app import from_env
+
+    manager = multiprocessing.parent_process()
+    die_with_parent(manager.pid if manager is not None else None)
+    return from_env()
+
+
 def _serve_workers(settings: Settings, host: str, port: int, workers: int, log_level: str) -> int:
     """Run uvicorn's worker manager as a child with the settings in its environment.
 
@@ -83,7 +129,8 @@ def _serve_workers(settings: Settings, host: str, port: int, workers: int, log_l
     its orderly exit); a SIGTERM sent to this process is passed on.
     """
     argv = [
-        sys.executable, "-m", "uvicorn", "vigil.web.app:from_env", "--factory",
+        sys.executable, "-c", _SUPERVISOR, str(os.getpid()),
+        "vigil.cli.serve_cmd:worker_app", "--factory",
         "--host", host, "--port", str(port), "--workers", str(workers),
         "--log-level", log_level, "--no-access-log", "--no-server-header",
     ]  # fmt: skip
