@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from tests.hashsets import samples
-from vigil.cli.main import app
+from vigil.cli.main import cli
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "hashsets" / "example-vics.json"
@@ -23,7 +23,7 @@ def run(store_url: str):  # type: ignore[no-untyped-def]
     runner = CliRunner()
 
     def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, ["hashset", *args], catch_exceptions=False)
+        return runner.invoke(cli(), ["hashset", *args], catch_exceptions=False)
 
     return invoke
 

@@ -6,23 +6,68 @@ Exit codes: 0 success, 1 when some item failed (the run still finished),
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
+import click
 import typer
 
 from vigil import __version__
-from vigil.cli import (
-    audit_cmd,
-    export_cmd,
-    hash_cmd,
-    hashset_cmd,
-    keys_cmd,
-    match_cmd,
-    refer_cmd,
-    report_cmd,
-    scan_cmd,
-    serve_cmd,
-)
+
+#: Every command: name -> (module, attribute, one-line help). The module is imported
+#: only when the command runs (or its own help is asked for): ``vigil --help`` and a
+#: quick ``vigil hash`` do not pay for the service, the report or the referral.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "hash": ("hash_cmd", "hash_command", "Hash files: MD5, SHA-1, SHA-256, PDQ, vPDQ."),
+    "hashset": ("hashset_cmd", "app", "Import, list, show, export, delete and look up hash sets."),
+    "match": ("match_cmd", "match_command", "Report every hash set holding each file or hash."),
+    "scan": ("scan_cmd", "scan_command", "Scan evidence into a case: hash, match, record."),
+    "results": ("scan_cmd", "results_command", "Export a case's items (docs/scan.md)."),
+    "audit": ("audit_cmd", "audit_command", "Print a case's audit log; --verify checks it."),
+    "export": ("export_cmd", "export_command", "Export a case's media as VICS 2.0 or CSV."),
+    "refer": ("refer_cmd", "refer_command", "Write a signed referral package of hashes and facts."),
+    "report": ("report_cmd", "report_command", "Write a self-contained HTML (and PDF) report."),
+    "keys": ("keys_cmd", "app", "Make and export the signing key of referral packages."),
+    "verify": ("keys_cmd", "verify_command", "Verify a signed referral package."),
+    "serve": ("serve_cmd", "serve_command", "Run the matching service (HTTP API, HMA routes)."),
+    "apikey": ("serve_cmd", "apikey_app", "Create, list and revoke the service's API keys."),
+    "webhook": ("serve_cmd", "webhook_app", "Add, list and remove the service's webhooks."),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """The real Click command behind ``name`` (its module imported now)."""
+    module_name, attribute, _ = COMMANDS[name]
+    module = importlib.import_module(f"vigil.cli.{module_name}")
+    target = getattr(module, attribute)
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_command(target)
+    else:
+        single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyCommand(click.Command):
+    """A command listed by its one-line help; the real one is loaded when it is used."""
+
+    def __init__(self, name: str) -> None:
+        """Stand for the command ``name`` of ``COMMANDS``."""
+        super().__init__(name, help=COMMANDS[name][2], short_help=COMMANDS[name][2])
+        self.add_help_option = False
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """Hand over to the real command: its options, its help, its run."""
+        return load_command(self.name or "").make_context(info_name, args, parent, **extra)
 
 app = typer.Typer(
     name="vigil",
@@ -49,22 +94,14 @@ def _root(
     """Vigil: hash, match, scan, report."""
 
 
-app.command("hash")(hash_cmd.hash_command)
-app.add_typer(hashset_cmd.app, name="hashset")
-app.command("match")(match_cmd.match_command)
-app.command("scan")(scan_cmd.scan_command)
-app.command("results")(scan_cmd.results_command)
-app.command("audit")(audit_cmd.audit_command)
-app.command("export")(export_cmd.export_command)
-app.command("refer")(refer_cmd.refer_command)
-app.command("report")(report_cmd.report_command)
-app.add_typer(keys_cmd.app, name="keys")
-app.command("verify")(keys_cmd.verify_command)
-app.command("serve")(serve_cmd.serve_command)
-app.add_typer(serve_cmd.apikey_app, name="apikey")
-app.add_typer(serve_cmd.webhook_app, name="webhook")
+def cli() -> click.Command:
+    """The ``vigil`` command: the root options, every command listed, none imported yet."""
+    group = typer.main.get_group(app)
+    for name in COMMANDS:
+        group.add_command(LazyCommand(name), name)  # type: ignore[attr-defined]
+    return group
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI (``argv`` for tests; defaults to sys.argv)."""
-    app(args=argv if argv is not None else sys.argv[1:], prog_name="vigil")
+    cli()(args=argv if argv is not None else sys.argv[1:], prog_name="vigil")

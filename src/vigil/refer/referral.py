@@ -24,7 +24,7 @@ from vigil.media.sources.registry import locator_of, read_locator
 from vigil.records import ScanItem
 from vigil.refer import cybertip
 from vigil.report.case_export import CaseMedia, write_csv, write_vics
-from vigil.store.cases import Case
+from vigil.services.cases import Case
 
 SCHEMA_ID = "vigil-referral/1"
 SCHEMA_FILE = Path(__file__).with_name("referral.schema.json")

@@ -28,7 +28,7 @@ from vigil.hashsets.formats.vics import VicsFormat
 from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
 from vigil.media.sniff import media_kind
 from vigil.records import ScanItem
-from vigil.store.cases import Case
+from vigil.services.cases import Case
 
 DEFAULT_PROFILE = "vics-us"
 #: VICS shapes: the hash-set shape every receiver reads, and the Case record.
