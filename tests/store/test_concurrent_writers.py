@@ -175,3 +175,21 @@ def test_a_scan_waits_for_a_long_import_on_sqlite(tmp_path) -> None:  # type: ig
             assert store.hashsets.require("big").entry_count == 20  # it waited for the import
     finally:
         importer.join()
+
+
+def test_each_webhook_event_is_claimed_by_one_worker(store_url: str) -> None:
+    from vigil.store.actions import ActionRepository
+
+    with open_store(store_url) as store:
+        actions = ActionRepository(store.db)
+        actions.add_webhook("http://127.0.0.1:9/hook", "s" * 20)
+        for i in range(30):
+            actions.record_match("k", "/v1/match", {"md5": f"{i:032x}"}, [])
+
+    def claim(_: int) -> list[int]:
+        with open_store(store_url) as mine:
+            return [event.row for event in ActionRepository(mine.db).claim(limit=30)]
+
+    results = _together(N, claim)
+    rows = [row for got in results for row in got]
+    assert len(rows) == len(set(rows)) == 30, results

@@ -167,20 +167,22 @@ class ActionRepository:
         claimed: list[QueuedEvent] = []
         for (row,) in due:
             with self.db.transaction():
-                # The conditional UPDATE is the claim: of two workers, one changes the row.
-                self.db.execute(
+                # The conditional UPDATE is the claim: of two workers, one changes the row
+                # (and only that one gets it back).
+                won = self.db.execute(
                     "UPDATE webhook_events SET lease_until = ? WHERE id = ? "
-                    "AND delivered_at IS NULL AND (lease_until IS NULL OR lease_until < ?)",
+                    "AND delivered_at IS NULL AND (lease_until IS NULL OR lease_until < ?) "
+                    "RETURNING id",
                     (now + LEASE_SECONDS, row, now),
                 )
-                got = self.db.execute(
-                    "SELECT e.event_id, w.url, w.secret, e.payload, e.attempts, e.lease_until "
+                got = won and self.db.execute(
+                    "SELECT e.event_id, w.url, w.secret, e.payload, e.attempts "
                     "FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id "
                     "WHERE e.id = ?",
                     (row,),
                 )
-            if got and got[0][5] == now + LEASE_SECONDS:
-                eid, url, secret, payload, attempts, _ = got[0]
+            if got:
+                eid, url, secret, payload, attempts = got[0]
                 claimed.append(QueuedEvent(int(row), eid, url, secret, payload, int(attempts)))
         return claimed
 
