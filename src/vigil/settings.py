@@ -123,6 +123,53 @@ SETTINGS: tuple[Setting, ...] = (
         50_000_000,
         "Largest decoded upload image in pixels; larger ones are refused as decompression bombs.",
     ),
+    Setting(
+        "serve_hma_open_routes",
+        "VIGIL_SERVE_HMA_OPEN_ROUTES",
+        bool,
+        False,
+        "Answer the HMA-compatible routes without an API key, as HMA does (anyone who can "
+        "reach the port may then add and delete bank content). vigil serve --hma-open-routes "
+        "sets it. /status, /status/live, /healthz and /readyz never need a key.",
+    ),
+    Setting(
+        "serve_fetch",
+        "VIGIL_SERVE_FETCH",
+        bool,
+        True,
+        "Whether the HMA-compatible routes fetch media from a url= parameter (0 refuses "
+        "such requests with 400).",
+    ),
+    Setting(
+        "serve_fetch_allow",
+        "VIGIL_SERVE_FETCH_ALLOW",
+        str,
+        None,
+        "Comma-separated host names, addresses and networks (CIDR) that URL fetches may "
+        "reach although they are loopback, private, link-local or otherwise not public "
+        "(refused by default, as are cloud metadata addresses).",
+    ),
+    Setting(
+        "serve_fetch_timeout",
+        "VIGIL_SERVE_FETCH_TIMEOUT",
+        float,
+        10.0,
+        "Seconds a URL fetch may take in all (connect, redirects and body).",
+    ),
+    Setting(
+        "serve_fetch_redirects",
+        "VIGIL_SERVE_FETCH_REDIRECTS",
+        int,
+        3,
+        "Most redirects a URL fetch follows (each hop checked again).",
+    ),
+    Setting(
+        "serve_log_urls",
+        "VIGIL_SERVE_LOG_URLS",
+        bool,
+        False,
+        "Keep fetched URLs in the match log (by default only their hashes are kept).",
+    ),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -168,6 +215,12 @@ class Settings:
     serve_poll_seconds: float = 1.0
     serve_webhooks: bool = True
     serve_max_pixels: int = 50_000_000
+    serve_hma_open_routes: bool = False
+    serve_fetch: bool = True
+    serve_fetch_allow: str | None = None
+    serve_fetch_timeout: float = 10.0
+    serve_fetch_redirects: int = 3
+    serve_log_urls: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

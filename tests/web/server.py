@@ -33,10 +33,14 @@ def make_keys(url: str) -> dict[str, str]:
 class Server:
     """``vigil.web.app:from_env`` under uvicorn, started and stopped by the test."""
 
-    def __init__(self, url: str, home: Path, **env: str) -> None:
+    def __init__(
+        self, url: str, home: Path, *, serve_args: list[str] | None = None, **env: str
+    ) -> None:
+        """``serve_args``: start ``vigil serve`` itself with these options (else uvicorn)."""
         self.url = url
         self.home = home
         self.env = env
+        self.serve_args = serve_args
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -54,20 +58,24 @@ class Server:
         }
         self.home.mkdir(parents=True, exist_ok=True)
         log = self._log = self.log.open("ab")
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "vigil.web.app:from_env",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
+        if self.serve_args is not None:
+            argv = [sys.executable, "-m", "vigil", "serve", "--host", "127.0.0.1"]
+            argv += ["--port", str(self.port), *self.serve_args]
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "vigil.web.app:from_env",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
+            argv,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -13,7 +13,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from vigil import __version__
@@ -32,7 +33,8 @@ from vigil.web.service import Service
 
 DESCRIPTION = """Vigil's matching service: hash uploads, match hashes against hash sets,
 manage the sets, and receive signed webhook events on matches. Every route except
-/healthz and /readyz needs an API key: `Authorization: Bearer <key>` or `X-API-Key`.
+/healthz, /readyz, /status and /status/live needs an API key: `Authorization: Bearer
+<key>` or `X-API-Key` (`vigil serve --hma-open-routes` opens the HMA routes).
 Uploads are hashed in memory and never stored; answers carry hashes and verdicts,
 never media. HMA-compatible routes (/status, /h, /m, /c) follow HMA's shapes."""
 
@@ -78,7 +80,11 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     app.include_router(hma.build(service))
     app.add_middleware(FastMiss, service=service)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.add_middleware(BodyLimitMiddleware, limit=config.max_upload_bytes + 64 * 1024)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=config.max_upload_bytes + 64 * 1024,
+        json_limit=config.max_json_bytes,
+    )
 
     def gauges() -> None:
         snap = service.refresher.snapshot
@@ -98,6 +104,52 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         """The process answers (no key needed)."""
         return {"status": "ok"}
+
+    def ready() -> tuple[bool, str]:
+        if service.refresher.snapshot is None:
+            return False, "INDEX-NOT-LOADED"
+        if service.refresher.age() > config.stale_seconds:
+            return False, "INDEX-STALE"
+        return True, "I-AM-ALIVE"
+
+    @app.get("/status", tags=["status"], summary="HMA: readiness", response_class=PlainTextResponse)
+    async def status() -> PlainTextResponse:
+        """``I-AM-ALIVE``, or 503 ``INDEX-NOT-LOADED`` / ``INDEX-STALE`` (no key needed)."""
+        ok, text = ready()
+        return PlainTextResponse(text, 200 if ok else 503)
+
+    @app.get(
+        "/status/live", tags=["status"], summary="HMA: liveness", response_class=PlainTextResponse
+    )
+    async def status_live() -> PlainTextResponse:
+        """``I-AM-ALIVE`` whenever the process answers, index or not (no key needed)."""
+        return PlainTextResponse("I-AM-ALIVE")
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        """HMA redirects its root to /status."""
+        return RedirectResponse("/status", 302)
+
+    hma_schema: dict[str, Any] = {}
+
+    @app.get("/openapi/openapi.json", include_in_schema=False)
+    async def hma_openapi() -> JSONResponse:
+        """The HMA-compatible routes described as HMA's own OpenAPI document is titled."""
+        if not hma_schema:
+            hma_schema.update(
+                get_openapi(
+                    title="Open Media Match API",
+                    version=__version__,
+                    description="The HMA-compatible routes of Vigil's matching service "
+                    "(Vigil's own API: /openapi.json).",
+                    routes=[
+                        r
+                        for r in app.routes
+                        if getattr(r, "path", "").startswith(("/h/", "/m/", "/c/", "/status"))
+                    ],
+                )
+            )
+        return JSONResponse(hma_schema)
 
     @app.get("/readyz", tags=["status"], summary="Readiness")
     async def readyz() -> JSONResponse:

@@ -71,13 +71,41 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key", "").strip() or None
 
 
+#: Who a request without a key is on the HMA routes under ``--hma-open-routes``: HMA has
+#: no authentication, so its clients may read and write banks; never an admin.
+ANONYMOUS = ApiKey(
+    name="anonymous (hma-open-routes)",
+    role="curator",
+    prefix="",
+    created_at="",
+    revoked_at=None,
+    rate_per_second=None,
+)
+
+
 def requirement(
-    keys: KeyCache, buckets: TokenBuckets, role: str
+    keys: KeyCache, buckets: TokenBuckets, role: str, *, open_routes: bool = False
 ) -> Callable[[Request], Awaitable[ApiKey]]:
-    """A FastAPI dependency: a live key of at least ``role``, within its rate limit."""
+    """A FastAPI dependency: a live key of at least ``role``, within its rate limit.
+
+    With ``open_routes`` (HMA's routes under ``--hma-open-routes``) a request without
+    a key is served as ``ANONYMOUS``; a request with a key is checked as usual.
+    """
 
     async def dependency(request: Request) -> ApiKey:
         key = presented_key(request)
+        if key is None and open_routes and ANONYMOUS.allows(role):
+            record = ANONYMOUS
+            wait = buckets.take(record.name)
+            if wait:
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    f"rate limit of unauthenticated requests reached; retry in {wait:.2f} s",
+                    {"Retry-After": str(max(1, math.ceil(wait)))},
+                )
+            request.state.api_key = record
+            return record
         if key is None:
             raise ApiError(
                 401,

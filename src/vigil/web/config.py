@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vigil.settings import MiB, Settings
 from vigil.store.config import database_url
+from vigil.web.fetch import FetchPolicy
 
 __all__ = ["MiB", "ServiceConfig"]
 
@@ -39,6 +40,24 @@ class ServiceConfig:
     deliver_webhooks: bool = True
     #: Largest decoded image (pixels): larger ones are refused as decompression bombs.
     max_pixels: int = 50_000_000
+    #: HMA's routes without a key (HMA's own deployment style; off by default).
+    hma_open_routes: bool = False
+    #: Whether ``url=`` parameters are fetched, and under which policy.
+    fetch: bool = True
+    fetch_allow: str | None = None
+    fetch_timeout: float = 10.0
+    fetch_redirects: int = 3
+    #: Keep fetched URLs in the match log.
+    log_urls: bool = False
+
+    def fetch_policy(self) -> FetchPolicy:
+        """The URL-fetching policy these settings describe."""
+        return FetchPolicy.parse_allow(
+            self.fetch_allow,
+            max_bytes=self.max_upload_bytes,
+            timeout=self.fetch_timeout,
+            max_redirects=self.fetch_redirects,
+        )
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
@@ -58,4 +77,10 @@ class ServiceConfig:
             poll_seconds=settings.serve_poll_seconds,
             deliver_webhooks=settings.serve_webhooks,
             max_pixels=settings.serve_max_pixels,
+            hma_open_routes=settings.serve_hma_open_routes,
+            fetch=settings.serve_fetch,
+            fetch_allow=settings.serve_fetch_allow,
+            fetch_timeout=settings.serve_fetch_timeout,
+            fetch_redirects=settings.serve_fetch_redirects,
+            log_urls=settings.serve_log_urls,
         )

@@ -65,7 +65,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(body(exc.code, exc.message), exc.status, headers=exc.headers)
+        content = getattr(exc, "body", None) or body(exc.code, exc.message)
+        return JSONResponse(content, exc.status, headers=exc.headers)
 
     @app.exception_handler(VigilError)
     async def _vigil(_: Request, exc: VigilError) -> JSONResponse:

@@ -1,53 +1,75 @@
-"""HMA-compatible routes, with HMA's request and response shapes.
+"""HMA-compatible routes, answering as HMA's OpenMediaMatch blueprints do.
 
 An HMA integration switches to Vigil by changing its base URL (and adding an API key
-header). Request and response shapes follow HMA's
-OpenMediaMatch blueprints; every difference is listed in docs/service.md.
+header, or running ``vigil serve --hma-open-routes``). Status codes, field names,
+types and the signal types that appear are HMA's: a photo is hashed to ``pdq``, a
+video to ``video_md5`` (the MD5 of the file), lookups by exact hash answer the
+distance ``"-"``, missing or mistyped parameters answer 422 with a list of problems
+(flask-openapi3's validation answer). Vigil's other signal types (md5, sha1, sha256,
+vpdq) are there only when a request names them (``?types=``, ``signal_type=``); its
+richer answers stay on ``/v1``. Every difference from HMA is listed once in
+docs/service.md.
 
-Mapping: an HMA bank is a Vigil hash set; a bank content id is the entry's global id
-(``set_id << 32 | entry_no``); a bank's ``matching_enabled_ratio`` lives in the set's
-attributes (``hma_enabled_ratio``). HMA's ``video_md5`` is accepted as a name for the
-MD5 of a video file. Errors are ``{"message": ...}`` as in HMA (plus ``error``).
+Mapping: an HMA bank is a Vigil hash set; a bank content id is a small sequential
+number issued per entry and never reused (``vigil.services.content_ids``); HMA's
+``video_md5`` is Vigil's ``md5``; a bank's ``matching_enabled_ratio`` lives in the
+set's attributes. Errors are ``{"message": ...}`` as in HMA (plus ``error``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from vigil.errors import UnknownHashSetError
 from vigil.hashsets.model import HashSetInfo
-from vigil.media.sniff import media_kind
-from vigil.services.catalog import entry_id, split_entry_id
+from vigil.media.sniff import media_kind, sniff
+from vigil.services.content_ids import content_ids
 from vigil.services.hashsets import HashSets
 from vigil.services.matcher import Finding, Matcher, Query
 from vigil.signals import SIGNAL_TYPES, signal_type
 from vigil.web.auth import requirement
 from vigil.web.errors import ApiError
-from vigil.web.service import (
-    Service,
-    log_query,
-    parse_signal,
-    upload_signals,
-)
-from vigil.web.uploads import read_form, read_json, single_file
+from vigil.web.fetch import fetch
+from vigil.web.service import Service, parse_signal, upload_signals
+from vigil.web.uploads import read_body, read_form, single_file
 
 BANK_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 CONTENT_TYPES = ("photo", "video")
 RATIO = "hma_enabled_ratio"
 ENABLED, DISABLED = 1, 0
 FIVE_YEARS = 5 * 365 * 86400
+#: HMA's signal types, in the order it lists them.
+HMA_TYPES = ("pdq", "video_md5")
+#: What each content type is hashed to by default (HMA's), and what ``types=`` may add.
+DEFAULT_TYPES = {"photo": ("pdq",), "video": ("video_md5",)}
+EXTRA_TYPES = {"photo": ("md5", "sha1", "sha256"), "video": ("md5", "sha1", "sha256", "vpdq")}
+_TRUE = {"1", "on", "t", "true", "y", "yes"}
+_FALSE = {"0", "off", "f", "false", "n", "no"}
+_NOTE_MAX = 255
+_META_KEYS = ("content_id", "content_uri", "json")
 
 
-def _hma_type(name: str) -> str:
+def vigil_type(name: str) -> str:
     """HMA's signal type names onto Vigil's (``video_md5`` is an MD5)."""
     return "md5" if name == "video_md5" else name
+
+
+def hma_signals(signals: dict[str, str]) -> dict[str, str]:
+    """An entry's hashes as HMA shows them: ``pdq`` and ``video_md5`` only."""
+    out = {}
+    if "pdq" in signals:
+        out["pdq"] = signals["pdq"]
+    if "md5" in signals:
+        out["video_md5"] = signals["md5"]
+    return out
 
 
 def bank_json(info: HashSetInfo) -> dict[str, Any]:
@@ -56,185 +78,303 @@ def bank_json(info: HashSetInfo) -> dict[str, Any]:
     return {"matching_enabled_ratio": float(ratio), "name": info.name}
 
 
+def invalid(loc: str, kind: str, msg: str, given: Any = None) -> ApiError:
+    """HMA's answer to a request its schema refuses: 422 with a list of problems."""
+    error = ApiError(422, "invalid_request", f"{loc}: {msg}")
+    error.body = [{"type": kind, "loc": [loc], "msg": msg, "input": given}]  # type: ignore[attr-defined]
+    return error
+
+
+def flag(params: Any, name: str, default: bool = False) -> bool:
+    """A boolean query parameter as pydantic reads one (422 when it is not one)."""
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise invalid(name, "bool_parsing", "Input should be a valid boolean", raw)
+
+
+def required(params: Any, name: str) -> str:
+    """A query parameter HMA's schema requires (422 when missing)."""
+    value = params.get(name)
+    if value is None:
+        raise invalid(name, "missing", "Field required", dict(params))
+    return str(value)
+
+
+def check_note(note: Any) -> str | None:
+    """HMA's note rule: empty is none; a string of at most 255 characters."""
+    if not note:
+        return None
+    if not isinstance(note, str):
+        raise ApiError(400, "bad_request", "note should be a string")
+    if len(note) > _NOTE_MAX:
+        raise ApiError(400, "bad_request", f"note must be at most {_NOTE_MAX} characters")
+    return note
+
+
+def check_metadata(raw: Any) -> dict[str, Any] | None:
+    """HMA's metadata rule: an object of ``content_id``, ``content_uri`` (text) and ``json``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ApiError(400, "bad_request", "metadata should be a json object")
+    raw = {k: v for k, v in raw.items() if k != "collab"}
+    extra = sorted(set(raw) - set(_META_KEYS))
+    if extra:
+        raise ApiError(
+            400, "bad_request", f"Invalid metadata: {extra[0]}: Extra inputs are not permitted"
+        )
+    for key in ("content_id", "content_uri"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise ApiError(
+                400, "bad_request", f"Invalid metadata: {key}: Input should be a valid string"
+            )
+    if raw.get("json") is not None and not isinstance(raw["json"], dict):
+        raise ApiError(
+            400, "bad_request", "Invalid metadata: json: Input should be a valid dictionary"
+        )
+    kept = {k: raw[k] for k in _META_KEYS if raw.get(k) is not None}
+    return kept or None
+
+
+def metadata_json(stored: dict[str, Any]) -> dict[str, Any]:
+    """Stored metadata as HMA's GET shows it (every field, null where unset)."""
+    return {
+        "content_id": stored.get("content_id"),
+        "content_uri": stored.get("content_uri"),
+        "json": stored.get("json"),
+        "collab": None,
+    }
+
+
+def disable_ts(entry: dict[str, Any]) -> int:
+    """HMA's ``disable_until_ts``: 1 enabled, 0 disabled, else the time it is disabled until."""
+    until = entry.get("disabled_until")
+    if until is None:
+        return DISABLED if entry["disabled"] else ENABLED
+    return int(until)
+
+
 def _banks(param: str | None) -> set[str] | None:
-    return {b for b in param.split(",") if b} if param else None
+    return set(param.split(",")) if param else None
 
 
 def build(service: Service) -> APIRouter:
     """The HMA-compatible router over ``service``."""
     router = APIRouter(tags=["HMA-compatible"])
-    matcher = Depends(requirement(service.keys, service.buckets, "matcher"))
-    curator = Depends(requirement(service.keys, service.buckets, "curator"))
+    open_routes = service.config.hma_open_routes
+    matcher = Depends(
+        requirement(service.keys, service.buckets, "matcher", open_routes=open_routes)
+    )
+    curator = Depends(
+        requirement(service.keys, service.buckets, "curator", open_routes=open_routes)
+    )
     limit = service.config.max_upload_bytes
+    policy = service.config.fetch_policy()
+    counts: dict[str, Any] = {}
 
-    async def lookup(
-        kind: str,
-        value: str,
-        banks: set[str] | None,
-        request: Request,
-        *,
-        key: Any,
-        route: str,
-        coinflip: bool = True,
-        restrict: set[str] | None = None,
-    ) -> tuple[dict[str, list[dict[str, Any]]], list[Finding]]:
-        """Match one hash; log what matched (in ``restrict`` banks, if given)."""
-        name, canonical = parse_signal(_hma_type(kind), value)
+    # -- hashing ---------------------------------------------------------------------
+
+    def selected(content_type: str, types: str | None) -> list[str]:
+        """The signal types to compute: HMA's default, or those ``types`` names."""
+        if types is None:
+            return list(DEFAULT_TYPES[content_type])
+        allowed = DEFAULT_TYPES[content_type] + EXTRA_TYPES[content_type]
+        names = [t.strip() for t in types.split(",") if t.strip()]
+        for name in names:
+            if name not in allowed:
+                raise ApiError(
+                    400, "bad_request", f"signal type '{name}' doesn't exist or is disabled"
+                )
+        if not names:
+            raise ApiError(400, "bad_request", "empty signal type selection")
+        return names
+
+    async def hash_bytes(data: bytes, content_type: str, types: str | None) -> dict[str, str]:
+        """Hash content held in memory as HMA would (a photo's PDQ, a video's MD5)."""
+        names = selected(content_type, types)
+        digests_only = all(n in ("video_md5", "md5", "sha1", "sha256") for n in names)
+        if content_type == "video" and digests_only:
+            record_signals = {
+                "md5": hashlib.md5(data).hexdigest(),
+                "sha1": hashlib.sha1(data).hexdigest(),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        else:
+            record = await service.hash_data("upload", data)
+            kind = media_kind(record.type or "")
+            wanted = "image" if content_type == "photo" else "video"
+            if kind != wanted and (content_type == "photo" or "vpdq" in names):
+                raise ApiError(
+                    400, "bad_request", f"the {content_type} is not a {wanted} ({record.type})"
+                )
+            record_signals = upload_signals(record)
+        out: dict[str, str] = {}
+        for name in names:
+            value = record_signals.get(vigil_type(name))
+            if value:
+                out[name] = value
+        return out
+
+    async def hash_form(request: Request, types: str | None) -> dict[str, str]:
+        form = await read_form(request, limit)
+        if not form.files:
+            raise ApiError(400, "bad_request", "Missing multipart/form-data file upload")
+        part = single_file(form)
+        if part.name not in CONTENT_TYPES:
+            raise ApiError(400, "bad_request", f"no such content_type: '{part.name}'")
+        return await hash_bytes(bytes(part.data), part.name, types)
+
+    async def hash_url(url: str, content_type: str | None, types: str | None) -> dict[str, str]:
+        if not service.config.fetch:
+            raise ApiError(
+                400, "bad_request", "URL fetching is turned off here (VIGIL_SERVE_FETCH=0)"
+            )
+        fetched = await run_in_threadpool(fetch, url, policy)
+        if content_type is None:
+            kind = media_kind(sniff(fetched.data[:4096]))
+            if kind is None:
+                raise ApiError(
+                    400,
+                    "bad_request",
+                    f"unsupported url ContentType: '{fetched.content_type}', if you know the "
+                    "expected type, provide it with the content_type query param",
+                )
+            content_type = "photo" if kind == "image" else "video"
+        elif content_type not in CONTENT_TYPES:
+            raise ApiError(400, "bad_request", f"no such content_type: '{content_type}'")
+        return await hash_bytes(fetched.data, content_type, types)
+
+    @router.get("/h/hash", summary="HMA: hash the media at a URL")
+    async def hash_get(request: Request, key: Any = matcher) -> dict[str, str]:
+        """``url`` (required), ``content_type`` (photo/video; sniffed), ``types``."""
+        params = request.query_params
+        url = required(params, "url")
+        return await hash_url(url, params.get("content_type"), params.get("types"))
+
+    @router.post("/h/hash", summary="HMA: hash an upload")
+    async def hash_post(request: Request, key: Any = matcher) -> dict[str, str]:
+        """Multipart field ``photo`` or ``video``; answers signal type -> hash."""
+        return await hash_form(request, request.query_params.get("types"))
+
+    # -- matching --------------------------------------------------------------------
+
+    def match_hits(name: str, canonical: str, key: Any, route: str, log: Any) -> list[Finding]:
         snap = service.snapshot()
         if Matcher(snap, None, snap.sets).surely_no_match(name, canonical):
-            return {}, []
+            return []
+        with service.pool.store() as store:
+            hits = Matcher(snap, store, snap.sets).match(Query.of_hash(name, canonical))
+        if hits:
+            service.record(key, route, log or {name: canonical}, hits)
+        return hits
 
-        def work() -> list[Finding]:  # one thread hop: match, then log
-            with service.pool.store() as store:
-                hits = Matcher(snap, store, snap.sets).match(
-                    Query.of_hash(name, canonical)
-                )
-            if restrict is not None:
-                hits = [h for h in hits if h.info.name in restrict]
-            if hits:
-                service.record(key, route, {name: canonical}, hits)
-            return hits
+    def with_ids(hits: list[Finding]) -> list[tuple[Finding, int]]:
+        """Each hit with its HMA content id (issued now if the entry has none)."""
+        if not hits:
+            return []
+        keys = [(int(h.info.id or 0), h.entry_no) for h in hits]
+        with service.pool.store() as store:
+            ids = content_ids(store).assign_many(keys)
+            live = content_ids(store).known(keys)
+        return [(h, ids[k]) for h, k in zip(hits, keys, strict=True) if k in live]
 
-        hits = await run_in_threadpool(work)
-        return _by_bank(hits, banks, request, coinflip), hits
+    def distance(hit: Finding) -> str:
+        return str(hit.distance) if hit.signal_type in ("pdq", "vpdq") else "-"
 
-    def _by_bank(
-        hits: list[Finding], banks: set[str] | None, request: Request, coinflip: bool
+    def by_bank(
+        hits: list[tuple[Finding, int]], banks: set[str] | None, seed: str | None, bypass: bool
     ) -> dict[str, list[dict[str, Any]]]:
-        bypass = request.query_params.get("bypass_coinflip", "false") == "true" or not coinflip
-        flip = 0.0 if bypass else random.Random(request.query_params.get("seed")).random()
+        flip = 0.0 if bypass else random.Random(seed).random()
         out: dict[str, list[dict[str, Any]]] = {}
-        for hit in hits:
+        for hit, cid in hits:
             if banks is not None and hit.info.name not in banks:
                 continue
             if float((hit.info.attributes or {}).get(RATIO, 1.0)) < flip:
                 continue
             out.setdefault(hit.info.name, []).append(
-                {"bank_content_id": hit.entry_id, "distance": str(hit.distance)}
+                {"bank_content_id": cid, "distance": distance(hit)}
             )
         return out
 
-    # -- status and hashing ----------------------------------------------------------
+    def checked(kind: str, value: str) -> tuple[str, str]:
+        name = vigil_type(kind)
+        if name not in SIGNAL_TYPES:
+            raise ApiError(400, "unknown_signal_type", f"No such SignalType '{kind}'")
+        return parse_signal(name, value)
 
-    @router.get("/status", response_class=PlainTextResponse, summary="HMA status")
-    def status(key: Any = matcher) -> PlainTextResponse:
-        """``I-AM-ALIVE`` when the index is loaded and fresh, else 503 as HMA does."""
-        if service.refresher.snapshot is None:
-            return PlainTextResponse("INDEX-NOT-LOADED", 503)
-        if service.refresher.age() > service.config.stale_seconds:
-            return PlainTextResponse("INDEX-STALE", 503)
-        return PlainTextResponse("I-AM-ALIVE")
-
-    async def _hash_form(request: Request) -> tuple[dict[str, str], Any]:
-        part = single_file(await read_form(request, limit), CONTENT_TYPES)
-        record = await service.hash_upload(part)
-        kind = media_kind(record.type or "")
-        if (part.name == "photo") != (kind == "image"):
-            raise ApiError(
-                400, "bad_request", f"the {part.name} upload is not a {part.name} ({record.type})"
-            )
-        signals = upload_signals(record)
-        if kind == "video" and "md5" in signals:
-            signals = {"video_md5": signals["md5"], **signals}
-        wanted = request.query_params.get("types")
-        if wanted:
-            names = [t.strip() for t in wanted.split(",") if t.strip()]
-            bad = [t for t in names if t not in signals]
-            if bad:
-                raise ApiError(
-                    400, "bad_request", f"signal type '{bad[0]}' doesn't exist or is disabled"
-                )
-            signals = {t: signals[t] for t in names}
-        return signals, record
-
-    @router.get("/h/hash", summary="HMA: hash a URL (refused)")
-    def hash_get(key: Any = matcher) -> None:
-        """Refused: the service never fetches URLs; upload the bytes to POST /h/hash."""
-        raise ApiError(
-            400,
-            "bad_request",
-            "url hashing is not supported: Vigil does not fetch URLs "
-            "(upload the file to POST /h/hash)",
-        )
-
-    @router.post("/h/hash", summary="HMA: hash an upload")
-    async def hash_post(request: Request, key: Any = matcher) -> dict[str, str]:
-        """Multipart field ``photo`` or ``video``; answers signal type -> hash."""
-        signals, _ = await _hash_form(request)
-        return signals
-
-    # -- matching --------------------------------------------------------------------
-
-    @router.get("/m/lookup", summary="HMA: look up a hash", response_model=None)
-    async def lookup_get(request: Request, key: Any = matcher) -> JSONResponse:
-        """``signal_type`` and ``signal``; answers bank -> [{bank_content_id, distance}]."""
+    async def lookup_many(
+        signals: dict[str, str], request: Request, key: Any, log: Any = None
+    ) -> dict[str, Any]:
         params = request.query_params
-        if params.get("url"):
-            raise ApiError(
-                400,
-                "bad_request",
-                "url lookups are not supported: Vigil does not "
-                "fetch URLs (upload the file to POST /m/lookup)",
-            )
+        banks = _banks(params.get("banks"))
+        bypass = flag(params, "bypass_coinflip")
+        seed = params.get("seed")
+        checked_signals = {st: checked(st, v) for st, v in signals.items()}
+
+        def work() -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for st, (name, canonical) in checked_signals.items():
+                hits = match_hits(name, canonical, key, "/m/lookup", log)
+                out[st] = by_bank(with_ids(hits), banks, seed, bypass)
+            return out
+
+        return await run_in_threadpool(work)
+
+    @router.get("/m/lookup", summary="HMA: look up a hash or the media at a URL")
+    async def lookup_get(request: Request, key: Any = matcher) -> dict[str, Any]:
+        """``signal_type`` and ``signal``, or ``url``: bank -> [{bank_content_id, distance}]."""
+        params = request.query_params
+        flag(params, "bypass_coinflip")
+        url = params.get("url")
         kind, signal = params.get("signal_type"), params.get("signal")
-        if not kind or not signal:
+        if url:
+            hashes = await hash_url(url, params.get("content_type"), params.get("types"))
+            log = {"url": url} if service.config.log_urls else None
+            found = await lookup_many(hashes, request, key, log)
+            if kind is not None:
+                return dict(found.get(kind, {}))
+            return found
+        if not signal or not kind:
             raise ApiError(
                 400, "bad_request", "Either url or both signal and signal_type are required"
             )
-        found, _ = await lookup(
-            kind, signal, _banks(params.get("banks")), request, key=key, route="/m/lookup"
-        )
-        return JSONResponse(found)
+        found = await lookup_many({kind: signal}, request, key)
+        return dict(found[kind])
 
     @router.post("/m/lookup", summary="HMA: hash and look up an upload")
     async def lookup_post(request: Request, key: Any = matcher) -> dict[str, Any]:
         """Multipart ``photo`` or ``video``; answers signal type -> bank -> matches."""
-        signals, record = await _hash_form(request)
-        banks = _banks(request.query_params.get("banks"))
-
-        def work() -> dict[str, Any]:
-            snap = service.snapshot()
-            with service.pool.store() as store:
-                hits = Matcher(snap, store, snap.sets).match(Query.of(record))
-            service.record(key, "/m/lookup", log_query(record), hits)
-            out: dict[str, Any] = {}
-            for name in signals:
-                mine = [h for h in hits if h.signal_type == _hma_type(name)]
-                out[name] = _by_bank(mine, banks, request, True)
-            return out
-
-        return await run_in_threadpool(work)
+        hashes = await hash_form(request, request.query_params.get("types"))
+        return await lookup_many(hashes, request, key)
 
     @router.get("/m/raw_lookup", summary="HMA: raw index lookup")
     async def raw_lookup(request: Request, key: Any = matcher) -> dict[str, Any]:
         """``{"matches": [ids]}`` (or with distances); disabled entries are left out."""
         params = request.query_params
-        kind, signal = params.get("signal_type"), params.get("signal")
-        if not kind or not signal:
-            raise ApiError(400, "bad_request", "signal and signal_type are required")
-        with_distance = params.get("include_distance", "false").lower() in ("true", "1")
-        _, hits = await lookup(
-            kind,
-            signal,
-            None,
-            request,
-            key=key,
-            route="/m/raw_lookup",
-            coinflip=False,
-            restrict=_banks(params.get("banks")),
-        )
+        signal = required(params, "signal")
+        kind = required(params, "signal_type")
+        with_distance = flag(params, "include_distance")
+        banks = _banks(params.get("banks"))
+        name, canonical = checked(kind, signal)
+
+        def work() -> list[tuple[Finding, int]]:
+            hits = match_hits(name, canonical, key, "/m/raw_lookup", None)
+            return [(h, c) for h, c in with_ids(hits) if banks is None or h.info.name in banks]
+
+        hits = await run_in_threadpool(work)
         if with_distance:
-            return {
-                "matches": [
-                    {"bank_content_id": h.entry_id, "distance": str(h.distance)} for h in hits
-                ]
-            }
-        return {"matches": [h.entry_id for h in hits]}
+            return {"matches": [{"bank_content_id": c, "distance": distance(h)} for h, c in hits]}
+        return {"matches": [c for _, c in hits]}
 
     @router.post("/m/compare", summary="HMA: compare pairs of hashes")
     async def compare(request: Request, key: Any = matcher) -> dict[str, Any]:
-        """``{type: [h1, h2]}`` -> ``{type: [matched, {"distance": d}]}``."""
-        data = await read_json(request, service.config.max_json_bytes)
+        """``{type: [h1, h2]}`` -> ``{type: [matched, {"distance": d}]}`` (exact types: ``{}``)."""
+        data = await service.read_json(request)
         if not isinstance(data, dict):
             raise ApiError(400, "bad_request", "Request input was not a dict")
         out: dict[str, Any] = {}
@@ -243,35 +383,80 @@ def build(service: Service) -> APIRouter:
                 raise ApiError(400, "bad_request", f"Comparison hashes for {kind} was not a list")
             if len(pair) != 2:
                 raise ApiError(400, "bad_request", "Comparison hash list length must be exactly 2")
-            name = _hma_type(kind)
+            name = vigil_type(kind)
             if name not in SIGNAL_TYPES or name == "vpdq":
                 raise ApiError(400, "unknown_signal_type", f"No such SignalType '{kind}'")
             try:
-                left, right = (parse_signal(name, str(v))[1] for v in pair)
+                left, right = (parse_signal(name, v if isinstance(v, str) else "")[1] for v in pair)
             except ApiError as exc:
                 raise ApiError(400, "invalid_hash", f"Invalid {kind} hash: {exc.message}") from None
             st = signal_type(name)
-            distance = st.distance(left, right)
-            out[kind] = [st.matches(left, right), {"distance": distance}]
+            if name == "pdq":
+                out[kind] = [st.matches(left, right), {"distance": st.distance(left, right)}]
+            else:
+                out[kind] = [left == right, {}]
         return out
 
-    @router.get("/m/index/status", summary="HMA: index status")
-    def index_status(request: Request, key: Any = matcher) -> dict[str, Any]:
-        """Per signal type: present, built_to (Unix time), size."""
+    def index_sizes() -> dict[str, int]:
+        """Hashes of each exact type in the store, counted once per store version."""
         snap = service.snapshot()
-        built = int(snap.built_at)
-        status = {
-            "pdq": {"present": True, "built_to": built, "size": len(snap.pdq)},
-            "vpdq": {"present": True, "built_to": built, "size": len(snap.vpdq)},
-        }
-        for kind in ("md5", "sha1", "sha256"):
-            status[kind] = {"present": True, "built_to": built, "size": -1}
+        if counts.get("version") != snap.version:
+            totals: dict[str, int] = {}
+            with service.pool.store() as store:
+                sets = HashSets(store)
+                for info in sets.list():
+                    by_type, _ = sets.counts(info.name)
+                    for t, n in by_type.items():
+                        totals[t] = totals.get(t, 0) + int(n)
+            counts.update(version=snap.version, totals=totals)
+        totals = dict(counts["totals"])
+        totals["pdq"] = len(snap.pdq)
+        totals["vpdq"] = len(snap.vpdq)
+        totals["video_md5"] = totals.get("md5", 0)
+        return totals
+
+    def statuses(request: Request) -> tuple[dict[str, int], int, list[str]]:
         wanted = request.query_params.get("signal_type")
+        names = list(HMA_TYPES)
         if wanted is not None:
-            if wanted not in status:
+            if vigil_type(wanted) not in SIGNAL_TYPES:
                 raise ApiError(400, "bad_request", f"No such signal type '{wanted}'")
-            return {wanted: status[wanted]}
-        return status
+            names = [wanted]
+        snap = service.snapshot()
+        return index_sizes(), int(snap.built_at), names
+
+    @router.get("/m/index/status", summary="HMA: index status")
+    async def index_status(request: Request, key: Any = matcher) -> dict[str, Any]:
+        """Per signal type: present, built_to (Unix time), size."""
+        sizes, built, names = await run_in_threadpool(statuses, request)
+        return {n: {"present": True, "built_to": built, "size": sizes.get(n, 0)} for n in names}
+
+    # -- configuration ---------------------------------------------------------------
+
+    @router.get("/c/signal_type", summary="HMA: signal types")
+    def signal_types(key: Any = matcher) -> list[dict[str, Any]]:
+        """HMA's signal types, always enabled here."""
+        return [{"name": n, "enabled_ratio": 1.0} for n in HMA_TYPES]
+
+    @router.get("/c/signal_type/index", summary="HMA: index build status per signal type")
+    async def signal_type_index(request: Request, key: Any = matcher) -> dict[str, Any]:
+        """db_size, index_size, index_out_of_date, newest_db_item, index_built_to."""
+        sizes, built, names = await run_in_threadpool(statuses, request)
+        return {
+            n: {
+                "db_size": sizes.get(n, 0),
+                "index_size": sizes.get(n, 0),
+                "index_out_of_date": False,
+                "newest_db_item": built,
+                "index_built_to": built,
+            }
+            for n in names
+        }
+
+    @router.get("/c/content_type", summary="HMA: content types")
+    def content_types(key: Any = matcher) -> list[dict[str, Any]]:
+        """Photo and video, both enabled."""
+        return [{"name": n, "enabled": True} for n in CONTENT_TYPES]
 
     # -- banks -----------------------------------------------------------------------
 
@@ -281,26 +466,47 @@ def build(service: Service) -> APIRouter:
         with service.pool.store() as store:
             return [bank_json(i) for i in HashSets(store).list()]
 
-    def _ratio(data: dict[str, Any]) -> float | None:
-        if data.get("enabled_ratio") is not None:
-            value = data["enabled_ratio"]
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-                raise ApiError(400, "bad_request", "enabled_ratio must be a number from 0 to 1")
-            return float(value)
-        if data.get("enabled") is not None:
-            return 1.0 if data["enabled"] else 0.0
+    def ratio_of(data: dict[str, Any]) -> float | None:
+        value = data.get("enabled_ratio")
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise invalid(
+                    "enabled_ratio", "float_type", "Input should be a valid number", value
+                )
+            try:
+                number = float(value)
+            except ValueError:
+                raise invalid(
+                    "enabled_ratio", "float_parsing", "Input should be a valid number", value
+                ) from None
+            if number != number or number in (float("inf"), float("-inf")):
+                raise invalid("enabled_ratio", "finite_number", "Input should be finite", value)
+            return number
+        enabled = data.get("enabled")
+        if enabled is not None:
+            if not isinstance(enabled, bool):
+                raise invalid("enabled", "bool_type", "Input should be a valid boolean", enabled)
+            return 1.0 if enabled else 0.0
         return None
+
+    async def json_object(request: Request) -> dict[str, Any]:
+        data = await service.read_json(request)
+        if not isinstance(data, dict):
+            raise invalid("body", "model_type", "Input should be a valid dictionary", data)
+        return data
 
     @router.post("/c/banks", summary="HMA: create a bank", status_code=201)
     async def bank_create(request: Request, key: Any = curator) -> JSONResponse:
         """``{"name": "UPPER_CASE", "enabled_ratio"?, "enabled"?}`` -> 201 BankConfig."""
-        data = await read_json(request, service.config.max_json_bytes)
-        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-            raise ApiError(400, "bad_request", "name is required")
-        name = data["name"]
+        data = await json_object(request)
+        name = data.get("name")
+        if name is None:
+            raise invalid("name", "missing", "Field required", data)
+        if not isinstance(name, str):
+            raise invalid("name", "string_type", "Input should be a valid string", name)
+        ratio = ratio_of(data)
         if not BANK_NAME.fullmatch(name):
             raise ApiError(400, "bad_request", "Bank names must be UPPER_WITH_UNDERSCORE")
-        ratio = _ratio(data)
 
         def work() -> HashSetInfo:
             with service.pool.store() as store:
@@ -328,28 +534,26 @@ def build(service: Service) -> APIRouter:
     @router.put("/c/bank/{bank_name}", summary="HMA: update a bank")
     async def bank_update(bank_name: str, request: Request, key: Any = curator) -> dict[str, Any]:
         """Rename (``name``) and/or set ``enabled`` / ``enabled_ratio``."""
-        data = await read_json(request, service.config.max_json_bytes)
-        if not isinstance(data, dict):
-            raise ApiError(400, "bad_request", "this endpoint expects a JSON object")
+        data = await json_object(request)
         new_name = data.get("name")
-        if new_name is not None and (
-            not isinstance(new_name, str) or not BANK_NAME.fullmatch(new_name)
-        ):
-            raise ApiError(400, "bad_request", "Bank names must be UPPER_WITH_UNDERSCORE")
-        ratio = _ratio(data)
+        if new_name is not None and not isinstance(new_name, str):
+            raise invalid("name", "string_type", "Input should be a valid string", new_name)
+        ratio = ratio_of(data)
 
         def work() -> HashSetInfo:
             with service.pool.store() as store:
-                info = HashSets(store).get(bank_name)
+                sets = HashSets(store)
+                info = sets.get(bank_name)
                 if info is None:
                     raise ApiError(404, "not_found", "Bank not found")
-                curation = HashSets(store)
+                if new_name is not None and not BANK_NAME.fullmatch(new_name):
+                    raise ApiError(400, "bad_request", "Bank names must be UPPER_WITH_UNDERSCORE")
                 if ratio is not None:
-                    info = curation.update_attributes(bank_name, {RATIO: ratio})
+                    info = sets.update_attributes(bank_name, {RATIO: ratio})
                 if new_name is not None and new_name != bank_name:
-                    if HashSets(store).get(new_name) is not None:
+                    if sets.get(new_name) is not None:
                         raise ApiError(403, "conflict", "Bank name already exists")
-                    info = curation.rename_set(bank_name, new_name)
+                    info = sets.rename_set(bank_name, new_name)
                 return info
 
         info = await run_in_threadpool(work)
@@ -366,154 +570,210 @@ def build(service: Service) -> APIRouter:
 
     # -- bank content ----------------------------------------------------------------
 
-    def _add(bank: str, signals: dict[str, str], note: Any, metadata: Any) -> dict[str, Any]:
-        if not signals:
-            raise ApiError(400, "bad_request", "No signals given")
-        if note is not None and note != "" and not isinstance(note, str):
-            raise ApiError(400, "bad_request", "note should be a string")
-        if isinstance(note, str) and len(note) > 255:
-            raise ApiError(400, "bad_request", "note must be at most 255 characters")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ApiError(400, "bad_request", "metadata should be a json object")
-        stored: dict[str, str] = {}
-        for kind, value in signals.items():
-            name = _hma_type(kind)
-            if name not in SIGNAL_TYPES:
-                raise ApiError(400, "unknown_signal_type", f"No such signal type {kind}")
-            if not isinstance(value, str):
-                raise ApiError(400, "invalid_hash", f"Invalid {kind} signal: not a string")
-            try:
-                stored[name] = signal_type(name).validate(value)
-            except Exception as exc:
-                raise ApiError(400, "invalid_hash", f"Invalid {kind} signal: {exc}") from None
-        with service.pool.store() as store:
-            if HashSets(store).get(bank) is None:
-                raise ApiError(404, "not_found", f"bank '{bank}' not found")
-            info, entry_no = HashSets(store).add_entry(
-                bank, stored, note=note or None, metadata=metadata
-            )
-        service.changed()
-        returned = {k: stored[_hma_type(k)] for k in signals}
-        return {"id": entry_id(int(info.id or 0), entry_no), "signals": returned}
-
-    @router.post("/c/bank/{bank_name}/signal", summary="HMA: add a hash to a bank")
-    async def bank_add_signal(
-        bank_name: str, request: Request, key: Any = curator
-    ) -> dict[str, Any]:
-        """``{"pdq": "...", "note"?: "..."}`` -> ``{"id": N, "signals": {...}}``."""
-        data = await read_json(request, service.config.max_json_bytes)
-        if not isinstance(data, dict):
-            raise ApiError(400, "bad_request", "this endpoint expects a JSON object")
-        note = data.pop("note", None)
-        return await run_in_threadpool(_add, bank_name, data, note, None)
-
-    @router.post("/c/bank/{bank_name}/content", summary="HMA: add an upload to a bank")
-    async def bank_add_content(
-        bank_name: str, request: Request, key: Any = curator
-    ) -> dict[str, Any]:
-        """Multipart ``photo``/``video`` with form fields ``metadata`` (JSON) and ``note``."""
-        if request.query_params.get("url"):
-            raise ApiError(
-                400, "bad_request", "url uploads are not supported: Vigil does not fetch URLs"
-            )
-        with service.pool.store() as store:
-            if HashSets(store).get(bank_name) is None:
-                raise ApiError(404, "not_found", f"bank '{bank_name}' not found")
-        form = await read_form(request, limit)
-        metadata = form.json_field("metadata")
-        note = form.fields.get("note")
-        part = single_file(form, CONTENT_TYPES)
-        record = await service.hash_upload(part)
-        signals = upload_signals(record)
-        return await run_in_threadpool(_add, bank_name, signals, note, metadata)
-
-    def _content(bank_name: str, content_id: int) -> tuple[HashSetInfo, int]:
-        set_id, entry_no = split_entry_id(content_id)
+    def bank_or_404(bank_name: str) -> HashSetInfo:
         with service.pool.store() as store:
             info = HashSets(store).get(bank_name)
         if info is None:
             raise ApiError(404, "not_found", f"bank '{bank_name}' not found")
-        if info.id != set_id:
-            raise ApiError(404, "not_found", f"content '{content_id}' not found")
-        return info, entry_no
+        return info
 
-    def _content_json(info: HashSetInfo, entry: dict[str, Any], signals: bool) -> dict[str, Any]:
-        until = entry["disabled_until"]
-        ts = ENABLED if not entry["disabled"] else DISABLED if until is None else int(until)
-        out: dict[str, Any] = {
-            "id": entry_id(int(info.id or 0), entry["entry"]),
-            "disable_until_ts": ts,
-            "original_media_uri": None,
-            "bank": bank_json(info),
-        }
-        if signals:
-            out["signals"] = entry["signals"]
-        if entry["metadata"]:
-            out["metadata"] = entry["metadata"]
-        if entry["note"]:
-            out["note"] = entry["note"]
-        return out
+    def add(
+        bank: str, signals: dict[str, Any], note: str | None, metadata: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        if not signals:
+            raise ApiError(400, "bad_request", "No signals given")
+        stored: dict[str, str] = {}
+        shown: dict[str, str] = {}
+        for kind, value in signals.items():
+            name = vigil_type(kind)
+            if name not in SIGNAL_TYPES:
+                raise ApiError(400, "unknown_signal_type", f"No such signal type {kind}")
+            try:
+                if not isinstance(value, str):
+                    raise ValueError("not a string")
+                stored[name] = signal_type(name).validate(value)
+            except Exception as exc:
+                raise ApiError(400, "invalid_hash", f"Invalid {kind} signal: {exc}") from None
+            shown[kind] = stored[name]
+        with service.pool.store() as store:
+            sets = HashSets(store)
+            if sets.get(bank) is None:
+                raise ApiError(404, "not_found", f"bank '{bank}' not found")
+            extra = {"hma": metadata} if metadata else None
+            info, entry_no = sets.add_entry(bank, stored, note=note, metadata=extra)
+            cid = content_ids(store).assign(int(info.id or 0), entry_no)
+        service.changed()
+        return {"id": cid, "signals": shown}
+
+    @router.post("/c/bank/{bank_name}/signal", summary="HMA: add hashes to a bank")
+    async def bank_add_signal(
+        bank_name: str, request: Request, key: Any = curator
+    ) -> dict[str, Any]:
+        """``{"pdq": "...", "note"?: "..."}`` -> ``{"id": N, "signals": {...}}``."""
+        bank_or_404(bank_name)
+        data = await service.read_json(request)
+        if not isinstance(data, dict):
+            raise ApiError(400, "bad_request", "this endpoint expects a JSON object")
+        note = check_note(data.pop("note", None))
+        return await run_in_threadpool(add, bank_name, data, note, None)
+
+    @router.post("/c/bank/{bank_name}/content", summary="HMA: add media to a bank")
+    async def bank_add_content(
+        bank_name: str, request: Request, key: Any = curator
+    ) -> dict[str, Any]:
+        """``?url=`` (with a JSON body of ``metadata``, ``note``) or a multipart upload."""
+        await run_in_threadpool(bank_or_404, bank_name)
+        params = request.query_params
+        ctype = request.headers.get("content-type", "")
+        metadata: Any = None
+        note: Any = None
+        hashes: dict[str, str] | None = None
+        if ctype.startswith("multipart/form-data"):
+            form = await read_form(request, limit)
+            metadata = form.json_field("metadata")
+            note = form.fields.get("note")
+            metadata, note = check_metadata(metadata), check_note(note)
+            if not params.get("url") and form.files:
+                part = single_file(form)
+                if part.name not in CONTENT_TYPES:
+                    raise ApiError(400, "bad_request", f"no such content_type: '{part.name}'")
+                hashes = await hash_bytes(bytes(part.data), part.name, params.get("types"))
+        else:
+            raw = await read_body(request, service.config.max_json_bytes)
+            if raw.strip() and ctype.startswith("application/json"):
+                data = service.parse_json(raw)
+                if isinstance(data, dict):
+                    metadata, note = data.get("metadata"), data.get("note")
+            metadata, note = check_metadata(metadata), check_note(note)
+        if params.get("url"):
+            hashes = await hash_url(params["url"], params.get("content_type"), params.get("types"))
+        if hashes is None:
+            raise ApiError(
+                400, "bad_request", "Neither `url` nor multipart file upload was received"
+            )
+        return await run_in_threadpool(add, bank_name, hashes, note, metadata)
+
+    def content(bank_name: str, content_id: int) -> tuple[HashSetInfo, int, dict[str, Any]]:
+        """The bank, entry number and entry of a content id in that bank; 404 otherwise."""
+        with service.pool.store() as store:
+            sets = HashSets(store)
+            info = sets.get(bank_name)
+            if info is None:
+                raise ApiError(404, "not_found", f"bank '{bank_name}' not found")
+            where = content_ids(store).locate(content_id)
+            if where is None or where[0] != info.id:
+                raise ApiError(404, "not_found", f"content '{content_id}' not found")
+            try:
+                entry = sets.entry(info.name, where[1])
+            except UnknownHashSetError:
+                raise ApiError(404, "not_found", f"content '{content_id}' not found") from None
+        return info, where[1], entry
+
+    def content_id_of(raw: str) -> int:
+        if not re.fullmatch(r"[0-9]{1,18}", raw):
+            raise ApiError(404, "not_found", f"content '{raw}' not found")
+        return int(raw)
+
+    def user_metadata(entry: dict[str, Any]) -> dict[str, Any] | None:
+        stored = (entry.get("metadata") or {}).get("hma") if entry.get("metadata") else None
+        return stored or None
 
     @router.get("/c/bank/{bank_name}/content/{content_id}", summary="HMA: show bank content")
     def content_get(
-        bank_name: str, content_id: int, request: Request, key: Any = matcher
+        bank_name: str, content_id: str, request: Request, key: Any = matcher
     ) -> dict[str, Any]:
         """One content item; ``include_signals=true`` adds its hashes."""
-        info, entry_no = _content(bank_name, content_id)
-        with service.pool.store() as store:
-            try:
-                entry = HashSets(store).entry(bank_name, entry_no)
-            except UnknownHashSetError:
-                raise ApiError(404, "not_found", f"content '{content_id}' not found") from None
-        signals = request.query_params.get("include_signals", "false").lower() == "true"
-        return _content_json(info, entry, signals)
+        cid = content_id_of(content_id)
+        info, _, entry = content(bank_name, cid)
+        params = request.query_params
+        out: dict[str, Any] = {
+            "id": cid,
+            "disable_until_ts": disable_ts(entry),
+            "original_media_uri": None,
+            "bank": bank_json(info),
+        }
+        if params.get("include_signals", "false").lower() == "true":
+            signals = hma_signals(entry["signals"])
+            if signals:
+                out["signals"] = signals
+        stored = user_metadata(entry)
+        if params.get("include_metadata", "true").lower() == "true" and stored:
+            out["metadata"] = metadata_json(stored)
+        if entry.get("note"):
+            out["note"] = entry["note"]
+        return out
 
-    @router.put("/c/bank/{bank_name}/content/{content_id}", summary="HMA: disable bank content")
+    @router.put("/c/bank/{bank_name}/content/{content_id}", summary="HMA: update bank content")
     async def content_update(
-        bank_name: str, content_id: int, request: Request, key: Any = curator
+        bank_name: str, content_id: str, request: Request, key: Any = curator
     ) -> dict[str, Any]:
-        """``disable_until_ts``: 1 enabled, 0 disabled, else a Unix time it is disabled until."""
-        info, entry_no = _content(bank_name, content_id)
-        data = await read_json(request, service.config.max_json_bytes)
+        """``disable_until_ts`` (1 enabled, 0 disabled, else a Unix time) and ``note``."""
+        cid = content_id_of(content_id)
+        await run_in_threadpool(content, bank_name, cid)
+        data = await service.read_json(request)
         if not isinstance(data, dict):
             raise ApiError(400, "bad_request", "this endpoint expects a JSON object")
-        raw = data.get("disable_until_ts")
+        ts: int | None = None
+        if "disable_until_ts" in data:
+            raw = data["disable_until_ts"]
+            try:
+                if isinstance(raw, float) and raw != raw:
+                    raise ValueError
+                ts = int(raw)
+            except (TypeError, ValueError, OverflowError):
+                raise ApiError(400, "bad_request", f"Invalid int: '{raw}'") from None
+            if ts < 0:
+                raise ApiError(
+                    400, "bad_request", "disable_until_ts must be a non-negative integer"
+                )
+            if ts > time.time() + FIVE_YEARS:
+                raise ApiError(
+                    400, "bad_request", "disable_until_ts must be less than 5 years in the future"
+                )
+        note_given = "note" in data
+        note = check_note(data.get("note"))
 
         def work() -> dict[str, Any]:
+            info, entry_no, entry = content(bank_name, cid)
             with service.pool.store() as store:
-                curation = HashSets(store)
-                try:
-                    entry = curation.entry(bank_name, entry_no)
-                    if raw is not None:
-                        try:
-                            ts = int(raw)
-                        except (TypeError, ValueError):
-                            raise ApiError(
-                                400, "bad_request", "disable_until_ts must be an integer"
-                            ) from None
-                        if ts < 0:
-                            raise ApiError(
-                                400,
-                                "bad_request",
-                                "disable_until_ts must be a non-negative integer",
-                            )
-                        if ts > time.time() + FIVE_YEARS:
-                            raise ApiError(
-                                400,
-                                "bad_request",
-                                "disable_until_ts must be less than 5 years in the future",
-                            )
-                        disabled = ts != ENABLED and (ts == DISABLED or ts > time.time())
+                sets = HashSets(store)
+                if ts is not None:
+                    if ts == ENABLED:
+                        entry = sets.set_disabled(info.name, entry_no, False, None, key.name)
+                    else:
                         until = None if ts == DISABLED else float(ts)
-                        entry = curation.set_disabled(
-                            bank_name, entry_no, disabled, until, key.name
-                        )
-                except UnknownHashSetError:
-                    raise ApiError(404, "not_found", f"content '{content_id}' not found") from None
-            return entry
+                        entry = sets.set_disabled(info.name, entry_no, True, until, key.name)
+                if note_given:
+                    content_ids(store).set_note(int(info.id or 0), entry_no, note)
+                    entry = sets.entry(info.name, entry_no)
+            return {
+                "id": cid,
+                "disable_until_ts": disable_ts(entry),
+                "collab_metadata": {},
+                "original_media_uri": None,
+                "bank": bank_json(info),
+                "user_metadata": user_metadata(entry),
+                "note": entry.get("note") or None,
+            }
 
-        entry = await run_in_threadpool(work)
+        out = await run_in_threadpool(work)
         await run_in_threadpool(service.changed)
-        return _content_json(info, entry, False)
+        return out
+
+    @router.delete("/c/bank/{bank_name}/content/{content_id}", summary="HMA: delete bank content")
+    async def content_delete(bank_name: str, content_id: str, key: Any = curator) -> dict[str, Any]:
+        """Retire the content id and stop matching the entry: ``{"deleted": 1}`` (0 if none)."""
+        info = await run_in_threadpool(bank_or_404, bank_name)
+        if not re.fullmatch(r"[0-9]{1,18}", content_id):
+            return {"deleted": 0}
+
+        def work() -> int:
+            with service.pool.store() as store:
+                return content_ids(store).retire(int(content_id), int(info.id or 0), key.name)
+
+        deleted = await run_in_threadpool(work)
+        if deleted:
+            await run_in_threadpool(service.changed)
+        return {"deleted": deleted}
 
     return router

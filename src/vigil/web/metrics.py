@@ -113,21 +113,27 @@ class BodyLimitMiddleware:
     as soon as it passes the limit, whichever route reads it.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        """Wrap ``app``."""
+    def __init__(self, app: ASGIApp, limit: int, json_limit: int | None = None) -> None:
+        """Wrap ``app``: ``limit`` for multipart uploads, ``json_limit`` for other bodies."""
         self.app = app
-        self.limit = limit
+        self.upload_limit = limit
+        self.json_limit = json_limit or limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check Content-Length; the handlers' own readers stop at the limit too."""
         if scope["type"] == "http":
-            for name, value in scope.get("headers", ()):
-                if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+            headers = scope.get("headers", ())
+            multipart = any(
+                n == b"content-type" and v.lower().startswith(b"multipart/") for n, v in headers
+            )
+            limit = self.upload_limit if multipart else self.json_limit
+            for name, value in headers:
+                if name == b"content-length" and value.isdigit() and int(value) > limit:
                     body = (
                         b'{"error":"too_large","message":"request body of '
                         + value
                         + b" bytes is over the limit of "
-                        + str(self.limit).encode()
+                        + str(limit).encode()
                         + b' bytes"}'
                     )
                     await send(
@@ -144,7 +150,6 @@ class BodyLimitMiddleware:
                     await send({"type": "http.response.body", "body": body})
                     return
             seen = 0
-            limit = self.limit
 
             async def counted() -> Message:
                 nonlocal seen

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from vigil.errors import InvalidHashError, UsageError
@@ -27,7 +28,7 @@ from vigil.web.freshness import Refresher
 from vigil.web.metrics import Metrics
 from vigil.web.pool import StorePool
 from vigil.web.ratelimit import TokenBuckets
-from vigil.web.uploads import Part
+from vigil.web.uploads import Part, parse_json, read_body
 
 
 @dataclass
@@ -63,11 +64,12 @@ class Service:
 
     async def hash_upload(self, part: Part, *, dihedral: bool = False) -> FileHashes:
         """Hash an uploaded file in memory; 4xx for non-media, bad media and bombs."""
+        return await self.hash_data(part.filename or "upload", bytes(part.data), dihedral=dihedral)
+
+    async def hash_data(self, label: str, data: bytes, *, dihedral: bool = False) -> FileHashes:
+        """Hash media held in memory (an upload, a fetched URL); nothing is written anywhere."""
         options = HashOptions(dihedral=dihedral, max_pixels=self.config.max_pixels)
-        data = bytes(part.data)
-        record = await run_in_threadpool(
-            hash_content, part.filename or "upload", data, None, options
-        )
+        record = await run_in_threadpool(hash_content, label, data, None, options)
         if record.error:
             raise ApiError(422, "bad_media", f"cannot hash the upload: {record.error}")
         if not media_kind(record.type or ""):
@@ -77,6 +79,15 @@ class Service:
                 f"the upload is not an image or video (its content is {record.type or 'unknown'})",
             )
         return record
+
+    async def read_json(self, request: Request) -> Any:
+        """A JSON body of at most ``max_json_bytes``; 400 if it is not JSON, 413 if larger."""
+        return self.parse_json(await read_body(request, self.config.max_json_bytes))
+
+    @staticmethod
+    def parse_json(raw: bytes) -> Any:
+        """Parse JSON; 400 (never a 5xx) for bad or too deeply nested JSON."""
+        return parse_json(raw)
 
     def record(
         self, key: ApiKey, route: str, query: dict[str, Any], hits: list[Finding]

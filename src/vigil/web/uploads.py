@@ -16,6 +16,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from vigil.web.errors import ApiError
 
+#: RFC 2046 allows boundaries of 1 to 70 characters; python-multipart fails on long ones.
+MAX_BOUNDARY = 70
+
 
 @dataclass
 class Part:
@@ -62,13 +65,53 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(chunks)
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The JSON body (any JSON value); 400 if it is not JSON, 413 if too large."""
-    raw = await read_body(request, limit)
+#: How deep JSON may nest. The routes' bodies nest three levels at most; Python's own
+#: parser would raise RecursionError (a 500) on ``[`` x 100,000.
+MAX_JSON_DEPTH = 64
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse a JSON body; 400 if it is not JSON or nests deeper than ``MAX_JSON_DEPTH``."""
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise ApiError(
+            400, "bad_request", f"request body nests JSON deeper than {MAX_JSON_DEPTH} levels"
+        )
     try:
         return json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ApiError(400, "bad_request", f"request body is not valid JSON: {exc}") from None
+
+
+def json_depth(raw: bytes) -> int:
+    """The deepest nesting of brackets in ``raw`` outside strings (a quick upper bound)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return 0
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The JSON body (any JSON value); 400 if it is not JSON, 413 if too large."""
+    return parse_json(await read_body(request, limit))
 
 
 async def read_form(request: Request, limit: int) -> Form:
@@ -76,6 +119,10 @@ async def read_form(request: Request, limit: int) -> Form:
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or not params.get(b"boundary"):
         raise ApiError(400, "bad_request", "expected a multipart/form-data upload")
+    if len(params[b"boundary"]) > MAX_BOUNDARY:
+        raise ApiError(
+            400, "bad_request", f"multipart boundary longer than {MAX_BOUNDARY} characters"
+        )
     raw = await read_body(request, limit)
     parts: list[Part] = []
     headers: dict[bytes, bytes] = {}

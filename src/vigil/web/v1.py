@@ -421,9 +421,7 @@ def build(service: Service) -> APIRouter:
         """Create a key; the answer is the only time it is shown."""
         with service.pool.store() as store:
             try:
-                secret = api_keys(store).create(
-                    body.name, body.role, body.rate_per_second
-                )
+                secret = api_keys(store).create(body.name, body.role, body.rate_per_second)
             except UsageError as exc:
                 raise ApiError(400, "bad_request", str(exc)) from None
         return {"name": body.name, "role": body.role, "key": secret}
