@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,10 @@ def _keys(matches: list[dict]) -> set[Key]:  # type: ignore[type-arg]
     return {(m["hashset"], m["entry"], m["signal_type"], m["distance"]) for m in matches}
 
 
+def _name(path: str, folder: Path) -> str:
+    return path.removeprefix(str(folder) + "/")
+
+
 @pytest.fixture
 def evidence(tmp_path: Path, pdq_fixtures: Path) -> tuple[Path, list[Entry]]:
     """Three benign pictures and the set that knows them (two of its entries disabled)."""
@@ -45,6 +50,8 @@ def evidence(tmp_path: Path, pdq_fixtures: Path) -> tuple[Path, list[Entry]]:
     shutil.copy(pdq_fixtures / "misc-images" / "c.png", folder / "drawing.png")
     Image.new("RGB", (64, 48), (200, 30, 90)).save(folder / "plain.png")
     Image.linear_gradient("L").convert("RGB").save(folder / "silenced.png")
+    with zipfile.ZipFile(folder / "parcel.zip", "w") as parcel:  # scan and match open it
+        parcel.write(folder / "drawing.png", "inner/drawing.png")
     original = hash_file(bridge, HashOptions(mode="exact"))
     drawing = hash_file(folder / "drawing.png", HashOptions())
     silenced = hash_file(folder / "silenced.png", HashOptions())
@@ -71,19 +78,19 @@ def test_scan_match_and_service_agree(
         curation.set_disabled("KNOWN", 3, True, until=4_102_444_800.0)  # 2100-01-01
         scan_case(store, ScanRequest(roots=[folder], case="agree", jobs=1))
         case = CaseService(store).require("agree")
-        scanned = {Path(i.path).name: _keys(i.matches) for i in CaseService(store).items(case)}
+        scanned = {_name(i.path, folder): _keys(i.matches) for i in CaseService(store).items(case)}
 
     matched = vigil("match", "--json", str(folder), home=home, database_url=store_url)
     assert matched.returncode == 0, matched.stderr
     by_cli = {
-        Path(r["path"]).name: _keys(r["matches"])
+        _name(r["path"], folder): _keys(r["matches"])
         for r in map(json.loads, matched.stdout.split("\n")[:-1])
     }
 
     keys = make_keys(store_url)
     served: dict[str, set[Key]] = {}
     with Server(store_url, home) as server:
-        for picture in sorted(folder.iterdir()):
+        for picture in sorted(p for p in folder.iterdir() if p.suffix != ".zip"):
             answer = httpx.post(
                 f"{server.base}/v1/match",
                 headers={"Authorization": f"Bearer {keys['matcher']}"},
@@ -94,13 +101,16 @@ def test_scan_match_and_service_agree(
             served[picture.name] = _keys(answer.json()["matches"])
 
     expected = {
+        "parcel.zip": set(),
+        "parcel.zip!/inner/drawing.png": {"md5"},
         "bridge-copy.jpg": {"pdq"},
         "drawing.png": {"md5"},
         "plain.png": set(),
         "silenced.png": set(),  # its entries are disabled: no finding anywhere
     }
     assert {n: {k[2] for k in found} for n, found in scanned.items()} == expected
-    assert scanned == by_cli == served
+    assert scanned == by_cli
+    assert served == {n: f for n, f in scanned.items() if "parcel.zip" not in n}
 
 
 def test_deleted_set_leaves_no_disabled_marks_for_the_next(store_url: str) -> None:  # noqa: F811

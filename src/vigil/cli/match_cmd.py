@@ -1,5 +1,8 @@
 """``vigil match``: hash files (or take bare hashes) and report every hash set that holds them.
 
+Files are walked and hashed exactly as ``vigil scan`` does (``vigil.scan.walk``):
+archives are opened, and their members matched like any file.
+
 Exit codes: 0 when every file was hashed and matched (whether or not anything matched),
 1 when a file could not be hashed, 2 for usage errors (an unknown hash set, a malformed
 ``--hash``), as for every Vigil command.
@@ -10,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from functools import partial
 from pathlib import Path
 
 import typer
@@ -19,10 +21,10 @@ from rich.table import Table
 
 from vigil.errors import InvalidHashError, UnknownHashSetError, UsageError, VigilError
 from vigil.hashsets.lookup import parse_query
-from vigil.media.reader import iter_files
-from vigil.parallel import ordered_map
+from vigil.scan.walk import hash_items
+from vigil.scan.worker import ScanOptions
 from vigil.services.matcher import Finding, Matcher, MatchOptions, Query, open_snapshot
-from vigil.signals.filehash import FileHashes, HashOptions, hash_file
+from vigil.signals.filehash import FileHashes, HashOptions
 from vigil.store import open_store
 
 
@@ -71,14 +73,7 @@ def match_command(
         matcher = Matcher(snapshot, store, snapshot.select(hashset), options)
         rows = [_bare(matcher, text, typed) for text, typed in queries]
         hashing = HashOptions(mode="exact" if exact_pdq else "fast", dihedral=dihedral)
-        files = iter_files(paths)
-        records = ordered_map(
-            partial(hash_file, options=hashing),
-            files,
-            jobs=min(jobs or os.cpu_count() or 1, max(1, len(files))),
-            on_failure=lambda p, e: FileHashes(path=os.fsdecode(p), error=f"worker failed: {e!r}"),
-        )
-        for record in records:
+        for record in hash_items(paths, ScanOptions(hashing=hashing), jobs):
             failed += record.error is not None
             found = [] if record.error else matcher.match(Query.of(record))
             rows.append(_file_row(record, found))
