@@ -11,6 +11,15 @@ process, and are written to the case sink in one transaction per unit. A unit wh
 rows are in the sink is done (keyed by its display path, the rows' ``source``, with its
 size and mtime): running the same scan again after a crash skips it, so nothing is
 lost and nothing is counted twice, and the rows equal those of an uninterrupted scan.
+
+A disk image (detected from its first bytes, or forced with ``ScanOptions.image_format``
+for the files named as evidence) is split into smaller units, so that a 3 TB image
+resumes where it stopped: its own row, then runs of its items (by partition and
+metadata address, in the order The Sleuth Kit lists them) and of its carve regions.
+The listing runs in a child process with the memory and stall limits of
+``ImageLimits``; a listing that crashes or hangs ends in an error row naming what was
+reached, and the scan goes on. The later segments of a split image are recorded as
+such and read through the first.
 """
 
 from __future__ import annotations
@@ -25,12 +34,24 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-from vigil.media.sniff import media_kind
-from vigil.media.sources.base import EvidenceItem
-from vigil.media.sources.registry import walk
+from vigil.errors import VigilError
+from vigil.media.sniff import HEAD_SIZE, media_kind
+from vigil.media.sources.base import SEPARATOR, EvidenceItem
+from vigil.media.sources.diskimage import Region, detect_head, plan
+from vigil.media.sources.isolate import ChildFailedError, in_child
+from vigil.media.sources.registry import source_for, walk
 from vigil.parallel import ordered_map
 from vigil.records import ScanItem
-from vigil.scan.worker import ScanOptions, item_from_entry, scan_source
+from vigil.scan.worker import (
+    ImageFile,
+    ImagePart,
+    ImageSegment,
+    ScanOptions,
+    Unit,
+    image_source,
+    item_from_entry,
+    scan_unit,
+)
 
 
 class CaseSink(Protocol):
@@ -114,7 +135,7 @@ def count_sources(roots: list[Path]) -> tuple[int, int]:
     return files, size
 
 
-def unit_key(entry: EvidenceItem) -> str:
+def unit_key(entry: Unit) -> str:
     """The key a unit of work is recorded under and recognised by on resume.
 
     It is the display form of the unit's locator (``entry.path``), which its rows carry
@@ -127,10 +148,10 @@ def unit_key(entry: EvidenceItem) -> str:
 
 
 def _pending(
-    entries: Iterable[EvidenceItem],
+    entries: Iterable[Unit],
     done: dict[str, tuple[int | None, float | None]],
     progress: Progress,
-) -> Iterator[tuple[int, EvidenceItem]]:
+) -> Iterator[tuple[int, Unit]]:
     """Entries not yet recorded, numbered in walk order (the same on every run)."""
     for seq, entry in enumerate(entries):
         if done.get(unit_key(entry)) == (entry.size, entry.mtime):
@@ -140,19 +161,122 @@ def _pending(
 
 
 def _scan_numbered(
-    numbered: tuple[int, EvidenceItem], options: ScanOptions
-) -> tuple[int, list[ScanItem]]:
+    numbered: tuple[int, Unit], options: ScanOptions
+) -> tuple[int, list[ScanItem], bool]:
     seq, entry = numbered
-    return seq, scan_source(entry, options, source=unit_key(entry))
+    return seq, scan_unit(entry, options, unit_key(entry)), not isinstance(entry, ImagePart)
 
 
 def _failed_source(
-    numbered: tuple[int, EvidenceItem], exc: BaseException
-) -> tuple[int, list[ScanItem]]:
+    numbered: tuple[int, Unit], exc: BaseException
+) -> tuple[int, list[ScanItem], bool]:
     seq, entry = numbered
-    item = item_from_entry(entry, unit_key(entry))
+    first = entry.head if isinstance(entry, ImagePart) else entry
+    first = first.entry if isinstance(first, ImageFile) else first
+    item = item_from_entry(first, unit_key(entry))
     item.error = f"scan of this file failed: {exc!r}"
-    return seq, [item]
+    return seq, [item], not isinstance(entry, ImagePart)
+
+
+#: Files smaller than this are never taken for disk images (the smallest file system
+#: TSK reads is larger); raw images are whole sectors, E01 segments are named so.
+MIN_IMAGE_BYTES = 64 << 10
+_EWF_NAMES = (".e01", ".ex01", ".s01")
+
+
+def _image_format(entry: EvidenceItem, named: set[str], options: ScanOptions) -> str | None:
+    """``raw`` or ``ewf`` if the top-level file ``entry`` is a disk image to split into units."""
+    loc = entry.locator
+    if entry.kind != "file" or entry.error or loc is None or loc.depth != 0:
+        return None
+    if options.image_format and loc.root.name in named:
+        return options.image_format
+    size = entry.size or 0
+    if size < MIN_IMAGE_BYTES:
+        return None
+    if size % 512 and not loc.root.name.lower().endswith(_EWF_NAMES):
+        return None
+    try:
+        with source_for(loc, options.archives).open(loc) as stream:
+            head = stream.read(HEAD_SIZE)
+    except (VigilError, OSError):
+        return None  # the worker reads it as a file and records why it cannot
+    return detect_head(head, loc.root.name)
+
+
+def _units(
+    entries: Iterable[EvidenceItem], roots: list[Path], options: ScanOptions
+) -> Iterator[Unit]:
+    """The units of work: files as walked, disk images split into parts."""
+    named = {str(r) for r in roots}
+    claimed: dict[str, str] = {}  # later segments of split images -> the image
+    for entry in entries:
+        loc = entry.locator
+        if loc is not None and loc.depth == 0 and loc.root.name in claimed:
+            yield ImageSegment(entry, first=claimed[loc.root.name])
+            continue
+        fmt = _image_format(entry, named, options)
+        if fmt is None:
+            yield entry
+        else:
+            yield from _image_units(entry, fmt, options, claimed)
+
+
+def _image_units(
+    entry: EvidenceItem, fmt: str, options: ScanOptions, claimed: dict[str, str]
+) -> Iterator[Unit]:
+    limits = options.images
+    source = image_source(entry, fmt, options)
+    planned = in_child(
+        plan,
+        source,
+        limits.carve_piece_bytes,
+        idle_seconds=limits.idle_seconds,
+        memory_bytes=limits.memory_bytes,
+    )
+    try:
+        header = next(planned)
+    except (ChildFailedError, StopIteration) as exc:
+        yield ImageFile(entry, error=f"cannot read disk image: {exc}")
+        return
+    for segment in header.get("segments", [])[1:]:
+        claimed[segment] = entry.path
+    yield ImageFile(entry, header)
+    batch: list[EvidenceItem | Region] = []
+    load = listed = 0
+
+    def part(items: list[EvidenceItem | Region]) -> ImagePart:
+        first = items[0]
+        head = source.region_item(first) if isinstance(first, Region) else first
+        return ImagePart(entry, fmt, items, head)
+
+    try:
+        for item in planned:
+            listed += 1
+            if isinstance(item, Region):
+                if batch:
+                    yield part(batch)
+                    batch, load = [], 0
+                yield part([item])
+                continue
+            batch.append(item)
+            load += item.size or 0
+            if len(batch) >= limits.unit_items or load >= limits.unit_bytes:
+                yield part(batch)
+                batch, load = [], 0
+    except ChildFailedError as exc:
+        if batch:
+            yield part(batch)
+        yield EvidenceItem(
+            path=f"{entry.path}{SEPARATOR}",
+            container=entry.path,
+            depth=1,
+            kind="other",
+            error=f"disk image listing stopped after {listed:,} entries: {exc}",
+        )
+        return
+    if batch:
+        yield part(batch)
 
 
 def run_scan(
@@ -173,7 +297,8 @@ def run_scan(
     summary = ScanSummary()
     started = time.monotonic()
     done = sink.done_sources()
-    entries = _pending(walk(roots, options.archives, expand=False), done, progress)
+    units = _units(walk(roots, options.archives, expand=False), roots, options)
+    entries = _pending(units, done, progress)
     results = ordered_map(
         partial(_scan_numbered, options=options),
         entries,
@@ -181,10 +306,10 @@ def run_scan(
         on_failure=_failed_source,
         batch_size=batch_size,
         executor_factory=executor_factory,
-        weight=lambda numbered: numbered[1].size or 0,
+        weight=_weight,
         max_weight=32 << 20,
     )
-    for seq, rows in results:
+    for seq, rows, top_level in results:
         for row in rows:
             if matcher is not None and row.kind == "file" and row.error is None:
                 row.matches = matcher(row)
@@ -192,14 +317,24 @@ def run_scan(
             progress.matches += bool(row.matches)
             progress.errors += row.error is not None
         sink.record(seq, rows)
-        progress.files_done += 1
-        progress.bytes_done += rows[0].size or 0
+        if top_level:
+            progress.files_done += 1
+            progress.bytes_done += rows[0].size or 0
         progress.items += len(rows)
         if on_progress is not None:
             on_progress(progress)
     summary.resumed_sources = progress.skipped_done
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _weight(numbered: tuple[int, Unit]) -> int:
+    unit = numbered[1]
+    if isinstance(unit, ImagePart):
+        return unit.weight
+    if isinstance(unit, ImageFile):
+        return 0
+    return unit.size or 0
 
 
 class MemorySink:

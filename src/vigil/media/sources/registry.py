@@ -42,6 +42,7 @@ ROOT_SOURCES: dict[str, str] = {
 #: Container sources by locator kind, in the order they are tried on an item's content.
 CONTAINER_SOURCES: dict[str, str] = {
     "archive": "vigil.media.sources.archive:ArchiveSource",
+    "diskimage": "vigil.media.sources.diskimage:DiskImageSource",
 }
 
 

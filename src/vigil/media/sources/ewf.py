@@ -1,0 +1,338 @@
+"""The bytes of a disk image: raw (split or not) or EWF (E01, split or not), read-only.
+
+A disk image reaches The Sleuth Kit as a ``pytsk3.Img_Info`` whose reads come back
+into Python (``TskImage``), so that every byte still comes through
+``vigil.media.reader.open_evidence`` (read-only, O_NOATIME) and an E01 is read
+through libewf (``pyewf``) as if it were raw. pytsk3 calls back into Python once per
+read: callers read files in large blocks (see ``diskimage.py``) and segment reads use
+``os.pread`` where there is a file descriptor.
+
+An image named on disk finds its other segments beside it: ``disk.E02 ...`` through
+``pyewf.glob``, ``disk.002 ...`` (and ``disk.dd.002``) by name. An image found inside
+another container (an archive) is its one stream.
+
+``verify`` recomputes an image's MD5 and SHA-1 and compares them with the hashes the
+acquisition stored in an E01: the check every forensic tool offers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from vigil.errors import MediaError
+from vigil.media.reader import open_evidence
+
+#: EWF (EnCase 1-6, libewf "EVF") and EWF2 (EnCase 7, "EVF2") segment file signatures.
+EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
+EWF2_SIGNATURE = b"EVF2\r\n\x81\x00"
+#: What one read of the image for hashing takes.
+BLOCK = 4 << 20
+
+_SPLIT_RAW = re.compile(r"^(?P<base>.*\.)(?P<n>0*1)$")
+
+
+class ImageError(MediaError):
+    """A disk image cannot be opened or read (missing segment, corrupt EWF, unknown format)."""
+
+
+def is_ewf(head: bytes) -> bool:
+    """Whether ``head`` starts an EWF segment file."""
+    return head.startswith(EWF_SIGNATURE) or head.startswith(EWF2_SIGNATURE)
+
+
+def ewf_segment_number(head: bytes) -> int | None:
+    """The segment number an EWF segment file's header gives (1 for ``.E01``)."""
+    if head.startswith(EWF_SIGNATURE) and len(head) >= 11:
+        return int.from_bytes(head[9:11], "little")
+    if head.startswith(EWF2_SIGNATURE) and len(head) >= 16:
+        return int.from_bytes(head[12:16], "little")
+    return None
+
+
+def raw_segments(path: str) -> list[str]:
+    """A raw image's segment files in order: ``x.001 x.002 ...``, or ``[path]`` alone."""
+    match = _SPLIT_RAW.match(path)
+    if not match:
+        return [path]
+    base, width = match["base"], len(match["n"])
+    found, n = [], 1
+    while os.path.isfile(segment := f"{base}{n:0{width}d}"):
+        found.append(segment)
+        n += 1
+    return found or [path]
+
+
+def ewf_segments(path: str) -> list[str]:
+    """An E01's segment files in order (``x.E01 x.E02 ...``), found by libewf's rules."""
+    pyewf = _pyewf()
+    try:
+        return list(pyewf.glob(path))
+    except Exception as exc:  # libewf raises IOError/TypeError on names it cannot follow
+        raise ImageError(f"cannot find the segments of {path}: {exc}") from exc
+
+
+def segments(path: str, fmt: str) -> list[str]:
+    """The files that make up the image whose first segment is ``path``."""
+    return ewf_segments(path) if fmt == "ewf" else raw_segments(path)
+
+
+def _pyewf() -> Any:
+    try:
+        import pyewf
+    except ImportError as exc:  # an optional dependency missing disables E01 alone
+        raise ImageError("E01 images need libewf-python (pip install libewf-python)") from exc
+    return pyewf
+
+
+def _pytsk3() -> Any:
+    try:
+        import pytsk3
+    except ImportError as exc:
+        raise ImageError("disk images need pytsk3 (pip install pytsk3)") from exc
+    return pytsk3
+
+
+class Reader:
+    """Random access to an image's media bytes; ``close`` releases what it opened."""
+
+    size: int = 0
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Up to ``size`` bytes at ``offset`` (fewer only at the end)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the image's files."""
+
+
+class SegmentsReader(Reader):
+    """Raw media in one or more consecutive files (or one stream)."""
+
+    def __init__(self, streams: list[BinaryIO]) -> None:
+        """Read ``streams`` as one: each one's whole length, in order."""
+        self._streams = streams
+        self._starts: list[int] = []
+        self._fds: list[int | None] = []
+        total = 0
+        for stream in streams:
+            self._starts.append(total)
+            total += stream.seek(0, os.SEEK_END)
+            try:
+                self._fds.append(stream.fileno())
+            except (AttributeError, OSError, ValueError):
+                self._fds.append(None)
+        self.size = total
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Bytes across segment boundaries; pread where there is a descriptor."""
+        out = bytearray()
+        size = max(0, min(size, self.size - offset))
+        while size > 0:
+            i = _segment_index(self._starts, offset)
+            inner = offset - self._starts[i]
+            end = self._starts[i + 1] if i + 1 < len(self._starts) else self.size
+            n = min(size, end - offset)
+            fd = self._fds[i]
+            if fd is not None:
+                chunk = os.pread(fd, n, inner)
+            else:
+                self._streams[i].seek(inner)
+                chunk = self._streams[i].read(n)
+            if not chunk:
+                break
+            out += chunk
+            offset += len(chunk)
+            size -= len(chunk)
+        return bytes(out)
+
+    def close(self) -> None:
+        """Close every segment."""
+        for stream in self._streams:
+            stream.close()
+
+
+def _segment_index(starts: list[int], offset: int) -> int:
+    lo, hi = 0, len(starts) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if starts[mid] <= offset:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+class EwfReader(Reader):
+    """EWF media through libewf, from segment streams opened read-only by Vigil."""
+
+    def __init__(self, streams: list[BinaryIO]) -> None:
+        """Open the E01 whose segments are ``streams`` (in order)."""
+        pyewf = _pyewf()
+        self._streams = streams
+        self._handle = pyewf.handle()
+        try:
+            self._handle.open_file_objects(streams)
+            self.size = int(self._handle.get_media_size())
+        except Exception as exc:
+            self.close()
+            raise ImageError(f"cannot open the E01: {exc}") from exc
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Decompressed media bytes (libewf checks each chunk)."""
+        size = max(0, min(size, self.size - offset))
+        if size == 0:
+            return b""
+        try:
+            return bytes(self._handle.read_buffer_at_offset(size, offset))
+        except Exception as exc:
+            raise OSError(f"E01 read failed at offset {offset:,}: {exc}") from exc
+
+    def stored_hashes(self) -> dict[str, str]:
+        """The media hashes the acquisition stored (``md5``, ``sha1``), lower case."""
+        out = {}
+        for name in ("MD5", "SHA1"):
+            try:
+                value = self._handle.get_hash_value(name)
+            except Exception:  # absent, or unreadable in a damaged header
+                value = None
+            if value:
+                out[name.lower()] = str(value).lower()
+        return out
+
+    def headers(self) -> dict[str, str]:
+        """The acquisition's case data (case number, examiner, dates, ...) as stored."""
+        try:
+            values = self._handle.get_header_values()
+        except Exception:
+            return {}
+        return {str(k): str(v) for k, v in dict(values).items() if v}
+
+    def close(self) -> None:
+        """Close libewf's handle and the segments."""
+        with contextlib.suppress(Exception):
+            self._handle.close()
+        for stream in self._streams:
+            stream.close()
+
+
+def open_reader(path: str, fmt: str) -> Reader:
+    """The image on disk at ``path`` (its first segment) in format ``raw`` or ``ewf``."""
+    files = segments(path, fmt)
+    streams: list[BinaryIO] = []
+    try:
+        for name in files:
+            streams.append(open_evidence(name))
+    except Exception:
+        for stream in streams:
+            stream.close()
+        raise
+    if fmt == "ewf":
+        return EwfReader(streams)
+    return SegmentsReader(streams)
+
+
+def stream_reader(stream: BinaryIO, fmt: str) -> Reader:
+    """An image held in one stream (found inside an archive)."""
+    return EwfReader([stream]) if fmt == "ewf" else SegmentsReader([stream])
+
+
+def tsk_image(reader: Reader) -> Any:
+    """A ``pytsk3.Img_Info`` reading through ``reader``."""
+    pytsk3 = _pytsk3()
+
+    class TskImage(pytsk3.Img_Info):  # type: ignore[misc, name-defined]
+        """TSK's view of the image; every read comes back to ``reader``."""
+
+        def __init__(self) -> None:
+            super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
+
+        def read(self, offset: int, size: int) -> bytes:
+            return reader.read_at(offset, size)
+
+        def get_size(self) -> int:
+            return reader.size
+
+        def close(self) -> None:
+            pass
+
+    return TskImage()
+
+
+@dataclass
+class Verification:
+    """The outcome of recomputing an image's hashes."""
+
+    path: str
+    format: str
+    size: int = 0
+    segments: list[str] = field(default_factory=list)
+    stored: dict[str, str] = field(default_factory=dict)
+    computed: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        """``verified``, ``mismatch``, ``unreadable`` or ``no stored hash``."""
+        if self.error:
+            return "unreadable"
+        if not self.stored:
+            return "no stored hash"
+        same = all(self.computed.get(k) == v for k, v in self.stored.items())
+        return "verified" if same else "mismatch"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (for the CLI and the case's audit log)."""
+        return {
+            "path": self.path,
+            "format": self.format,
+            "size": self.size,
+            "segments": self.segments,
+            "stored": self.stored,
+            "computed": self.computed,
+            "verdict": self.verdict,
+            "error": self.error,
+        }
+
+
+def detect_format(path: str) -> str:
+    """``ewf`` when the file starts with the EWF signature, else ``raw``."""
+    with open_evidence(path) as stream:
+        return "ewf" if is_ewf(stream.read(16)) else "raw"
+
+
+def verify(path: str | Path, fmt: str | None = None) -> Verification:
+    """Recompute the media's MD5 and SHA-1 and compare them with the stored ones (E01)."""
+    path = str(path)
+    fmt = fmt or detect_format(path)
+    result = Verification(path=path, format=fmt)
+    try:
+        reader = open_reader(path, fmt)
+    except (MediaError, OSError) as exc:
+        result.error = str(exc)
+        return result
+    try:
+        result.segments = segments(path, fmt)
+        result.size = reader.size
+        if isinstance(reader, EwfReader):
+            result.stored = reader.stored_hashes()
+        md5, sha1 = hashlib.md5(usedforsecurity=False), hashlib.sha1(usedforsecurity=False)
+        offset = 0
+        while offset < reader.size:
+            chunk = reader.read_at(offset, BLOCK)
+            if not chunk:
+                raise ImageError(f"the media ends early, at {offset:,} of {reader.size:,} bytes")
+            md5.update(chunk)
+            sha1.update(chunk)
+            offset += len(chunk)
+        result.computed = {"md5": md5.hexdigest(), "sha1": sha1.hexdigest()}
+    except (MediaError, OSError) as exc:
+        result.error = str(exc)
+    finally:
+        reader.close()
+    return result
