@@ -193,3 +193,22 @@ def test_each_webhook_event_is_claimed_by_one_worker(store_url: str) -> None:
     results = _together(N, claim)
     rows = [row for got in results for row in got]
     assert len(rows) == len(set(rows)) == 30, results
+
+
+def test_concurrent_imports_of_one_name_all_succeed_and_one_remains(store_url: str) -> None:
+    from vigil.hashsets.model import Entry, HashSetInfo
+
+    def import_set(i: int) -> int:
+        with open_store(store_url) as mine:
+            info = mine.hashsets.replace(
+                HashSetInfo(name="list"), [Entry(md5=f"{i:032x}"), Entry(md5=f"{i + 100:032x}")]
+            )
+            return int(info.id or 0)
+
+    results = _together(N, import_set)
+    assert all(isinstance(r, int) for r in results), results
+    with open_store(store_url) as store:
+        (only,) = store.hashsets.list()
+        assert only.id in results and only.entry_count == 2
+        assert store.db.execute("SELECT COUNT(*) FROM hash_entries")[0][0] == 2
+        assert store.db.execute("SELECT COUNT(*) FROM hash_index")[0][0] == 2

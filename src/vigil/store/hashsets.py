@@ -29,6 +29,8 @@ from vigil.store.database import Database
 _CODE_TYPES = {code: name for name, code in HASH_TYPE_CODES.items()}
 #: Digests per ``IN (...)`` list of a SQLite lookup.
 _IN_CHUNK = 500
+#: First key of the advisory locks on set names (the second is the name's hash).
+_NAME_LOCK = 7372
 #: Signals read back per set to build the similarity indexes.
 _SIGNAL_COLUMNS = ("pdq", "vpdq")
 _SET_COLUMNS = (
@@ -100,6 +102,7 @@ class HashSetRepository:
         """
         imported_at = info.imported_at or datetime.now(UTC)
         with self.db.transaction():
+            self._lock_name(info.name)
             rows = self.db.execute(
                 "INSERT INTO hash_sets (name, kind, category_profile, provenance, version, "
                 "source_format, source_sha256, imported_at, entry_count, attributes) "
@@ -133,6 +136,7 @@ class HashSetRepository:
         go with the old id.
         """
         with self.db.bulk_mode(), self.db.transaction():
+            self._lock_name(info.name)
             self._delete_named(info.name)
             imported_at = info.imported_at or datetime.now(UTC)
             set_id = int(
@@ -166,6 +170,15 @@ class HashSetRepository:
             stored = self.get_by_id(set_id)
         assert stored is not None  # written in this transaction
         return stored
+
+    def _lock_name(self, name: str) -> None:
+        """Writers of one set name take turns (PostgreSQL; SQLite has one writer anyway).
+
+        Held until the commit: two imports of one name both succeed, the later one
+        replacing the earlier, instead of the later failing on the name's unique key.
+        """
+        if self.db.dialect == "postgres":
+            self.db.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_NAME_LOCK, name))
 
     def delete(self, name: str) -> bool:
         """Delete the set called ``name`` with its entries and per-set rows; False if none."""
