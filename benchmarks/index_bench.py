@@ -299,48 +299,6 @@ def print_table(n: int, results: list[dict], n_vigil: int, args) -> None:
         )
 
 
-def bench_exact(n: int, args) -> None:
-    """MD5 and SHA-256 exact indexes: build, bytes, open, latency (half hits), batch q/s."""
-    from vigil.index import Md5Index, Sha256Index
-
-    print(f"\nExact digest index, N = {n:,} random digests, queries half present")
-    print("| index | build s | index MB | open s | p50 us | p99 us | batch q/s |")
-    print("|---|---|---|---|---|---|---|")
-    rng = np.random.default_rng(SEED)
-    for cls in (Md5Index, Sha256Index):
-        raw = rng.integers(0, 256, size=(n, cls.width), dtype=np.uint8)
-        probe = np.concatenate(
-            [raw[rng.choice(n, 1000)], rng.integers(0, 256, (1000, cls.width), np.uint8)]
-        )
-        hexes = [row.tobytes().hex() for row in probe]
-        t = time.perf_counter()
-        index = cls.from_arrays(np.arange(n), raw)
-        build = time.perf_counter() - t
-        path = Path(args.workdir) / cls.kind
-        shutil.rmtree(path, ignore_errors=True)
-        index.save(path)
-        del index, raw
-        gc.collect()
-        t = time.perf_counter()
-        index = cls.open(path)
-        opened = time.perf_counter() - t
-        lat = []
-        for h in hexes:
-            t = time.perf_counter()
-            index.query(h)
-            lat.append(time.perf_counter() - t)
-        p50, p99 = percentiles(lat)
-        t = time.perf_counter()
-        found = index.query_many(hexes)
-        qps = len(hexes) / (time.perf_counter() - t)
-        assert len(found) >= 1000
-        print(
-            f"| {cls.__name__} | {build:.1f} | {index.nbytes() / 1e6:.0f} | "
-            f"{opened:.3f} | {p50 * 1e3:.1f} | {p99 * 1e3:.1f} | {qps:,.0f} |"
-        )
-        del index
-
-
 def bench_updates(n: int, args) -> None:
     """Updates without a rebuild: disable, add to the delta, save again, compact, open."""
     rng = np.random.default_rng(SEED + 1)
@@ -384,7 +342,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--faiss", default="IndexBinaryFlat,IndexBinaryMultiHash")
     parser.add_argument("--workdir", default="/tmp", help="a fresh directory is made in it")
-    parser.add_argument("--exact", action="store_true", help="also the MD5/SHA-256 index")
     parser.add_argument("--updates", action="store_true", help="also disable/add/save/compact")
     args = parser.parse_args(argv)
     args.faiss = [k for k in args.faiss.split(",") if k]
@@ -394,8 +351,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, cpus {os.cpu_count()}")
     for n in (int(s) for s in args.sizes.split(",")):
         run_size(n, args)
-        if args.exact:
-            bench_exact(n, args)
         if args.updates:
             bench_updates(n, args)
     shutil.rmtree(args.workdir, ignore_errors=True)
