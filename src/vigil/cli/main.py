@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("report_cmd", "report_command", "Write a self-contained HTML (and PDF) report."),
     "keys": ("keys_cmd", "app", "Make and export the signing key of referral packages."),
     "verify": ("keys_cmd", "verify_command", "Verify a signed referral package."),
+    "verify-image": ("image_cmd", "verify_image_command", "Check a disk image's stored hashes."),
     "serve": ("serve_cmd", "serve_command", "Run the matching service (HTTP API, HMA routes)."),
     "apikey": ("serve_cmd", "apikey_app", "Create, list and revoke the service's API keys."),
     "webhook": ("serve_cmd", "webhook_app", "Add, list and remove the service's webhooks."),

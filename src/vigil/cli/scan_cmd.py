@@ -35,6 +35,7 @@ from rich.table import Table
 from vigil.cli.common import fail, open_case
 from vigil.cli.hash_cmd import Mode
 from vigil.errors import UnknownHashSetError, UsageError, VigilError
+from vigil.media.sources.diskimage import IMAGE_FIELDS, image_facts
 from vigil.records import ScanItem
 from vigil.scan.case_scan import CaseScan, ScanRequest, scan_case
 from vigil.scan.engine import Progress as ScanProgress
@@ -46,6 +47,14 @@ RESULT_FIELDS = (
     "path", "container", "type", "size", "md5", "sha1", "sha256", "pdq", "known",
     "duplicate_of", "matches", "error",
 )  # fmt: skip
+
+
+class ImageFormat(StrEnum):
+    """How ``vigil scan --image-format`` reads disk images named as evidence."""
+
+    auto = "auto"
+    raw = "raw"
+    ewf = "ewf"
 
 
 class ResultFormat(StrEnum):
@@ -72,6 +81,14 @@ def scan_command(
         32, "--max-depth", min=0, help="Archives nested deeper are not opened (error items)."
     ),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = all cores)."),
+    image_format: ImageFormat = typer.Option(
+        ImageFormat.auto,
+        "--image-format",
+        help="How to read the disk images named as evidence (default: detected from content).",
+    ),
+    carve: bool = typer.Option(
+        False, "--carve", help="Carve pictures out of disk images' unallocated space."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json_progress: bool = typer.Option(
         False, "--json-progress", help="Progress as JSON lines on standard error, for logs."
@@ -90,6 +107,8 @@ def scan_command(
         mode=mode.value,
         max_depth=max_depth,
         jobs=jobs,
+        image_format=None if image_format == ImageFormat.auto else image_format.value,
+        carve=carve,
     )
     try:
         store = open_store()
@@ -225,7 +244,9 @@ def results_command(
 
 
 def _csv_writer(stream: io.StringIO) -> csv.DictWriter:  # type: ignore[type-arg]
-    writer = csv.DictWriter(stream, fieldnames=[*RESULT_FIELDS, "kind", "mtime", "pdq_quality"])
+    writer = csv.DictWriter(
+        stream, fieldnames=[*RESULT_FIELDS, "kind", "mtime", "pdq_quality", *IMAGE_FIELDS]
+    )
     writer.writeheader()
     return writer
 
@@ -240,4 +261,5 @@ def _result(item: ScanItem) -> dict[str, Any]:
         for m in item.matches
     ]
     record.update(kind=item.kind, mtime=item.mtime, pdq_quality=item.pdq_quality)
+    record.update(image_facts(item.notes))  # disk images: deleted, partition, inode, ...
     return record

@@ -59,6 +59,8 @@ MAX_DIR_DEPTH = 512
 UNALLOCATED = "$Unallocated"
 UNPARTITIONED = "$Unpartitioned"
 FACTS_PREFIX = "disk image: "
+#: The results fields of items inside disk images (``image_facts``).
+IMAGE_FIELDS = ("deleted", "partition", "filesystem", "inode", "offset")
 
 _FS_NAMES = {
     "FAT12": "FAT12", "FAT16": "FAT16", "FAT32": "FAT32", "EXFAT": "exFAT", "NTFS": "NTFS",
@@ -233,7 +235,7 @@ def image_facts(notes: list[str]) -> dict[str, Any]:
 
     Read back from its notes (all None for an item not inside a disk image).
     """
-    out: dict[str, Any] = dict.fromkeys(("deleted", "partition", "filesystem", "inode", "offset"))
+    out: dict[str, Any] = dict.fromkeys(IMAGE_FIELDS)
     for note in notes:
         if not note.startswith(FACTS_PREFIX):
             continue
