@@ -41,6 +41,8 @@ class ScanRequest:
     mode: str = "fast"  # PDQ decoding path (docs/pdq.md)
     max_depth: int = 32  # archives nested deeper are error items, not opened
     jobs: int = 0  # worker processes; 0: every core
+    image_format: str | None = None  # raw or ewf: forced for disk images named as evidence
+    carve: bool = False  # carve pictures out of disk images' unallocated space
 
 
 @dataclass
@@ -91,6 +93,8 @@ def scan_settings(case: Case, request: ScanRequest, sets: list[HashSetInfo]) -> 
         "pdq_threshold": request.threshold,
         "pdq_mode": request.mode,
         "archive_depth": request.max_depth,
+        "image_format": request.image_format,
+        "carve": request.carve,
     }
 
 
@@ -142,6 +146,8 @@ def scan_case(
         known=IgnoreSetLookup(database_url(), tuple(i.name for i in ignoring))
         if ignoring
         else None,
+        image_format=request.image_format,
+        carve=request.carve,
     )
     try:
         summary = run_scan(
