@@ -7,13 +7,24 @@ where each break is. Truncating the end of a log leaves a valid shorter chain, s
 head hash (``head``) is printed by ``vigil audit`` for the examiner to record in notes
 or a signed report: a later head that does not descend from it shows the truncation.
 
-Storage is the store's business; this module is the chain's arithmetic.
+The chain alone proves the log unedited, not the results: the case's items live in
+another table. So a scan's end records a *seal* (``seal_items``): a Merkle root over a
+digest of every item, and a compact manifest (each item's key, path and a short
+digest) from which ``compare_seal`` names the items added, removed or changed since.
+With a signing key, a head is signed (``sign_head``): whoever can write the database
+cannot forge the signature, so rewriting the log below a signed head, or cutting it
+short of one kept elsewhere (the report prints it), is detected.
+
+Storage is the store's business; this module is the chain's and the seal's arithmetic.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import zlib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -97,3 +108,142 @@ def verify_chain(entries: list[AuditEntry]) -> list[str]:
 def head(entries: list[AuditEntry]) -> str:
     """The hash of the last entry: record it to detect a later truncation."""
     return entries[-1].hash if entries else GENESIS
+
+
+# -- seals over a case's items -------------------------------------------------------------
+
+#: Bytes of an item's digest kept in a seal's manifest, to name what changed. The root
+#: covers the full digests; the short ones only point at the items.
+_SHORT = 12
+
+
+def canonical_json(value: Any) -> bytes:
+    """JSON with sorted keys, no spaces, UTF-8: the one form digests and signatures cover."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def item_digest(record: dict[str, Any]) -> bytes:
+    """SHA-256 of an item's recorded fields (a JSON-ready dict), in canonical form."""
+    return hashlib.sha256(b"\x00" + canonical_json(record)).digest()
+
+
+def merkle_root(leaves: list[bytes]) -> str:
+    """The root of a binary Merkle tree over ``leaves`` (RFC 6962 style), hex.
+
+    An odd node at the end of a level is carried up unchanged; an empty tree is the
+    SHA-256 of nothing.
+    """
+    if not leaves:
+        return hashlib.sha256(b"").hexdigest()
+    level = list(leaves)
+    while len(level) > 1:
+        paired = [
+            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
+            for i in range(0, len(level) - 1, 2)
+        ]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0].hex()
+
+
+@dataclass(frozen=True)
+class SealedItem:
+    """One item as a seal remembers it: where it is, its key, and its digest."""
+
+    source: str
+    index: int  # its position among the items of its source
+    path: str
+    digest: bytes
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """What identifies the item across runs: its source and position."""
+        return self.source, self.index
+
+
+def seal_items(items: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
+    """The seal of a case's items, given as (source, path, record) in walk order.
+
+    Returns ``{"items": n, "root": hex, "manifest": text}``: the Merkle root over the
+    items' digests and a compressed manifest (keys, paths and short digests).
+    """
+    sealed = list(_sealed(items))
+    manifest = [[i.source, i.index, i.path, i.digest[:_SHORT].hex()] for i in sealed]
+    packed = base64.b64encode(zlib.compress(canonical_json(manifest), 9)).decode("ascii")
+    return {
+        "items": len(sealed),
+        "root": merkle_root([i.digest for i in sealed]),
+        "manifest": packed,
+    }
+
+
+def _sealed(items: Iterable[tuple[str, str, dict[str, Any]]]) -> Iterable[SealedItem]:
+    positions: dict[str, int] = {}
+    for source, path, record in items:
+        index = positions.get(source, 0)
+        positions[source] = index + 1
+        yield SealedItem(source, index, path, item_digest(record))
+
+
+@dataclass
+class SealCheck:
+    """What comparing a case's items with a seal found."""
+
+    intact: bool
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def compare_seal(
+    seal: dict[str, Any], items: Iterable[tuple[str, str, dict[str, Any]]]
+) -> SealCheck:
+    """Compare the items as they are now with ``seal``; name what was added, removed, changed."""
+    current = list(_sealed(items))
+    root = merkle_root([i.digest for i in current])
+    if root == seal.get("root") and len(current) == seal.get("items"):
+        return SealCheck(intact=True)
+    check = SealCheck(intact=False)
+    try:
+        raw = json.loads(zlib.decompress(base64.b64decode(seal["manifest"])))
+        before = {(s, int(i)): (p, bytes.fromhex(d)) for s, i, p, d in raw}
+    except (KeyError, TypeError, ValueError, zlib.error) as exc:
+        check.problems.append(f"the seal's manifest cannot be read ({exc}): items not named")
+        return check
+    now = {i.key: i for i in current}
+    check.added = [i.path for k, i in now.items() if k not in before]
+    check.removed = [path for k, (path, _) in before.items() if k not in now]
+    check.changed = [
+        i.path for k, i in now.items() if k in before and before[k][1] != i.digest[:_SHORT]
+    ]
+    if not (check.added or check.removed or check.changed):
+        check.problems.append("items differ from the seal, but no single item could be named")
+    return check
+
+
+# -- signed heads --------------------------------------------------------------------------
+
+
+def head_message(case: str, seq: int, digest: str) -> bytes:
+    """The exact bytes a head signature covers: the case, the entry's number and hash."""
+    return canonical_json(
+        {"format": "vigil-audit-head/1", "case": case, "seq": seq, "hash": digest}
+    )
+
+
+def sign_head(private_key: Any, case: str, entry: AuditEntry) -> str:
+    """An Ed25519 signature (base64) of the head ``entry`` of ``case``'s log."""
+    return base64.b64encode(private_key.sign(head_message(case, entry.seq, entry.hash))).decode()
+
+
+def head_signature_valid(public_key: Any, case: str, seq: int, digest: str, signature: str) -> bool:
+    """Whether ``signature`` is the key's signature of that head."""
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        public_key.verify(base64.b64decode(signature), head_message(case, seq, digest))
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -50,7 +51,5 @@ def wait_gone(pids: set[int], timeout: float = 15) -> set[int]:
 def kill_all(pids: set[int]) -> None:
     """Clean up after a failed test: SIGKILL what is left (only the test's own processes)."""
     for pid in alive(pids):
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, 9)
-        except OSError:
-            pass

@@ -160,10 +160,14 @@ def scan_case(
             on_progress=on_progress,
         )
     except KeyboardInterrupt:
-        cases.record(case, "scan.stop", {"reason": "interrupted", **cases.counts(case)}, actor)
+        stopped = {"reason": "interrupted", **cases.counts(case), "seal": cases.seal(case)}
+        cases.record(case, "scan.stop", stopped, actor)
+        cases.sign_head(case, "scan.stop", actor)
         raise
     duplicates = cases.duplicate_count(case)
     finished: dict[str, Any] = {**cases.counts(case), "errors": summary.errors}
     finished["matched_items"] = summary.matched_items
+    finished["seal"] = cases.seal(case)  # the results as they are now: audit --verify checks
     cases.record(case, "scan.finish", finished, actor)
+    cases.sign_head(case, "scan.finish", actor)
     return CaseScan(case, summary, duplicates, resuming, alerting + ignoring)

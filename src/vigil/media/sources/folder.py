@@ -6,10 +6,15 @@ as found. Never follows a symbolic link (links are recorded with their target), 
 opens FIFOs, sockets or devices (recorded and skipped), and detects folder loops (bind
 mounts) by device and inode. Names that are not UTF-8 are shown with ``\x`` escapes
 and opened by their real bytes (the locator keeps the real name).
+
+Folders are listed through a descriptor opened with O_NOATIME (where the OS allows it:
+the owner, or root), as files are read: listing a folder would otherwise move its
+access time, and evidence keeps even those.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -60,9 +65,28 @@ def _walk_root(root: Path) -> Iterator[EvidenceItem]:
         yield _disk_item(root, st)
 
 
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOATIME = getattr(os, "O_NOATIME", 0)
+
+
+def _list_dir(folder: Path) -> list[os.DirEntry[str]]:
+    """The folder's entries by name, read through an O_NOATIME descriptor where permitted."""
+    try:
+        fd = os.open(folder, _DIR_FLAGS | _NOATIME)
+    except PermissionError as exc:
+        if exc.errno != errno.EPERM or not _NOATIME:
+            raise
+        fd = os.open(folder, _DIR_FLAGS)  # not the owner: O_NOATIME is refused
+    try:
+        with os.scandir(fd) as listing:
+            return sorted(listing, key=lambda e: e.name)
+    finally:
+        os.close(fd)
+
+
 def _walk_dir(folder: Path, ancestors: set[tuple[int, int]]) -> Iterator[EvidenceItem]:
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        entries = _list_dir(folder)
     except OSError as exc:
         yield EvidenceItem(
             path=display_path(str(folder)),
@@ -71,9 +95,9 @@ def _walk_dir(folder: Path, ancestors: set[tuple[int, int]]) -> Iterator[Evidenc
         )
         return
     for entry in entries:
-        path = Path(entry.path)
+        path = folder / entry.name
         try:
-            st = entry.stat(follow_symlinks=False)
+            st = path.lstat()  # entries of a descriptor's listing cannot stat after it closes
         except OSError as exc:
             yield EvidenceItem(
                 path=display_path(str(path)), kind="unknown", error=f"cannot stat: {exc.strerror}"
