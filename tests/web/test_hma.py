@@ -71,7 +71,13 @@ def test_hma_client_flow(server: Server, keys: dict[str, str]) -> None:
         assert banked.status_code == 200
         assert banked.json()["signals"]["pdq"] == hashed.json()["pdq"]
         got = c.get(f"/c/bank/TEST_BANK/content/{banked.json()['id']}").json()
-        assert got["note"] == "n" and got["metadata"] == {"content_id": "abc"}
+        assert got["note"] == "n"
+        assert got["metadata"] == {
+            "content_id": "abc",
+            "content_uri": None,
+            "json": None,
+            "collab": None,
+        }
         assert got["disable_until_ts"] == 1
 
         def by_upload() -> dict:
@@ -159,15 +165,25 @@ def test_video_upload(server: Server, keys: dict[str, str], tmp_path) -> None:  
     clip = video(tmp_path / "clip.mp4", seconds=3).read_bytes()
     with server.client(keys["curator"]) as c:
         c.post("/c/banks", json={"name": "VIDEOS"})
-        hashed = c.post("/h/hash", files={"video": ("v.mp4", clip, "video/mp4")}).json()
-        assert hashed["video_md5"] == hashed["md5"] and hashed["vpdq"].count(";") >= 2
-        banked = c.post("/c/bank/VIDEOS/content", files={"video": ("v.mp4", clip, "video/mp4")})
+        plain = c.post("/h/hash", files={"video": ("v.mp4", clip, "video/mp4")}).json()
+        assert list(plain) == ["video_md5"]  # HMA's one video signal type, by default
+        hashed = c.post(
+            "/h/hash?types=video_md5,md5,vpdq", files={"video": ("v.mp4", clip, "video/mp4")}
+        ).json()
+        assert hashed["video_md5"] == hashed["md5"] == plain["video_md5"]
+        assert hashed["vpdq"].count(";") >= 2
+        banked = c.post(
+            "/c/bank/VIDEOS/content?types=video_md5,vpdq",
+            files={"video": ("v.mp4", clip, "video/mp4")},
+        )
         assert banked.status_code == 200
 
         def found() -> dict:
-            return c.post("/m/lookup", files={"video": ("v.mp4", clip, "video/mp4")}).json()
+            return c.post(
+                "/m/lookup?types=video_md5,vpdq", files={"video": ("v.mp4", clip, "video/mp4")}
+            ).json()
 
         assert wait_for(lambda: found()["vpdq"] != {})
         assert list(found()["video_md5"]) == ["VIDEOS"]
         r = c.post("/h/hash", files={"photo": ("v.mp4", clip, "video/mp4")})
-        assert r.status_code == 400 and "not a photo" in r.json()["message"]
+        assert r.status_code == 400 and "not an image" in r.json()["message"]

@@ -39,7 +39,6 @@ from vigil.web.errors import ApiError
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _REDIRECTS = {301, 302, 303, 307, 308}
-_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ def _get(
             if declared.isdigit() and int(declared) > policy.max_bytes:
                 raise _refuse("Content too large", 413)
             body = bytearray()
-            for chunk in response.iter_bytes(_CHUNK):
+            for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > policy.max_bytes:
                     raise _refuse("Content too large", 413)

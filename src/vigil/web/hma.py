@@ -207,10 +207,12 @@ def build(service: Service) -> APIRouter:
         else:
             record = await service.hash_data("upload", data)
             kind = media_kind(record.type or "")
-            wanted = "image" if content_type == "photo" else "video"
-            if kind != wanted and (content_type == "photo" or "vpdq" in names):
+            wanted = "an image" if content_type == "photo" else "a video"
+            if kind != wanted.split()[1] and (content_type == "photo" or "vpdq" in names):
                 raise ApiError(
-                    400, "bad_request", f"the {content_type} is not a {wanted} ({record.type})"
+                    400,
+                    "bad_request",
+                    f"the {content_type} upload is not {wanted} (its content is {record.type})",
                 )
             record_signals = upload_signals(record)
         out: dict[str, str] = {}
