@@ -62,3 +62,18 @@ def test_hashing_one_picture_loads_no_video_or_service(tmp_path: Path) -> None:
 def test_every_listed_command_loads(name: str) -> None:
     command = load_command(name)
     assert command.name == name and (command.help or "").strip()
+
+
+def test_a_store_error_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """A VigilError that a command does not handle itself still ends as a message and exit 1."""
+    done = subprocess.run(
+        [sys.executable, "-m", "vigil", "apikey", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"VIGIL_HOME": str(tmp_path), "VIGIL_DATABASE_URL": "postgresql://127.0.0.1:1/none"},
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("vigil apikey: cannot connect to PostgreSQL")

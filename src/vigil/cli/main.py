@@ -10,10 +10,11 @@ import importlib
 import sys
 from typing import Any
 
-import click
 import typer
+from typer.core import TyperCommand
 
 from vigil import __version__
+from vigil.errors import UsageError, VigilError
 
 #: Every command: name -> (module, attribute, one-line help). The module is imported
 #: only when the command runs (or its own help is asked for): ``vigil --help`` and a
@@ -37,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def load_command(name: str) -> click.Command:
+def load_command(name: str) -> Any:
     """The real Click command behind ``name`` (its module imported now)."""
     module_name, attribute, _ = COMMANDS[name]
     module = importlib.import_module(f"vigil.cli.{module_name}")
@@ -52,7 +53,7 @@ def load_command(name: str) -> click.Command:
     return command
 
 
-class LazyCommand(click.Command):
+class LazyCommand(TyperCommand):
     """A command listed by its one-line help; the real one is loaded when it is used."""
 
     def __init__(self, name: str) -> None:
@@ -64,9 +65,9 @@ class LazyCommand(click.Command):
         self,
         info_name: str | None,
         args: list[str],
-        parent: click.Context | None = None,
+        parent: Any = None,
         **extra: Any,
-    ) -> click.Context:
+    ) -> Any:
         """Hand over to the real command: its options, its help, its run."""
         return load_command(self.name or "").make_context(info_name, args, parent, **extra)
 
@@ -95,7 +96,7 @@ def _root(
     """Vigil: hash, match, scan, report."""
 
 
-def cli() -> click.Command:
+def cli() -> Any:
     """The ``vigil`` command: the root options, every command listed, none imported yet."""
     group = typer.main.get_group(app)
     for name in COMMANDS:
@@ -104,5 +105,16 @@ def cli() -> click.Command:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI (``argv`` for tests; defaults to sys.argv)."""
-    cli()(args=argv if argv is not None else sys.argv[1:], prog_name="vigil")
+    """Run the CLI (``argv`` for tests; defaults to sys.argv).
+
+    A VigilError that a command did not turn into its own message (a store that went
+    away under ``vigil apikey list``, say) still ends as one line and an exit code,
+    never a traceback: 2 for usage errors, 1 for the rest.
+    """
+    args = argv if argv is not None else sys.argv[1:]
+    try:
+        cli()(args=args, prog_name="vigil")
+    except VigilError as exc:
+        command = args[0] if args and not args[0].startswith("-") else ""
+        typer.echo(f"vigil{' ' + command if command else ''}: {exc}", err=True)
+        raise SystemExit(2 if isinstance(exc, UsageError) else 1) from None
