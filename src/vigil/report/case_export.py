@@ -19,7 +19,6 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import IO, Any
 
 from vigil import __version__
@@ -28,6 +27,7 @@ from vigil.hashsets.formats.vics import VicsFormat
 from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
 from vigil.media.sniff import media_kind
 from vigil.records import ScanItem
+from vigil.report.when import iso, raw
 from vigil.services.cases import Case
 
 DEFAULT_PROFILE = "vics-us"
@@ -56,7 +56,7 @@ class CaseMedia:
             {
                 "FileName": p.path.rsplit("/", 1)[-1],
                 "FilePath": p.path,
-                **({"Written": _iso(p.mtime)} if p.mtime is not None else {}),
+                **_written(p.mtime),
             }
             for p in self.places
         ]
@@ -72,8 +72,12 @@ class CaseMedia:
         )
 
 
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+def _written(timestamp: float | None) -> dict[str, str]:
+    """VICS ``Written``: the date; a time outside the calendar is kept raw (``WrittenRaw``)."""
+    if timestamp is None:
+        return {}
+    written = iso(timestamp)
+    return {"Written": written} if written is not None else {"WrittenRaw": raw(timestamp)}
 
 
 def case_media(

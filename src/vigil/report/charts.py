@@ -9,8 +9,9 @@ dependency for four bar charts. Text is escaped; sizes are computed, never guess
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from html import escape
+
+from vigil.report.when import as_datetime  # times outside the calendar are not charted
 
 BAR_HEIGHT = 18
 LABEL_WIDTH = 190
@@ -49,7 +50,9 @@ def bar_chart(title: str, counts: Counter[str] | dict[str, int], *, limit: int =
 def timeline(title: str, timestamps: list[float]) -> str:
     """Files per month of their modification date, as columns."""
     months = Counter(
-        datetime.fromtimestamp(t, UTC).strftime("%Y-%m") for t in timestamps if t and t > 0
+        when.strftime("%Y-%m")
+        for t in timestamps
+        if t and t > 0 and (when := as_datetime(t)) is not None
     )
     height, base = 180, 150
     parts = [

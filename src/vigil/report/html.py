@@ -30,6 +30,7 @@ from vigil.media.sniff import media_kind
 from vigil.media.sources.registry import locator_of, read_locator
 from vigil.records import ScanItem
 from vigil.report.charts import bar_chart, timeline
+from vigil.report.when import shown
 from vigil.services.cases import Case, CaseService
 
 THUMBNAIL_SIDE = 128
@@ -46,9 +47,8 @@ class MatchedRow:
 
 
 def _when(timestamp: float | None) -> str:
-    if timestamp is None:
-        return ""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    """A date for people; a time outside the calendar is shown raw, marked as such."""
+    return shown(timestamp)
 
 
 def blurred_thumbnail(item: ScanItem) -> str | None:
@@ -174,7 +174,9 @@ def render_html(context: dict[str, Any]) -> str:
     return env.get_template("report.html.j2").render(**context)
 
 
-def write_report(cases: CaseService, case: Case, out: Path, *, pdf: bool, thumbnails: bool) -> list[Path]:
+def write_report(
+    cases: CaseService, case: Case, out: Path, *, pdf: bool, thumbnails: bool
+) -> list[Path]:
     """Write report.html (and report.pdf) into ``out``, atomically; return the files."""
     html = render_html(report_context(cases, case, thumbnails=thumbnails))
     out.mkdir(parents=True, exist_ok=True)
