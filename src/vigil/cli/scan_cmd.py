@@ -35,6 +35,7 @@ from rich.table import Table
 from vigil.cli.common import fail, open_case
 from vigil.cli.hash_cmd import Mode
 from vigil.errors import UnknownHashSetError, UsageError, VigilError
+from vigil.fsutil import atomic_write
 from vigil.media.sources.diskimage import IMAGE_FIELDS, image_facts
 from vigil.records import ScanItem
 from vigil.scan.case_scan import CaseScan, ScanRequest, scan_case
@@ -233,13 +234,10 @@ def results_command(
     if out is None:
         sys.stdout.write(text.getvalue())
         return
-    tmp = out.with_name(f".{out.name}.tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text.getvalue(), encoding="utf-8")
-        os.replace(tmp, out)
+        atomic_write(out, text.getvalue())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         fail("results", f"cannot write {out}: {exc.strerror}", 1)
 
 

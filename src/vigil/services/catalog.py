@@ -23,13 +23,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from vigil.fsutil import atomic_write
 from vigil.index.bits import bytes_to_words
 from vigil.index.pdq_index import PdqIndex
 from vigil.index.vpdq_index import VpdqIndex
@@ -161,9 +161,8 @@ class Catalog:
             return None
 
     def _write_state(self, sets: SetVersions) -> None:
-        tmp = self.root / f".{STATE_FILE}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"sets": sets}, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp, self.root / STATE_FILE)
+        text = json.dumps({"sets": sets}, indent=1, sort_keys=True) + "\n"
+        atomic_write(self.root / STATE_FILE, text, mode=None)
 
 
 def _grew(before: list[object], now: list[object] | None) -> bool:
