@@ -217,18 +217,16 @@ def results_command(
     out: Path | None = typer.Option(None, "--out", "-o", help="Write here (default: stdout)."),
 ) -> None:
     """Export a case's items (fields: docs/scan.md)."""
+    from vigil.report.case_export import csv_cell  # neutralised, visible cells
+
     with open_case("results", case_name) as (cases, case):
         text = io.StringIO()
         writer = _csv_writer(text) if output_format == ResultFormat.csv else None
         for item in cases.items(case, matches_only=matches_only):
             record = _result(item)
             if writer is not None:
-                writer.writerow(
-                    {
-                        **record,
-                        "matches": json.dumps(record["matches"]) if record["matches"] else "",
-                    }
-                )
+                record["matches"] = json.dumps(record["matches"]) if record["matches"] else ""
+                writer.writerow({name: csv_cell(value) for name, value in record.items()})
             else:
                 text.write(json.dumps(record, ensure_ascii=False) + "\n")
     if out is None:

@@ -25,6 +25,7 @@ from vigil import __version__
 from vigil.hashsets.categories import NCMEC_INDUSTRY
 from vigil.hashsets.formats.vics import VicsFormat
 from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
+from vigil.media.names import visible
 from vigil.media.sniff import media_kind
 from vigil.records import ScanItem
 from vigil.report.when import iso, raw
@@ -173,14 +174,33 @@ def csv_rows(media: list[CaseMedia]) -> Iterator[dict[str, Any]]:
         }
 
 
+#: What a spreadsheet takes for the start of a formula (OWASP's CSV injection list).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    r"""A value as a CSV cell a spreadsheet shows as text and a person reads truly.
+
+    Text gets its bidi and control characters escaped visibly (``\u202e``), and a
+    leading ``= + - @``, tab or carriage return is neutralised with an apostrophe, so
+    the cell is never taken for a formula. None is empty; numbers pass as they are.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value
+    text = visible(value)
+    return "'" + text if value.startswith(_FORMULA_STARTS) else text
+
+
 def write_csv(media: list[CaseMedia], out: IO[bytes]) -> int:
-    """Write the media as CSV; return how many rows."""
+    """Write the media as CSV (cells through ``csv_cell``); return how many rows."""
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(CSV_FIELDS))
     writer.writeheader()
     count = 0
     for row in csv_rows(media):
-        writer.writerow(row)
+        writer.writerow({name: csv_cell(value) for name, value in row.items()})
         count += 1
     out.write(text.getvalue().encode("utf-8"))
     return count

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from PIL import Image, ImageFilter, ImageOps
 
 from vigil import __version__
 from vigil.audit import head, verify_chain
 from vigil.fsutil import atomic_write
 from vigil.media.images import DEFAULT_MAX_PIXELS
+from vigil.media.names import visible
 from vigil.media.sniff import media_kind
 from vigil.media.sources.registry import locator_of, read_locator
 from vigil.records import ScanItem
@@ -165,11 +167,24 @@ def _evidence(case: Case, items: list[ScanItem]) -> list[dict[str, Any]]:
     return out
 
 
+def _visible(value: Any) -> Any:
+    r"""Every text shown goes out with bidi and control characters escaped (``\u202e``).
+
+    So that a name cannot make the report read otherwise than the evidence is (a
+    right-to-left override turning ``gpj.exe`` into ``exe.jpg``). Markup made by
+    the report itself (the charts) passes as it is.
+    """
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
+
+
 def render_html(context: dict[str, Any]) -> str:
     """The report as one HTML document."""
     env = Environment(
         loader=PackageLoader("vigil.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
+        finalize=_visible,
     )
     return env.get_template("report.html.j2").render(**context)
 

@@ -23,6 +23,7 @@ from vigil.media.archives import (
     stream_head,
     unsupported_archive,
 )
+from vigil.media.names import name_note
 from vigil.media.sniff import HEAD_SIZE, sniff
 from vigil.media.sources.base import (
     SEPARATOR,
@@ -125,7 +126,7 @@ class ArchiveSource:
             stream=member.stream,
             link_target=display_path(member.link_target) if member.link_target else None,
             error=member.error,
-            notes=list(member.notes),
+            notes=[*member.notes, *name_note(member.name)],
             locator=self.at.child(self.kind, member.name, index) if member.name else None,
         )
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
+from vigil.media.names import name_note
 from vigil.media.reader import describe_mode, open_evidence
 from vigil.media.sources.base import EvidenceItem, Locator, LocatorError, display_path
 
@@ -130,6 +131,7 @@ def _disk_item(path: Path, st: os.stat_result) -> EvidenceItem:
     )
     if item.path != item.fs_path:
         item.notes.append("file name is not valid UTF-8: shown with \\x escapes")
+    item.notes.extend(name_note(item.path))
     if stat.S_ISLNK(st.st_mode):
         try:
             item.link_target = display_path(os.readlink(path))
