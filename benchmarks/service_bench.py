@@ -17,6 +17,10 @@ and a bounded time:
   are a few bits from an indexed hash (they match, and are written to the match log),
   the rest are random (no match, as most uploads on a platform);
 * the same through HMA's route, ``GET /m/lookup``;
+* the same two routes driven by ``wrk`` (1 thread, ``--concurrency`` connections,
+  random no-match hashes), which costs the shared cores far less than any Python
+  client (``--no-wrk`` skips it);
+* a batch: ``POST /v1/match/batch`` with 10,000 random PDQ hashes, in hashes/s;
 * upload matches: ``POST /v1/match`` with a 320x240 JPEG (synthetic noise).
 
 It reports requests/s, p50/p99/max latency, errors, and the server's memory: the sum
@@ -90,13 +94,20 @@ def flip(value: str, bits: int, rng: np.random.Generator) -> str:
 
 
 def memory(pid: int) -> tuple[float, float, list[tuple[int, float, float]]]:
-    """RSS and PSS (MiB) summed over the server process and its children, and each."""
-    pids = [pid]
-    try:
-        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-        pids += [int(p) for p in out.stdout.split()]
-    except OSError:
-        pass
+    """RSS and PSS (MiB) summed over the server process and all its descendants, and each.
+
+    ``vigil serve --workers N`` runs uvicorn's manager as a child, and the workers are
+    its children: every level is walked.
+    """
+    pids, todo = [pid], [pid]
+    while todo:
+        try:
+            out = subprocess.run(["pgrep", "-P", str(todo.pop())], capture_output=True, text=True)
+        except OSError:
+            break
+        children = [int(p) for p in out.stdout.split()]
+        pids += children
+        todo += children
     each = []
     for p in pids:
         rss = pss = 0.0
@@ -176,6 +187,41 @@ def upload_request(jpeg: bytes, key: str) -> bytes:
     return head + body
 
 
+WRK_SCRIPT = """
+local paths = {}
+init = function(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+end
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+"""
+
+
+def wrk(base: str, key: str, paths: list[str], work: Path, seconds: float, conns: int) -> str:
+    """Drive GETs of ``paths`` (in random order) with wrk: 1 thread, ``conns`` connections.
+
+    wrk is a C load generator: it costs the shared cores far less than a Python client,
+    which saturated first in earlier runs and under-reported the service.
+    """
+    exe = shutil.which("wrk")
+    if exe is None:
+        return "wrk: not installed (Debian package wrk; ./dev installs it)"
+    script, listing = work / "paths.lua", work / "paths.txt"
+    script.write_text(WRK_SCRIPT)
+    listing.write_text("\n".join(paths) + "\n")
+    out = subprocess.run(
+        [exe, "-t1", f"-c{conns}", f"-d{seconds:.0f}s", "--latency", "-H", f"X-API-Key: {key}",
+         "-s", str(script), base, "--", str(listing)],
+        capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+    rate = next((ln.split()[1] for ln in out.splitlines() if ln.startswith("Requests/sec")), "?")
+    p50 = next((ln.split()[1] for ln in out.splitlines() if ln.strip().startswith("50%")), "?")
+    p99 = next((ln.split()[1] for ln in out.splitlines() if ln.strip().startswith("99%")), "?")
+    errors = [ln.strip() for ln in out.splitlines() if "Non-2xx" in ln or "Socket errors" in ln]
+    return f"{float(rate):,.0f} req/s, p50 {p50}, p99 {p99} {' '.join(errors)}".strip()
+
+
 def report(name: str, lat: list[float], errors: int, elapsed: float) -> str:
     if not lat:
         return f"{name}: no requests completed"
@@ -197,6 +243,7 @@ def main() -> None:
     parser.add_argument("--hit-share", type=float, default=0.05)
     parser.add_argument("--workdir", default=tempfile.gettempdir())
     parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--no-wrk", action="store_true", help="skip the wrk phases")
     parser.add_argument(
         "--postgres",
         metavar="URL",
@@ -271,6 +318,26 @@ def main() -> None:
         hma = [get_request(f"/m/lookup?signal_type=pdq&signal={q}", key) for q in queries]
         lat, err, el = asyncio.run(drive(port, hma, args.concurrency, args.duration))
         print(report("GET /m/lookup (HMA route)     ", lat, err, el))
+        if not args.no_wrk:
+            misses = [rng.bytes(32).hex() for _ in range(20_000)]
+            for label, route in (("GET /v1/match", "/v1/match"), ("GET /m/lookup", "/m/lookup")):
+                paths = [f"{route}?signal_type=pdq&signal={q}" for q in misses]
+                result = wrk(
+                    f"http://127.0.0.1:{port}", key, paths, work, args.duration, args.concurrency
+                )
+                print(f"wrk {label} (random, no match): {result}")
+        batch = {
+            "queries": [
+                {"signal_type": "pdq", "signal": rng.bytes(32).hex()} for _ in range(10_000)
+            ]
+        }
+        t_batch, sent = time.perf_counter(), 0
+        with httpx.Client(headers={"X-API-Key": key}, timeout=60) as bc:
+            while sent < 200_000 and time.perf_counter() - t_batch < args.duration:
+                bc.post(f"http://127.0.0.1:{port}/v1/match/batch", json=batch).raise_for_status()
+                sent += len(batch["queries"])
+        took = time.perf_counter() - t_batch
+        print(f"POST /v1/match/batch (10,000 random PDQ): {sent / took:,.0f} hashes/s")
         from PIL import Image
 
         noise = np.random.default_rng(args.seed + 2).integers(0, 256, (240, 320, 3), np.uint8)
