@@ -228,6 +228,7 @@ def _read_part(
 ) -> Iterator[list[ScanItem]]:
     """In the child: one list of rows per item (an item and what is inside it)."""
     source = image_source(part.image, part.format, options)
+    source.hold()
     try:
         for item in items:
             if isinstance(item, Region):
@@ -244,7 +245,7 @@ def _read_part(
                 out[0].error = f"deleted file: content cannot be recovered ({out[0].error})"
             yield out
     finally:
-        source.close()
+        source.release()
 
 
 def _carve_rows(

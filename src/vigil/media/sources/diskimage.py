@@ -330,6 +330,8 @@ class DiskImageSource:
         self._layout: Layout | None = None
         self._fs: dict[str, Any] = {}
         self._format = image_format or "raw"
+        self._held = 0  # walks and parts that keep the image open between items
+        self._streams = 0  # items opened and not yet closed
 
     @classmethod
     def detect(cls, head: bytes, name: str) -> bool:
@@ -375,6 +377,23 @@ class DiskImageSource:
             self._fs[volume.name] = _tsk().FS_Info(self._img, offset=volume.offset)
         return self._fs[volume.name]
 
+    def hold(self) -> None:
+        """Keep the image open between items until ``release`` (a walk, a scan's part)."""
+        self._held += 1
+
+    def release(self) -> None:
+        """End a ``hold``; the image closes once no item of it is open either."""
+        self._held -= 1
+        self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        if self._held <= 0 and self._streams <= 0:
+            self.close()
+
+    def _stream_closed(self) -> None:
+        self._streams -= 1
+        self._close_if_idle()
+
     def close(self) -> None:
         """Release the image's files."""
         self._fs.clear()
@@ -387,6 +406,7 @@ class DiskImageSource:
 
     def walk(self, stream: BinaryIO | None = None) -> Iterator[EvidenceItem]:
         """Every item inside, with its content (read as it goes), in a stable order."""
+        self.hold()
         try:
             for item in self.entries(stream):
                 if isinstance(item, Region):
@@ -396,7 +416,7 @@ class DiskImageSource:
                     self._fill(item)
                 yield item
         finally:
-            self.close()
+            self.release()
 
     def entries(self, stream: BinaryIO | None = None) -> Iterator[EvidenceItem | Region]:
         """Items without content (and, with carving, the regions to carve), in walk order.
@@ -530,24 +550,32 @@ class DiskImageSource:
     # -- opening one item ------------------------------------------------------------
 
     def open(self, locator: Locator) -> BinaryIO:
-        """One item's content, read-only and seekable, read from the image in large blocks."""
+        """One item's content, read-only and seekable, read from the image in large blocks.
+
+        The image stays open while the stream is (or while the source is held).
+        """
         step = locator.steps[-1]
         if locator.parent != self.at or step.kind != self.kind or step.index is None:
             raise LocatorError(f"not an item of {self.shown}: {locator.display()}")
+        try:
+            return self._open(step.name, step.index)
+        finally:
+            self._close_if_idle()
+
+    def _open(self, name: str, index: int) -> BinaryIO:
         layout = self.layout()
-        carved = _CARVED.match(step.name)
+        carved = _CARVED.match(name)
         if carved:
             offset = int(carved["offset"])
-            if offset + step.index > layout.size:
+            if offset + index > layout.size:
                 raise MediaError("carved object lies past the image's end")
-            reader = self.reader()
-            return io.BytesIO(reader.read_at(offset, step.index))
-        volume, path = _split_volume(layout, step.name)
+            return io.BytesIO(self.reader().read_at(offset, index))
+        volume, path = _split_volume(layout, name)
         try:
             fs = self.file_system(volume)
-            f = fs.open_meta(inode=step.index)
+            f = fs.open_meta(inode=index)
         except OSError as exc:
-            raise MediaError(f"cannot open {display_path(step.name)}: {exc}") from exc
+            raise MediaError(f"cannot open {display_path(name)}: {exc}") from exc
         attr = _data_attribute(f, path)
         size = _attr_size(f, attr)
         if size > volume.length:
@@ -555,8 +583,23 @@ class DiskImageSource:
                 f"claims {size:,} bytes, more than its partition holds "
                 f"({volume.length:,}): not read"
             )
-        raw = _TskStream(f, attr, size)
-        return io.BufferedReader(raw, READ_BLOCK)  # type: ignore[return-value]
+        self._streams += 1
+        return _ImageStream(_TskStream(f, attr, size), self._stream_closed)  # type: ignore[return-value]
+
+
+class _ImageStream(io.BufferedReader):
+    """An item's stream that tells its source when it is closed (so the image can close)."""
+
+    def __init__(self, raw: io.RawIOBase, on_close: Any) -> None:
+        super().__init__(raw, READ_BLOCK)
+        self._on_close = on_close
+
+    def close(self) -> None:
+        if not self.closed:
+            super().close()
+            on_close, self._on_close = self._on_close, None
+            if on_close is not None:
+                on_close()
 
 
 _CARVED = re.compile(
