@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 
 from vigil.errors import StoreError
 from vigil.store import cases, content_ids, service
+from vigil.store.crawl import POSTGRES as CRAWL_POSTGRES
+from vigil.store.crawl import SQLITE as CRAWL_SQLITE
 from vigil.store.database import Database
 
 
@@ -166,6 +168,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "HMA content ids: small, sequential, never reused",
         content_ids.SQLITE,
         content_ids.POSTGRES,
+    ),
+    Migration(
+        7,
+        "crawl: frontier and fetches, sightings, removal notices and checks",
+        CRAWL_SQLITE,
+        CRAWL_POSTGRES,
     ),
 )
 
