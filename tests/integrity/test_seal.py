@@ -153,3 +153,29 @@ def test_a_seal_names_exactly_the_items_that_differ(items: list, data: st.DataOb
     check = compare_seal(seal, edited)
     assert not check.intact and check.changed == [path] and not check.added
     assert merkle_root([]) != seal["root"] or not items
+
+
+def test_report_and_referral_sign_the_head_and_the_report_prints_it(tmp_path: Path) -> None:
+    import json
+    import zipfile
+
+    home = tmp_path / "home"
+    assert vigil("keys", "generate", home=home).returncode == 0
+    home, _ = _case(tmp_path)
+    report = vigil("report", "c", "--out", str(tmp_path / "r"), home=home)
+    assert report.returncode == 0, report.stderr
+    html = (tmp_path / "r" / "report.html").read_text()
+    signs = [json.loads(line) for line in (home / "signed-heads.jsonl").read_text().splitlines()]
+    assert [s["reason"] for s in signs] == ["scan.finish", "report"]
+    assert signs[-1]["signature"] in html and signs[-1]["hash"] in html
+    facts = tmp_path / "facts.toml"
+    from tests.integrity.test_timestamps import FACTS
+
+    facts.write_text(FACTS)
+    refer = vigil("refer", "c", "--to", "Partner", "--out", str(tmp_path / "p.zip"),
+                  "--facts", str(facts), home=home)  # fmt: skip
+    assert refer.returncode == 0, refer.stderr
+    with zipfile.ZipFile(tmp_path / "p.zip") as package:
+        head = json.loads(package.read("audit-head.json"))
+    assert head["reason"] == "refer" and head["case"] == "c"
+    assert _verify(home)[0] == 0

@@ -1,7 +1,10 @@
 """``vigil keys`` (signing keys) and ``vigil verify`` (check a signed package).
 
-Exit codes: ``verify`` 0 when the package is valid, 1 when anything was altered or the
-signature is bad, 2 for usage errors (a missing or unreadable key, a missing package).
+Exit codes: ``verify`` 0 when the package is valid and signed by the key given with
+``--key`` (and made for ``--expect-recipient``, if given); 1 when anything was altered,
+the signature is bad, the signer is not verified (no ``--key``: "signature valid,
+signer not verified") or the recipient differs; 2 for usage errors (a missing or
+unreadable key, a missing package).
 """
 
 from __future__ import annotations
@@ -90,6 +93,9 @@ def verify_command(
     key: Path | None = typer.Option(
         None, "--key", help="The sender's public key (PEM), obtained out of band."
     ),
+    expect_recipient: str | None = typer.Option(
+        None, "--expect-recipient", help="Fail unless the package was made for this recipient."
+    ),
 ) -> None:
     """Verify a signed package: valid, or which member changed, was added or removed."""
     if not package.exists():
@@ -100,7 +106,7 @@ def verify_command(
     except SigningKeyError as exc:
         typer.echo(f"vigil verify: {exc}", err=True)
         raise typer.Exit(2) from None
-    result = verify_package(package, public)
+    result = verify_package(package, public, expect_recipient=expect_recipient)
     for line in result.lines():
         typer.echo(line)
-    raise typer.Exit(0 if result.valid else 1)
+    raise typer.Exit(0 if result.verified else 1)

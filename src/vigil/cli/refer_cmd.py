@@ -12,6 +12,7 @@ field that the chosen format requires; --submit-to without what it needs).
 from __future__ import annotations
 
 import hashlib
+import json
 from enum import StrEnum
 from pathlib import Path
 
@@ -75,6 +76,7 @@ def refer_command(
     with open_case("refer", case_name) as (cases, case):
         media = case_media(cases.items(case), profile=profile, matched_only=not all_media)
         try:
+            signed_head = cases.sign_head(case, "refer", key=signing_key)
             members = package_members(
                 case,
                 media,
@@ -84,7 +86,9 @@ def refer_command(
                 cybertip_xml=output_format == ReferFormat.cybertip_xml,
                 profile=profile,
             )
-            write_package(out, members, signing_key)
+            if signed_head is not None:  # the case's log as of this referral, signed
+                members["audit-head.json"] = (json.dumps(signed_head, indent=2) + "\n").encode()
+            write_package(out, members, signing_key, recipient=to)
         except (FactsError, PackageError) as exc:
             fail("refer", str(exc), 2)
         except OSError as exc:

@@ -3,8 +3,12 @@
 A package is a zip whose ``manifest.json`` lists every other member with its size and
 SHA-256, and whose ``manifest.sig`` is the Ed25519 signature of the manifest's exact
 bytes. The signer's public key travels inside (``signer.pub``) for convenience, but a
-recipient verifies against a key it already trusts (``--key``); otherwise the report
-says that only the package's own key vouched for it.
+recipient verifies against a key it already trusts (``--key``): without it, a valid
+signature proves nothing about who signed (anyone can re-sign a package with a key of
+their own), so verification says "signature valid, signer not verified" and fails.
+The manifest ties the package to one sending: a random ``package_id``, the ``created``
+time and the ``recipient``, which ``vigil verify --expect-recipient`` checks, so an
+old package, or one made for another agency, is not taken for this one.
 
 Verification does not stop at the first problem: it names every member that was
 changed, added or removed, and says whether the signature holds, because an examiner
@@ -17,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,15 +126,24 @@ def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 
 def write_package(
-    out: Path, members: dict[str, bytes], key: Ed25519PrivateKey
+    out: Path,
+    members: dict[str, bytes],
+    key: Ed25519PrivateKey,
+    *,
+    recipient: str | None = None,
 ) -> dict[str, object]:
-    """Write a signed zip of ``members`` (name -> bytes) atomically; return the manifest."""
+    """Write a signed zip of ``members`` (name -> bytes) atomically; return the manifest.
+
+    The manifest names the package (a random id), its creation time and ``recipient``.
+    """
     for name in members:
         if name in _RESERVED or not name or name.startswith("/") or ".." in name.split("/"):
             raise PackageError(f"invalid package member name {name!r}")
     manifest = {
         "format": MANIFEST_FORMAT,
+        "package_id": str(uuid.uuid4()),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "recipient": recipient,
         "signer": fingerprint(key.public_key()),
         "files": [
             {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
@@ -158,6 +172,10 @@ class Verification:
     signature_valid: bool = False
     trusted_key: bool = False  # verified against a key given by the recipient
     signer: str | None = None
+    package_id: str | None = None
+    created: str | None = None
+    recipient: str | None = None
+    expected_recipient: str | None = None
     changed: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -170,28 +188,56 @@ class Verification:
             self.changed or self.added or self.removed or self.problems
         )
 
+    @property
+    def recipient_ok(self) -> bool:
+        """The package was made for the expected recipient (True when none is expected)."""
+        return self.expected_recipient is None or self.recipient == self.expected_recipient
+
+    @property
+    def verified(self) -> bool:
+        """Valid, signed by the key the recipient trusts, and made for the one expected."""
+        return self.valid and self.trusted_key and self.recipient_ok
+
     def lines(self) -> list[str]:
         """A human report, one finding a line."""
-        out = [
-            f"signature: {'valid' if self.signature_valid else 'BAD'}"
-            + (f" ({self.signer})" if self.signer else "")
-        ]
+        if self.signature_valid and not self.trusted_key:
+            state = "valid, signer not verified"
+        else:
+            state = "valid" if self.signature_valid else "BAD"
+        out = [f"signature: {state}" + (f" ({self.signer})" if self.signer else "")]
         if self.signature_valid and not self.trusted_key:
             out.append(
-                "warning: checked against the key inside the package only; pass --key with "
-                "the sender's public key, or compare the fingerprint out of band"
+                "warning: signature valid, signer not verified: checked against the key "
+                "inside the package only, which anyone can make; pass --key with the "
+                "sender's public key"
+            )
+        if self.package_id or self.created or self.recipient:
+            out.append(f"package: {self.package_id or 'no id'}, created {self.created or '?'}")
+            out.append(f"for: {self.recipient or 'no recipient named'}")
+        if not self.recipient_ok:
+            out.append(
+                "problem: the manifest names no recipient"
+                if self.recipient is None
+                else f"problem: made for {self.recipient!r}, not {self.expected_recipient!r}"
             )
         out += [f"changed: {n}" for n in self.changed]
         out += [f"added: {n}" for n in self.added]
         out += [f"removed: {n}" for n in self.removed]
         out += [f"problem: {p}" for p in self.problems]
-        out.append("VALID" if self.valid else "NOT VALID")
+        if self.verified:
+            out.append("VALID")
+        elif self.valid and self.recipient_ok:
+            out.append("NOT VERIFIED (intact, but the signer is not verified: pass --key)")
+        else:
+            out.append("NOT VALID")
         return out
 
 
-def verify_package(path: Path, key: Ed25519PublicKey | None = None) -> Verification:
-    """Check a package's signature and every member against its manifest."""
-    result = Verification(trusted_key=key is not None)
+def verify_package(
+    path: Path, key: Ed25519PublicKey | None = None, *, expect_recipient: str | None = None
+) -> Verification:
+    """Check a package's signature, every member against its manifest, and its recipient."""
+    result = Verification(trusted_key=key is not None, expected_recipient=expect_recipient)
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -222,6 +268,9 @@ def verify_package(path: Path, key: Ed25519PublicKey | None = None) -> Verificat
         try:
             manifest = json.loads(manifest_bytes)
             listed = {f["name"]: f for f in manifest["files"]}
+            for name in ("package_id", "created", "recipient"):
+                value = manifest.get(name)
+                setattr(result, name, value if isinstance(value, str) else None)
         except (ValueError, KeyError, TypeError) as exc:
             result.problems.append(f"manifest is not readable: {exc}")
             return result

@@ -21,6 +21,7 @@ def report_case(
 
     An OSError (an unwritable folder) goes up to the caller and nothing is recorded.
     """
+    cases.sign_head(case, "report", actor)  # with a signing key: the report prints it
     written = write_report(cases, case, out, pdf=pdf, thumbnails=thumbnails)
     details = {"files": [str(p) for p in written], "thumbnails": thumbnails}
     cases.record(case, "report", details, actor)

@@ -143,6 +143,7 @@ def report_context(cases: CaseService, case: Case, *, thumbnails: bool = False) 
         "audit": log,
         "audit_head": head(log),
         "audit_ok": not verify_chain(log),
+        "signed_head": cases.last_signed_head(case),
     }
 
 

@@ -186,13 +186,17 @@ class CaseService:
     def _heads_file(self) -> Path:
         return self.home / "signed-heads.jsonl"
 
-    def sign_head(self, case: Case, reason: str, actor: str | None = None) -> dict[str, Any] | None:
+    def sign_head(
+        self, case: Case, reason: str, actor: str | None = None, *, key: Any | None = None
+    ) -> dict[str, Any] | None:
         """Sign the log's head with the signing key, if there is one; the signed head or None.
 
-        The signature is kept twice: in the log (an ``audit.sign`` entry) and in
+        ``key``: an Ed25519 private key already loaded (a referral's, perhaps unlocked
+        with a passphrase); by default the one in ``VIGIL_HOME/keys/signing.pem``. The
+        signature is kept twice: in the log (an ``audit.sign`` entry) and in
         ``signed-heads.jsonl`` beside the key, outside the database.
         """
-        key = self._private_key()
+        key = key if key is not None else self._private_key()
         entry = self.repo.audit_head(case)
         if key is None or entry is None:
             return None
@@ -248,7 +252,8 @@ class CaseService:
                 if not isinstance(seq, int) or not isinstance(digest, str):
                     problems.append(f"{label}: malformed")
                     continue
-                if public is not None and not head_signature_valid(
+                checkable = public is not None and signed.get("signer") == _fingerprint(public)
+                if checkable and not head_signature_valid(
                     public, case.name, seq, digest, str(signed.get("signature"))
                 ):
                     problems.append(f"{label}: signature does not verify with the signing key")

@@ -30,10 +30,15 @@ class KeyCache:
     """Live keys by hash, re-read from the store every ``ttl`` seconds."""
 
     def __init__(self, pool: StorePool, ttl: float = 2.0) -> None:
-        """Read nothing until the first check."""
+        """Read nothing until the first check.
+
+        Keys are found by their public prefix (its first characters, as listings show
+        it), then the presented key's digest is compared with each stored hash of that
+        prefix in constant time.
+        """
         self.pool = pool
         self.ttl = ttl
-        self._keys: dict[str, tuple[str, ApiKey]] = {}
+        self._keys: dict[str, list[tuple[str, ApiKey]]] = {}
         self._loaded = 0.0
         self._lock = threading.Lock()
 
@@ -42,25 +47,30 @@ class KeyCache:
         if time.monotonic() - self._loaded > self.ttl:
             self.reload()
         digest = hash_key(key)
-        found = self._keys.get(digest)
-        if found is None:
-            # Perhaps a key created moments ago: one indexed lookup by its hash.
-            with self.pool.store() as store:
-                record = api_keys(store).check(key)
-            if record is None:
-                return None
-            self._keys = {**self._keys, digest: (digest, record)}
-            return record
-        # Found by its hash; compare again in constant time, as a key check should.
-        if found is None or not hmac.compare_digest(found[0], digest):
+        for stored, record in self._keys.get(key[:_PREFIX], ()):
+            if hmac.compare_digest(stored, digest):
+                return record
+        # Perhaps a key created moments ago: one indexed lookup by its hash.
+        with self.pool.store() as store:
+            record = api_keys(store).check(key)
+        if record is None:
             return None
-        return found[1]
+        known = self._keys.get(record.prefix, [])
+        self._keys = {**self._keys, record.prefix: [*known, (digest, record)]}
+        return record
 
     def reload(self) -> None:
         """Re-read the keys now."""
         with self._lock, self.pool.store() as store:
-            self._keys = {h: (h, k) for h, k in api_keys(store).live_hashes().items()}
+            keys: dict[str, list[tuple[str, ApiKey]]] = {}
+            for stored, record in api_keys(store).live_hashes().items():
+                keys.setdefault(record.prefix, []).append((stored, record))
+            self._keys = keys
             self._loaded = time.monotonic()
+
+
+#: Characters of a key kept as its public prefix (``vigil.store.apikeys``).
+_PREFIX = 10
 
 
 def presented_key(request: Request) -> str | None:
