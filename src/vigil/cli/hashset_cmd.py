@@ -177,14 +177,25 @@ def list_command(
 def show_command(
     name: str = typer.Argument(..., help="Set name."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object."),
+    feedback: bool = typer.Option(
+        False, "--feedback", help="Per entry: the exchange it came from, feedback sent or received."
+    ),
 ) -> None:
     """Show a set: provenance, counts by hash type and by category."""
     with _store() as store:
         info = HashSets(store).require(name)
         by_type, by_category = HashSets(store).counts(name)
+        if feedback:
+            from vigil.cli.exchange_cmd import feedback_lines
+            from vigil.exchange.sync import entry_report
+
+            report = entry_report(store, name)
+            lines = feedback_lines(store, name)
     data = _info_json(info)
     data["hashes"] = by_type
     data["categories"] = {("uncategorised" if k is None else k): v for k, v in by_category.items()}
+    if feedback:
+        data["entries_feedback"] = report
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -199,6 +210,10 @@ def show_command(
     typer.echo(f"categories ({info.category_profile or 'no profile'}):")
     for category, count in data["categories"].items():
         typer.echo(f"  {category:>10}  {count:>12,}")
+    if feedback:
+        typer.echo("exchange provenance and feedback:")
+        for line in lines:
+            typer.echo(line)
 
 
 @app.command("export")

@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("serve_cmd", "serve_command", "Run the matching service (HTTP API, HMA routes)."),
     "apikey": ("serve_cmd", "apikey_app", "Create, list and revoke the service's API keys."),
     "webhook": ("serve_cmd", "webhook_app", "Add, list and remove the service's webhooks."),
+    "exchange": ("exchange_cmd", "app", "Pull and push hash sets with partners, with feedback."),
 }
 
 

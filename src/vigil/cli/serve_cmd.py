@@ -55,6 +55,11 @@ def serve_command(
         "drop-in migration behind a trusted network only (anyone reaching the port may "
         "add and delete bank content).",
     ),
+    sync_every: str | None = typer.Option(
+        None,
+        "--sync-every",
+        help="Pull every enabled exchange in the background at this interval (30s, 15m, 1h).",
+    ),
 ) -> None:
     """Serve the matching API (OpenAPI at /docs) on the same store as the CLI."""
     import uvicorn
@@ -80,6 +85,17 @@ def serve_command(
             fg=typer.colors.RED,
             bold=True,
         )
+    if sync_every:
+        import threading
+
+        from vigil.exchange.sync import parse_interval
+        from vigil.exchange.sync import sync_every as start_sync
+
+        try:
+            interval = parse_interval(sync_every)
+        except VigilError as exc:
+            raise _fail("serve", exc) from None
+        start_sync(settings.store_url, interval, threading.Event())
     if workers > 1:
         raise typer.Exit(_serve_workers(settings, host, port, workers, log_level))
     from vigil.web.app import create_app

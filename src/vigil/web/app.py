@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from vigil import __version__
 from vigil.services.access import ApiKey, actions
 from vigil.store import open_store
-from vigil.web import errors, hma, v1
+from vigil.web import errors, exchange_routes, hma, v1
 from vigil.web.actions import WebhookWorker
 from vigil.web.auth import KeyCache, requirement
 from vigil.web.config import ServiceConfig
@@ -78,6 +78,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(v1.build(service))
     app.include_router(hma.build(service))
+    app.include_router(exchange_routes.build(service))
     app.add_middleware(FastMiss, service=service)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(

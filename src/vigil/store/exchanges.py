@@ -1,0 +1,733 @@
+"""Exchanges with partners: their settings and checkpoints, provenance, feedback, feeds.
+
+Subscribing (``vigil exchange pull``): a partner's records arrive as deltas keyed by
+the partner's id. ``apply_batch`` applies one batch and stores the exchange's new
+checkpoint in the same transaction, so a crash or Ctrl-C leaves the set and the
+checkpoint of the last committed batch together. Entries are never deleted one by
+one (``curation.py``): a partner's update appends the new version and disables the
+old one, a withdrawal disables the entry (``entry_disabled``, by ``exchange:NAME``),
+so entry numbers only grow and the PDQ index picks up new entries by number alone.
+``exchange_entries`` keeps each partner id's provenance: which entry holds it, when
+it was fetched, whether it is live.
+
+Publishing (``/v1/feeds/SET``): a published set is turned into an append-only log
+(``feed_log``) whose sequence numbers are the subscribers' cursors. ``sync_feed``
+compares the set's live entries with what was last published (``feed_items``) and
+logs the differences; it runs only when the store's change token moved. An item's id
+is a digest of its hashes, so re-importing the same list publishes nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from vigil.errors import UnknownHashSetError, UsageError
+from vigil.hashsets.model import HashSetInfo, HashSetKind
+from vigil.store.bulkload import HASH_TYPE_CODES
+from vigil.store.curation import Curation, check_set_name
+from vigil.store.database import Database
+from vigil.store.hashsets import HashSetRepository
+
+_CHUNK = 500
+#: Stored signals: indexed digests plus vPDQ (text).
+STORED_SIGNALS = (*HASH_TYPE_CODES, "vpdq")
+VERDICTS = ("true-positive", "false-positive")
+
+SQLITE = """
+CREATE TABLE exchanges (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    url TEXT,
+    into_set TEXT NOT NULL,
+    config TEXT,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    checkpoint TEXT,
+    checkpoint_at REAL,
+    fetch_started_at REAL,
+    fetch_completed_at REAL,
+    fetch_ok INTEGER,
+    fetch_error TEXT,
+    fetched_items INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE exchange_entries (
+    exchange_id INTEGER NOT NULL,
+    partner_id TEXT NOT NULL,
+    set_id INTEGER NOT NULL,
+    entry_no INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    live INTEGER NOT NULL,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (exchange_id, partner_id)
+);
+CREATE INDEX exchange_entries_by_entry ON exchange_entries (set_id, entry_no);
+CREATE TABLE entry_feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    direction TEXT NOT NULL CHECK (direction IN ('sent', 'received')),
+    set_name TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    party TEXT NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('true-positive', 'false-positive')),
+    note TEXT,
+    at TEXT NOT NULL
+);
+CREATE INDEX entry_feedback_by_set ON entry_feedback (set_name, item_id);
+CREATE TABLE feed_grants (
+    set_name TEXT NOT NULL,
+    key_name TEXT NOT NULL,
+    granted_at TEXT NOT NULL,
+    PRIMARY KEY (set_name, key_name)
+);
+CREATE TABLE feed_items (
+    set_name TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    live INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (set_name, item_id)
+);
+CREATE TABLE feed_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    set_name TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    op TEXT NOT NULL,
+    payload TEXT
+);
+CREATE INDEX feed_log_by_set ON feed_log (set_name, seq);
+CREATE TABLE feed_state (
+    set_name TEXT PRIMARY KEY,
+    version TEXT NOT NULL
+)
+"""
+
+POSTGRES = (
+    SQLITE.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
+    .replace("REAL", "DOUBLE PRECISION")
+    .replace("INTEGER NOT NULL", "BIGINT NOT NULL")
+)
+
+
+@dataclass
+class Exchange:
+    """One configured partner exchange."""
+
+    id: int
+    name: str
+    type: str
+    url: str | None
+    into_set: str
+    config: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    created_at: str = ""
+    checkpoint: dict[str, Any] | None = None
+    checkpoint_at: float | None = None
+    fetch_started_at: float | None = None
+    fetch_completed_at: float | None = None
+    fetch_ok: bool | None = None
+    fetch_error: str | None = None
+    fetched_items: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (credentials are a file path, never their content)."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "url": self.url,
+            "into": self.into_set,
+            "enabled": self.enabled,
+            "config": {k: v for k, v in self.config.items() if k != "public_key_pem"},
+            "pinned_key": self.config.get("public_key_fingerprint"),
+            "created_at": self.created_at,
+            "checkpoint": self.checkpoint,
+            "checkpoint_at": self.checkpoint_at,
+            "last_fetch_started": self.fetch_started_at,
+            "last_fetch_completed": self.fetch_completed_at,
+            "last_fetch_ok": self.fetch_ok,
+            "last_error": self.fetch_error,
+            "fetched_items": self.fetched_items,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """One change from a partner: ``signals`` and ``category`` for an upsert, None to delete."""
+
+    partner_id: str
+    signals: dict[str, str] | None
+    category: str | None = None
+    metadata: dict[str, Any] | None = None
+
+    def content(self) -> str:
+        """What tells an update from a repeat: a digest of the hashes and category."""
+        return _digest({"s": self.signals or {}, "c": self.category})
+
+
+@dataclass
+class Applied:
+    """What one batch did to the set."""
+
+    added: int = 0
+    updated: int = 0
+    withdrawn: int = 0
+    unchanged: int = 0
+
+
+_EXCHANGE_COLUMNS = (
+    "id, name, type, url, into_set, config, enabled, created_at, checkpoint, checkpoint_at, "
+    "fetch_started_at, fetch_completed_at, fetch_ok, fetch_error, fetched_items"
+)
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def item_id(signals: dict[str, str]) -> str:
+    """A published entry's id: a digest of its hashes (stable across re-imports)."""
+    return _digest(sorted(signals.items()))
+
+
+class ExchangeRepository:
+    """Exchanges, provenance, feedback and feeds in one database."""
+
+    def __init__(self, db: Database) -> None:
+        """Use ``db`` (migrated)."""
+        self.db = db
+        self.sets = HashSetRepository(db)
+        self.curation = Curation(db)
+
+    # -- exchanges -------------------------------------------------------------------
+
+    def add(
+        self, name: str, type_name: str, url: str | None, into_set: str, config: dict[str, Any]
+    ) -> Exchange:
+        """Add an exchange; UsageError if the name is taken."""
+        check_set_name(name)
+        check_set_name(into_set)
+        with self.db.transaction():
+            rows = self.db.execute(
+                "INSERT INTO exchanges (name, type, url, into_set, config, enabled, created_at) "
+                "VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
+                (name, type_name, url, into_set, json.dumps(config), _now()),
+            )
+            if not rows:
+                raise UsageError(f"an exchange named {name!r} exists")
+        return self.require(name)
+
+    def get(self, name: str) -> Exchange | None:
+        """The exchange called ``name``, or None."""
+        rows = self.db.execute(f"SELECT {_EXCHANGE_COLUMNS} FROM exchanges WHERE name = ?", (name,))
+        return _exchange(rows[0]) if rows else None
+
+    def require(self, name: str) -> Exchange:
+        """The exchange called ``name``, or UsageError."""
+        found = self.get(name)
+        if found is None:
+            raise UsageError(f"no exchange named {name!r} (see vigil exchange list)")
+        return found
+
+    def list(self) -> list[Exchange]:
+        """Every exchange, by name."""
+        return [
+            _exchange(r)
+            for r in self.db.execute(f"SELECT {_EXCHANGE_COLUMNS} FROM exchanges ORDER BY name")
+        ]
+
+    def set_enabled(self, name: str, enabled: bool) -> Exchange:
+        """Turn an exchange's pulls on or off."""
+        self.require(name)
+        self.db.execute(
+            "UPDATE exchanges SET enabled = ? WHERE name = ?", (1 if enabled else 0, name)
+        )
+        return self.require(name)
+
+    def remove(self, name: str) -> bool:
+        """Forget an exchange and its provenance rows; its set and entries stay."""
+        with self.db.transaction():
+            rows = self.db.execute("DELETE FROM exchanges WHERE name = ? RETURNING id", (name,))
+            if not rows:
+                return False
+            self.db.execute("DELETE FROM exchange_entries WHERE exchange_id = ?", (rows[0][0],))
+        return True
+
+    def fetch_started(self, exchange: Exchange) -> None:
+        """Record that a pull began."""
+        self.db.execute(
+            "UPDATE exchanges SET fetch_started_at = ? WHERE id = ?", (time.time(), exchange.id)
+        )
+
+    def fetch_finished(self, exchange: Exchange, error: str | None) -> None:
+        """Record how a pull ended (``error`` None: it succeeded)."""
+        self.db.execute(
+            "UPDATE exchanges SET fetch_completed_at = ?, fetch_ok = ?, fetch_error = ? "
+            "WHERE id = ?",
+            (time.time(), 0 if error else 1, error, exchange.id),
+        )
+
+    # -- provenance ------------------------------------------------------------------
+
+    def known_ids(self, exchange: Exchange, live_only: bool = True) -> list[str]:
+        """The partner ids this exchange holds (live ones only, by default)."""
+        where = " AND live = 1" if live_only else ""
+        return [
+            str(r[0])
+            for r in self.db.execute(
+                f"SELECT partner_id FROM exchange_entries WHERE exchange_id = ?{where} "
+                "ORDER BY partner_id",
+                (exchange.id,),
+            )
+        ]
+
+    def provenance(self, set_name: str) -> dict[int, dict[str, Any]]:
+        """Per entry number of ``set_name``: exchange, partner id, fetched at, live."""
+        info = self.sets.require(set_name)
+        return {
+            int(entry_no): {
+                "exchange": name,
+                "partner_id": partner_id,
+                "fetched_at": fetched_at,
+                "live": bool(live),
+            }
+            for entry_no, name, partner_id, fetched_at, live in self.db.execute(
+                "SELECT e.entry_no, x.name, e.partner_id, e.fetched_at, e.live "
+                "FROM exchange_entries e JOIN exchanges x ON x.id = e.exchange_id "
+                "WHERE e.set_id = ? ORDER BY e.entry_no",
+                (info.id,),
+            )
+        }
+
+    def entry_of(self, exchange: Exchange, partner_id: str) -> tuple[int, int, bool] | None:
+        """``(set_id, entry_no, live)`` of a partner id, or None."""
+        rows = self.db.execute(
+            "SELECT set_id, entry_no, live FROM exchange_entries "
+            "WHERE exchange_id = ? AND partner_id = ?",
+            (exchange.id, partner_id),
+        )
+        return (int(rows[0][0]), int(rows[0][1]), bool(rows[0][2])) if rows else None
+
+    def apply_batch(
+        self,
+        exchange: Exchange,
+        deltas: list[Delta],
+        checkpoint: dict[str, Any] | None,
+        *,
+        full_snapshot: bool = False,
+    ) -> Applied:
+        """Apply one batch of deltas to the exchange's set and store ``checkpoint``; atomic.
+
+        ``full_snapshot``: the batch is the partner's whole list, so every live id not in
+        it is withdrawn. The set is created (as an alert set) if it does not exist.
+        """
+        result = Applied()
+        fetched_at = _now()
+        with self.db.transaction():
+            info = self._target(exchange)
+            set_id = int(info.id or 0)
+            top = self.sets.top_entry(set_id)
+            known = self._known(exchange, [d.partner_id for d in deltas])
+            entries: list[tuple[Any, ...]] = []
+            index: list[tuple[Any, ...]] = []
+            disable: list[int] = []
+            provenance: dict[str, tuple[int, str, int]] = {}
+            for delta in deltas:
+                old = provenance.get(delta.partner_id) or known.get(delta.partner_id)
+                if delta.signals is None:
+                    if old is not None and old[2]:
+                        disable.append(old[0])
+                        provenance[delta.partner_id] = (old[0], old[1], 0)
+                        result.withdrawn += 1
+                    continue
+                content = delta.content()
+                if old is not None and old[2] and old[1] == content:
+                    provenance[delta.partner_id] = old
+                    result.unchanged += 1
+                    continue
+                if old is not None and old[2]:
+                    disable.append(old[0])
+                    result.updated += 1
+                else:
+                    result.added += 1
+                top += 1
+                entries.append(_entry_row(set_id, top, delta, exchange.name, fetched_at))
+                index += [
+                    (HASH_TYPE_CODES[t], bytes.fromhex(v), set_id, top, delta.category)
+                    for t, v in delta.signals.items()
+                    if t in HASH_TYPE_CODES
+                ]
+                provenance[delta.partner_id] = (top, content, 1)
+            if full_snapshot:
+                seen = {d.partner_id for d in deltas}
+                for partner_id, entry_no, content in self.db.execute(
+                    "SELECT partner_id, entry_no, content FROM exchange_entries "
+                    "WHERE exchange_id = ? AND live = 1",
+                    (exchange.id,),
+                ):
+                    if str(partner_id) not in seen:
+                        disable.append(int(entry_no))
+                        provenance[str(partner_id)] = (int(entry_no), str(content), 0)
+                        result.withdrawn += 1
+            self._write(exchange, set_id, entries, index, disable, provenance, fetched_at)
+            self.db.execute(
+                "UPDATE exchanges SET checkpoint = ?, checkpoint_at = ?, "
+                "fetched_items = fetched_items + ? WHERE id = ?",
+                (
+                    json.dumps(checkpoint) if checkpoint is not None else None,
+                    time.time(),
+                    len(deltas),
+                    exchange.id,
+                ),
+            )
+        exchange.checkpoint = checkpoint
+        return result
+
+    def _target(self, exchange: Exchange) -> HashSetInfo:
+        info = self.sets.get(exchange.into_set, lock=True)
+        if info is None:
+            created = self.sets.create(
+                HashSetInfo(
+                    name=exchange.into_set,
+                    kind=HashSetKind.alert,
+                    provenance=f"exchange {exchange.name} ({exchange.type} {exchange.url or ''})",
+                    source_format="exchange",
+                )
+            )
+            info = created or self.sets.require(exchange.into_set, lock=True)
+        return info
+
+    def _known(self, exchange: Exchange, ids: list[str]) -> dict[str, tuple[int, str, int]]:
+        out: dict[str, tuple[int, str, int]] = {}
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            for partner_id, entry_no, content, live in self.db.execute(
+                "SELECT partner_id, entry_no, content, live FROM exchange_entries "
+                f"WHERE exchange_id = ? AND partner_id IN ({', '.join('?' * len(chunk))})",
+                (exchange.id, *chunk),
+            ):
+                out[str(partner_id)] = (int(entry_no), str(content), int(live))
+        return out
+
+    def _write(
+        self,
+        exchange: Exchange,
+        set_id: int,
+        entries: list[tuple[Any, ...]],
+        index: list[tuple[Any, ...]],
+        disable: list[int],
+        provenance: dict[str, tuple[int, str, int]],
+        fetched_at: str,
+    ) -> None:
+        if entries:
+            self.db.bulk_insert(
+                "hash_entries",
+                ("set_id", "entry_no", "md5", "sha1", "sha256", "pdq", "vpdq", "category", "meta"),
+                entries,
+            )
+        if index:
+            self.db.executemany(
+                "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                index,
+            )
+        if disable:
+            self.db.executemany(
+                "DELETE FROM entry_disabled WHERE set_id = ? AND entry_no = ?",
+                [(set_id, n) for n in disable],
+            )
+            self.db.executemany(
+                "INSERT INTO entry_disabled (set_id, entry_no, until, at, by_key) "
+                "VALUES (?, ?, NULL, ?, ?)",
+                [(set_id, n, fetched_at, f"exchange:{exchange.name}") for n in disable],
+            )
+        if provenance:
+            self.db.executemany(
+                "INSERT INTO exchange_entries (exchange_id, partner_id, set_id, entry_no, "
+                "content, live, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (exchange_id, partner_id) DO UPDATE SET set_id = excluded.set_id, "
+                "entry_no = excluded.entry_no, content = excluded.content, "
+                "live = excluded.live, fetched_at = excluded.fetched_at",
+                [
+                    (exchange.id, pid, set_id, n, content, live, fetched_at)
+                    for pid, (n, content, live) in provenance.items()
+                ],
+            )
+        if entries:
+            self.db.execute(
+                "UPDATE hash_sets SET entry_count = entry_count + ? WHERE id = ?",
+                (len(entries), set_id),
+            )
+        if entries or disable:
+            self.db.execute("UPDATE service_changes SET generation = generation + 1 WHERE id = 1")
+
+    # -- feedback --------------------------------------------------------------------
+
+    def add_feedback(
+        self,
+        direction: str,
+        set_name: str,
+        item: str,
+        party: str,
+        verdict: str,
+        note: str | None,
+    ) -> dict[str, Any]:
+        """Record feedback sent to a partner, or received from a subscriber."""
+        if verdict not in VERDICTS:
+            raise UsageError(f"verdict must be one of {', '.join(VERDICTS)}")
+        if note is not None and len(note) > 1000:
+            raise UsageError("note must be at most 1000 characters")
+        at = _now()
+        self.db.execute(
+            "INSERT INTO entry_feedback (direction, set_name, item_id, party, verdict, note, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (direction, set_name, item, party, verdict, note, at),
+        )
+        return {
+            "direction": direction,
+            "hashset": set_name,
+            "item": item,
+            "party": party,
+            "verdict": verdict,
+            "note": note,
+            "at": at,
+        }
+
+    def feedback(self, set_name: str) -> list[dict[str, Any]]:
+        """Every feedback row about ``set_name``'s items, oldest first."""
+        return [
+            {
+                "direction": d,
+                "item": i,
+                "party": p,
+                "verdict": v,
+                "note": n,
+                "at": a,
+            }
+            for d, i, p, v, n, a in self.db.execute(
+                "SELECT direction, item_id, party, verdict, note, at FROM entry_feedback "
+                "WHERE set_name = ? ORDER BY id",
+                (set_name,),
+            )
+        ]
+
+    # -- publishing ------------------------------------------------------------------
+
+    def grant(self, set_name: str, key_name: str) -> None:
+        """Let the API key ``key_name`` read the feed of ``set_name``."""
+        self.sets.require(set_name)
+        self.db.execute(
+            "INSERT INTO feed_grants (set_name, key_name, granted_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (set_name, key_name, _now()),
+        )
+
+    def revoke(self, set_name: str, key_name: str) -> bool:
+        """Withdraw a grant; False if there was none."""
+        return bool(
+            self.db.execute(
+                "DELETE FROM feed_grants WHERE set_name = ? AND key_name = ? RETURNING set_name",
+                (set_name, key_name),
+            )
+        )
+
+    def grants(self, key_name: str | None = None) -> list[tuple[str, str]]:
+        """``(set_name, key_name)`` grants, of one key or all."""
+        if key_name is None:
+            rows = self.db.execute("SELECT set_name, key_name FROM feed_grants ORDER BY 1, 2")
+        else:
+            rows = self.db.execute(
+                "SELECT set_name, key_name FROM feed_grants WHERE key_name = ? ORDER BY 1",
+                (key_name,),
+            )
+        return [(str(s), str(k)) for s, k in rows]
+
+    def granted(self, set_name: str, key_name: str) -> bool:
+        """Whether ``key_name`` may read the feed of ``set_name``."""
+        return bool(
+            self.db.execute(
+                "SELECT 1 FROM feed_grants WHERE set_name = ? AND key_name = ?",
+                (set_name, key_name),
+            )
+        )
+
+    def sync_feed(self, set_name: str) -> int:
+        """Log the set's changes since the last sync; return how many items were logged."""
+        version = self.curation.version()
+        with self.db.transaction():
+            info = self.sets.get(set_name, lock=True)
+            token = f"{info.id if info else 0}:{version}"
+            state = self.db.execute(
+                "SELECT version FROM feed_state WHERE set_name = ?", (set_name,)
+            )
+            if state and state[0][0] == token:
+                return 0
+            current = dict(self._live_items(info)) if info is not None else {}
+            published = {
+                str(i): (int(live), str(d))
+                for i, live, d in self.db.execute(
+                    "SELECT item_id, live, digest FROM feed_items WHERE set_name = ?", (set_name,)
+                )
+            }
+            logged = 0
+            for iid, payload in current.items():
+                digest = _digest(payload)
+                old = published.get(iid)
+                if old is not None and old[0] and old[1] == digest:
+                    continue
+                self._log(set_name, iid, "upsert", payload, digest)
+                logged += 1
+            for iid, (live, digest) in published.items():
+                if live and iid not in current:
+                    self._log(set_name, iid, "delete", None, digest)
+                    logged += 1
+            self.db.execute("DELETE FROM feed_state WHERE set_name = ?", (set_name,))
+            self.db.execute(
+                "INSERT INTO feed_state (set_name, version) VALUES (?, ?)", (set_name, token)
+            )
+        return logged
+
+    def _live_items(self, info: HashSetInfo) -> Iterator[tuple[str, dict[str, Any]]]:
+        now = time.time()
+        disabled = {
+            int(e)
+            for e, u in self.db.execute(
+                "SELECT entry_no, until FROM entry_disabled WHERE set_id = ?", (info.id,)
+            )
+            if u is None or float(u) > now
+        }
+        for entry_no, md5, sha1, sha256, pdq, vpdq, category in self.db.execute(
+            "SELECT entry_no, md5, sha1, sha256, pdq, vpdq, category FROM hash_entries "
+            "WHERE set_id = ? ORDER BY entry_no",
+            (info.id,),
+        ):
+            if int(entry_no) in disabled:
+                continue
+            signals = {
+                t: bytes(v).hex()
+                for t, v in (("md5", md5), ("sha1", sha1), ("sha256", sha256), ("pdq", pdq))
+                if v is not None
+            }
+            if vpdq is not None:
+                signals["vpdq"] = vpdq
+            if signals:
+                yield item_id(signals), {"signals": signals, "category": category}
+
+    def _log(
+        self, set_name: str, iid: str, op: str, payload: dict[str, Any] | None, digest: str
+    ) -> None:
+        seq = int(
+            self.db.execute(
+                "INSERT INTO feed_log (set_name, item_id, op, payload) VALUES (?, ?, ?, ?) "
+                "RETURNING seq",
+                (set_name, iid, op, json.dumps(payload) if payload is not None else None),
+            )[0][0]
+        )
+        self.db.execute(
+            "INSERT INTO feed_items (set_name, item_id, live, digest, seq) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (set_name, item_id) DO UPDATE SET live = excluded.live, "
+            "digest = excluded.digest, seq = excluded.seq",
+            (set_name, iid, 1 if op == "upsert" else 0, digest, seq),
+        )
+
+    def feed_page(
+        self, set_name: str, cursor: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Logged items after ``cursor`` (at most ``limit``), and whether more follow."""
+        rows = self.db.execute(
+            "SELECT seq, item_id, op, payload FROM feed_log WHERE set_name = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (set_name, cursor, limit + 1),
+        )
+        items = []
+        for seq, iid, op, payload in rows[:limit]:
+            body = json.loads(payload) if payload else {}
+            items.append({"seq": int(seq), "id": str(iid), "op": str(op), **body})
+        return items, len(rows) > limit
+
+    def published_entries(self, set_name: str) -> dict[str, list[int]]:
+        """Item id -> the set's entry numbers holding those hashes (for feedback display)."""
+        info = self.sets.get(set_name)
+        if info is None:
+            raise UnknownHashSetError(f"no hash set named {set_name!r}")
+        out: dict[str, list[int]] = {}
+        for entry_no, md5, sha1, sha256, pdq, vpdq in self.db.execute(
+            "SELECT entry_no, md5, sha1, sha256, pdq, vpdq FROM hash_entries WHERE set_id = ?",
+            (info.id,),
+        ):
+            signals = {
+                t: bytes(v).hex()
+                for t, v in (("md5", md5), ("sha1", sha1), ("sha256", sha256), ("pdq", pdq))
+                if v is not None
+            }
+            if vpdq is not None:
+                signals["vpdq"] = vpdq
+            out.setdefault(item_id(signals), []).append(int(entry_no))
+        return out
+
+
+def _entry_row(
+    set_id: int, entry_no: int, delta: Delta, exchange: str, fetched_at: str
+) -> tuple[Any, ...]:
+    signals = delta.signals or {}
+    raw = {t: bytes.fromhex(v) for t, v in signals.items() if t in HASH_TYPE_CODES}
+    extra: dict[str, Any] = {
+        "exchange": {"name": exchange, "partner_id": delta.partner_id, "fetched_at": fetched_at}
+    }
+    if delta.metadata:
+        extra["metadata"] = delta.metadata
+    meta = json.dumps({"extra": extra}, ensure_ascii=False, separators=(",", ":"))
+    return (
+        set_id,
+        entry_no,
+        raw.get("md5"),
+        raw.get("sha1"),
+        raw.get("sha256"),
+        raw.get("pdq"),
+        signals.get("vpdq"),
+        delta.category,
+        meta,
+    )
+
+
+def _exchange(row: tuple[Any, ...]) -> Exchange:
+    (i, name, type_name, url, into, config, enabled, created, cp, cp_at, fs, fc, ok, err, n) = row
+    return Exchange(
+        id=int(i),
+        name=str(name),
+        type=str(type_name),
+        url=url,
+        into_set=str(into),
+        config=json.loads(config) if config else {},
+        enabled=bool(enabled),
+        created_at=str(created),
+        checkpoint=json.loads(cp) if cp else None,
+        checkpoint_at=float(cp_at) if cp_at is not None else None,
+        fetch_started_at=float(fs) if fs is not None else None,
+        fetch_completed_at=float(fc) if fc is not None else None,
+        fetch_ok=None if ok is None else bool(ok),
+        fetch_error=err,
+        fetched_items=int(n),
+    )
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in lists of ``size``."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
