@@ -18,6 +18,7 @@ def known_picture(seed: int = 1) -> bytes:
 def home_with_set(tmp_path: Path, *pictures: bytes) -> Path:
     """A VIGIL_HOME whose hash set ``KNOWN`` (alert) lists the pictures' MD5s."""
     home = tmp_path / "home"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     listing = tmp_path / "known.md5"
     listing.write_text("".join(f"{hashlib.md5(p).hexdigest()}  x.jpg\n" for p in pictures))
     out = vigil("hashset", "import", str(listing), "--name", "KNOWN", home=home)
