@@ -15,7 +15,11 @@ tree in the page cache:
    pass (``vigil scan`` with digests only and archives closed, all cores), each as a share
    of that limit;
 3. a full scan of the camera JPEGs (fast PDQ, all cores) against a pytx script hashing
-   the same files on all cores (python-threatexchange's pdq_from_file in a process pool).
+   the same files on all cores (python-threatexchange's pdq_from_file in a process pool);
+4. with ``--image``: the tree's files (all but the large binary chunks) in an ext4 file
+   system in a raw disk image (``mkfs.ext4 -d``) and in an E01 of it (``ewfacquire``,
+   fast deflate), cached in benchmarks/.corpus/scan-image; Vigil's hashing pass over the
+   folder, the raw image and the E01, each as a share of the limit for those bytes.
 """
 
 from __future__ import annotations
@@ -147,13 +151,66 @@ def pytx_one(path: Path) -> str:
     return pdq_from_file(path)[0]
 
 
+IMAGES = CACHE / "scan-image"
+
+
+def build_image(root: Path) -> tuple[Path, Path, Path]:
+    """The tree's files (no binary chunks) as a folder, a raw ext4 image and its E01."""
+    folder, raw, e01 = IMAGES / "files", IMAGES / "disk.raw", IMAGES / "disk.E01"
+    marker = IMAGES / ".complete"
+    if marker.exists():
+        return folder, raw, e01
+    shutil.rmtree(IMAGES, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for name in ("DCIM", "Downloads", "Documents", "Movies"):
+        shutil.copytree(root / name, folder / name, copy_function=os.link)
+    size = tree_bytes(folder)
+    with raw.open("wb") as f:
+        f.truncate((int(size * 1.1) + (64 << 20)) // (1 << 20) * (1 << 20))
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(folder), str(raw)], check=True)
+    subprocess.run(
+        ["ewfacquire", "-u", "-q", "-c", "fast", "-t", str(IMAGES / "disk"), str(raw)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    marker.touch()
+    return folder, raw, e01
+
+
+def image_case(root: Path, jobs: int, hash_rate: float) -> None:
+    """Vigil's hashing pass over the same files: a folder, a raw image, an E01."""
+    folder, raw, e01 = build_image(root)
+    size = tree_bytes(folder)
+    files = sum(1 for p in folder.rglob("*") if p.is_file())
+    cat = ["bash", "-c", f"cat {raw} > /dev/null"]
+    timed_command(cat)
+    read_rate = raw.stat().st_size / min(timed_command(cat) for _ in range(2))
+    limit = min(read_rate, hash_rate * jobs)
+    sizes = f"{raw.stat().st_size / 1e9:.2f} GB raw, {e01.stat().st_size / 1e9:.2f} GB E01"
+    print(f"\n## Disk image: {files} files, {size / 1e9:.2f} GB in ext4 ({sizes})")
+    print(f"cat of the raw image            {read_rate / 1e6:8.0f} MB/s")
+    print(f"machine limit                   {limit / 1e6:8.0f} MB/s")
+    options = ScanOptions(HashOptions(perceptual=False), ArchiveLimits(max_depth=0))
+    for name, target in (("folder", folder), ("raw image", raw), ("E01", e01)):
+        run_scan([target], NullSink(), options, jobs=jobs, batch_size=16)  # warm
+        start = time.perf_counter()
+        run_scan([target], NullSink(), options, jobs=jobs, batch_size=16)
+        rate = size / (time.perf_counter() - start)
+        share = 100 * rate / limit
+        print(f"vigil hashing pass, {name:<11} {rate / 1e6:8.0f} MB/s  {share:5.1f}% of the limit")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gigabytes", type=float, default=2.0)
     parser.add_argument("--jobs", type=int, default=0, help="cores to use (0 = all)")
+    parser.add_argument("--image", action="store_true", help="also the disk-image case")
+    parser.add_argument("--image-only", action="store_true", help="only the disk-image case")
     args = parser.parse_args()
     jobs = args.jobs or os.cpu_count() or 1
     root = build_tree(args.gigabytes)
+    if args.image_only:
+        image_case(root, jobs, onepass_rate())
+        return
     files = [p for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")]
     size = tree_bytes(root)
     print(f"tree: {len(files)} files, {size / 1e9:.2f} GB, {jobs} cores")
@@ -179,6 +236,8 @@ def main() -> None:
         rate = size / t
         print(f"{name:<31} {rate / 1e6:8.0f} MB/s  {100 * rate / limit:5.1f}% of the limit")
     print(f"vigil / hashdeep: {t_hashdeep / t_vigil:.2f}x")
+    if args.image:
+        image_case(root, jobs, hash_rate)
 
     camera = sorted((root / "DCIM").iterdir())
     print(f"\n## Full scan of {len(camera)} camera JPEGs (12 MP), {jobs} cores")

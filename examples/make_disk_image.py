@@ -76,14 +76,14 @@ class DiskContent:
     zipped: bytes  # the picture inside docs/photos.zip
 
     @classmethod
-    def make(cls) -> DiskContent:
-        """The fixed content (same bytes on every run)."""
+    def make(cls, size: tuple[int, int] = (320, 240)) -> DiskContent:
+        """The fixed content (same bytes on every run); pictures of ``size`` pixels."""
         return cls(
-            beach=picture(1, "JPEG"),
-            deleted=picture(2, "PNG"),
-            carved_fat=picture(3, "JPEG"),
-            carved_gap=picture(4, "PNG"),
-            sunset=picture(5, "PNG"),
+            beach=picture(1, "JPEG", size),
+            deleted=picture(2, "PNG", size),
+            carved_fat=picture(3, "JPEG", size),
+            carved_gap=picture(4, "PNG", size),
+            sunset=picture(5, "PNG", size),
             hidden=picture(6, "JPEG", (200, 150)),
             notes=b"Meeting at noon.\n",
             zipped=picture(7, "JPEG", (160, 120)),
@@ -246,16 +246,18 @@ def main() -> None:
 
 
 def example_content() -> DiskContent:
-    """The example disk: the deleted picture is the example hash set's beach.jpg."""
+    """The example disk: its deleted picture is the example evidence's beach.jpg.
+
+    So the main job (``./dev example``) finds a match inside the image, in a file that
+    was deleted: the example hash set holds beach.jpg's MD5.
+    """
     here = Path(__file__).resolve().parent
-    beach = (here / "evidence" / "holiday" / "beach.jpg").read_bytes()
-    forest = (here / "evidence" / "holiday" / "forest.png").read_bytes()
-    base = DiskContent.make()
+    base = DiskContent.make((128, 96))  # small pictures: a small committed image
     return DiskContent(
         beach=base.beach,
-        deleted=beach,
+        deleted=(here / "evidence" / "holiday" / "beach.jpg").read_bytes(),
         carved_fat=base.carved_fat,
-        carved_gap=forest,
+        carved_gap=base.carved_gap,
         sunset=base.sunset,
         hidden=base.hidden,
         notes=base.notes,

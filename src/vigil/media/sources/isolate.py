@@ -5,7 +5,8 @@ The Sleuth Kit and libewf are C libraries with known crashes and hangs on bad in
 space may grow by ``memory_bytes`` at most), passes what it yields back through a
 pipe, and kills it when nothing comes for ``idle_seconds``. A crash, a hang or a
 blown limit raises ``ChildFailedError`` in the parent after everything the child yielded
-before it: the caller records what was reached and goes on.
+before it: the caller records what was reached and goes on. The child dies with its
+parent (``PR_SET_PDEATHSIG``), so a killed scan leaves no reader behind.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from vigil.errors import MediaError
+from vigil.parallel import die_with_parent
 
 _HEADER = struct.Struct("<Q")
 _DONE = "done"
@@ -45,9 +47,11 @@ def in_child(
     its text. Closing the iterator early kills the child.
     """
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_fd)
+        die_with_parent(parent)  # no reader outlives the scan that started it
         _child(fn, args, write_fd, memory_bytes)
     os.close(write_fd)
     finished = False
