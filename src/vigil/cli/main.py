@@ -35,6 +35,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("serve_cmd", "serve_command", "Run the matching service (HTTP API, HMA routes)."),
     "apikey": ("serve_cmd", "apikey_app", "Create, list and revoke the service's API keys."),
     "webhook": ("serve_cmd", "webhook_app", "Add, list and remove the service's webhooks."),
+    "crawl": ("crawl_cmd", "crawl_command", "Crawl web pages: hash, match and record their media."),
+    "notices": ("crawl_cmd", "notices_command", "Write removal notices (text, XARF) per provider."),
+    "recheck": ("crawl_cmd", "recheck_command", "Check whether notified URLs are gone."),
     "exchange": ("exchange_cmd", "app", "Pull and push hash sets with partners, with feedback."),
 }
 
