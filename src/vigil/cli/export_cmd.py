@@ -19,6 +19,7 @@ from typing import IO
 import typer
 
 from vigil.cli.common import open_case
+from vigil.errors import VigilError
 from vigil.fsutil import atomic_open
 from vigil.report.case_export import (
     DEFAULT_PROFILE,
@@ -45,7 +46,11 @@ class VicsShape(StrEnum):
 
 def export_command(
     case_name: str = typer.Argument(..., help="The case."),
-    output_format: ExportFormat = typer.Option(ExportFormat.vics, "--format", help="vics or csv."),
+    output_format: str = typer.Option(
+        ExportFormat.vics.value,
+        "--format",
+        help="vics or csv; with --confirmed any hash-set format (vigil hashset formats).",
+    ),
     categories: str | None = typer.Option(
         None, "--categories", help="Only media of these categories (comma-separated, e.g. 1,2)."
     ),
@@ -59,8 +64,19 @@ def export_command(
         "--vics-shape",
         help="media: the hash-set shape (IPED, Griffeye, Vigil); case: one VICS Case record.",
     ),
+    confirmed: bool = typer.Option(
+        False,
+        "--confirmed",
+        help="Only media confirmed in review (vigil review), as a hash set to import.",
+    ),
 ) -> None:
     """Export the case's media (one record per distinct file) as VICS 2.0 or CSV."""
+    if confirmed:
+        _export_confirmed(case_name, output_format, out)
+        return
+    if output_format not in (ExportFormat.vics.value, ExportFormat.csv.value):
+        typer.echo(f"vigil export: --format is vics or csv (not {output_format!r})", err=True)
+        raise typer.Exit(2)
     wanted = {c.strip() for c in categories.split(",") if c.strip()} if categories else None
     with open_case("export", case_name) as (cases, case):
         media = case_media(
@@ -73,7 +89,7 @@ def export_command(
             case,
             "export",
             {
-                "format": output_format.value,
+                "format": output_format,
                 "records": len(media),
                 "out": str(out or "stdout"),
                 **({"vics_shape": vics_shape.value} if output_format == ExportFormat.vics else {}),
@@ -99,6 +115,31 @@ def export_command(
             "media that matched nothing)",
             err=True,
         )
+
+
+def _export_confirmed(case_name: str, format_name: str, out: Path | None) -> None:
+    """``--confirmed``: the media the review confirmed, in any hash-set format."""
+    from vigil.hashsets.formats import get_format
+    from vigil.review.export import write_confirmed
+    from vigil.review.service import ReviewSession
+
+    with open_case("export", case_name) as (cases, case):
+        try:
+            get_format(format_name)
+        except VigilError as exc:
+            typer.echo(f"vigil export: {exc}", err=True)
+            raise typer.Exit(2) from None
+        session = ReviewSession(cases.store, case.name, analyse=False)
+
+        def produce(handle: IO[bytes]) -> int:
+            return write_confirmed(session, format_name, handle)
+
+        if out is None:
+            count = produce(sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            count = _atomic(out, produce)
+    typer.echo(f"vigil export: {count} confirmed media records ({format_name})", err=True)
 
 
 def _atomic(path: Path, produce: Callable[[IO[bytes]], int]) -> int:

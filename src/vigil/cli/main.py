@@ -38,6 +38,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "crawl": ("crawl_cmd", "crawl_command", "Crawl web pages: hash, match and record their media."),
     "notices": ("crawl_cmd", "notices_command", "Write removal notices (text, XARF) per provider."),
     "recheck": ("crawl_cmd", "recheck_command", "Check whether notified URLs are gone."),
+    "review": ("review_cmd", "review_command", "Serve the review app of a case (grade, confirm)."),
+    "leads": ("review_cmd", "leads_command", "Print a case's metadata leads (cameras, GPS, time)."),
+    "user": ("review_cmd", "user_app", "Add and list the examiners of the review app."),
     "exchange": ("exchange_cmd", "app", "Pull and push hash sets with partners, with feedback."),
 }
 

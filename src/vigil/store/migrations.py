@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vigil.errors import StoreError
-from vigil.store import cases, content_ids, service
+from vigil.store import cases, content_ids, review, service, users
 from vigil.store.crawl import POSTGRES as CRAWL_POSTGRES
 from vigil.store.crawl import SQLITE as CRAWL_SQLITE
 from vigil.store.database import Database
@@ -168,6 +168,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "HMA content ids: small, sequential, never reused",
         content_ids.SQLITE,
         content_ids.POSTGRES,
+    ),
+    Migration(
+        6,
+        "review: examiners and sessions, analysis, decisions, the exposure log",
+        users.SQLITE + review.SQLITE,
+        users.POSTGRES + review.POSTGRES,
     ),
     Migration(
         7,

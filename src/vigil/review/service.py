@@ -1,0 +1,416 @@
+"""The review use case: analyse a case, serve its queues, record decisions and exposures.
+
+``ReviewSession`` is what ``vigil review`` (the web app), ``vigil leads`` and
+``vigil export --confirmed`` call. It owns the rules between the tables: every
+decision is checked (the category is in the case's profile, a reviewer decides only
+as themselves, only a lead resolves) and goes to the case's hash-chained audit log
+through ``CaseService.record``; reveals go to the exposure log.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vigil.errors import UsageError
+from vigil.hashsets.categories import CategoryProfile, load_profiles
+from vigil.media.sources.registry import locator_of, open_locator
+from vigil.review.accounts import settings_of, token_hash
+from vigil.review.grading import AWAITING, CONFIRMED, DISPUTED, PENDING, Status, status_of
+from vigil.review.groups import DEFAULT_GROUP_DISTANCE, Medium, group_media
+from vigil.review.media import ReviewMedium, case_media
+from vigil.review.metadata import image_metadata, thumbnail_hashes, video_metadata
+from vigil.review.thumbs import Look, NoPictureError, ThumbnailCache, blurred, clear, read_item
+from vigil.services.cases import Case, CaseService
+from vigil.services.matcher import Matcher, Query, open_snapshot
+from vigil.store import Store
+from vigil.store.review import Exposure, Grade, ReviewRepository
+from vigil.store.users import User
+
+#: Bytes read from the start of an image for its metadata (EXIF lives in the first 64 KiB).
+META_HEAD = 512 * 1024
+#: Queues of the app.
+QUEUES = ("matched", "unknown", "disputed")
+#: A reveal's clear picture can be fetched only this long after it starts.
+REVEAL_SECONDS = 120.0
+DEFAULT_PROFILE = "vics-us"
+
+
+class ReviewError(UsageError):
+    """A decision that the rules refuse (unknown medium, category, role)."""
+
+
+@dataclass
+class GroupView:
+    """One row of a queue: a group of near duplicates to grade at once."""
+
+    number: int
+    members: list[ReviewMedium]
+    statuses: dict[str, Status]
+    reason: str  # why it is this far up the queue
+
+    @property
+    def first(self) -> ReviewMedium:
+        """The member shown for the group."""
+        return self.members[0]
+
+    @property
+    def copies(self) -> int:
+        """Files in the group, exact duplicates included."""
+        return sum(len(m.places) for m in self.members)
+
+
+class ReviewSession:
+    """The review of one case in one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        case_name: str,
+        *,
+        profile: str | None = None,
+        cache_root: Path | None = None,
+        distance: int = DEFAULT_GROUP_DISTANCE,
+        analyse: bool = True,
+    ) -> None:
+        """Open the review of ``case_name`` (UnknownCaseError if there is none).
+
+        Without ``analyse`` a case never analysed is not analysed now (exports need
+        decisions, not groups): each medium is its own group.
+        """
+        self.store = store
+        self.cases = CaseService(store)
+        self.case: Case = self.cases.require(case_name)
+        self.repo = ReviewRepository(store.db)
+        self.profile: CategoryProfile = load_profiles().get(profile or self._case_profile())
+        self.distance = distance
+        self.cache = ThumbnailCache(
+            cache_root or self.cases.home / "cache" / "review" / str(self.case.id)
+        )
+        self._lock = threading.RLock()
+        self.media: dict[str, ReviewMedium] = {}
+        self.groups: dict[int, list[ReviewMedium]] = {}
+        self.reload(analyse=analyse)
+
+    def _case_profile(self) -> str:
+        """The profile of the case's first alert set that has one, else VICS US."""
+        for info in self.case.settings.get("hashsets", []) or []:
+            if isinstance(info, dict) and info.get("category_profile"):
+                return str(info["category_profile"])
+        return DEFAULT_PROFILE
+
+    # -- analysis ---------------------------------------------------------------------------
+
+    def reload(self, *, analyse: bool = True) -> None:
+        """Read the case's media and the stored analysis (made now if missing or stale)."""
+        with self._lock:
+            self.media = case_media(self.cases.items(self.case))
+            stored = self.repo.media(self.case)
+            if set(stored) != set(self.media):
+                if analyse:
+                    self.analyse()
+                    return
+                stored = {sha: (n, {}) for n, sha in enumerate(self.media, start=1)}
+            for sha, medium in self.media.items():
+                medium.group, medium.meta = stored[sha]
+            self._index_groups()
+
+    def _index_groups(self) -> None:
+        self.groups = {}
+        for medium in self.media.values():
+            self.groups.setdefault(medium.group, []).append(medium)
+
+    def analyse(self, *, workers: int = 2, actor: str | None = None) -> dict[str, int]:
+        """Group the media, read their metadata, hash and match EXIF thumbnails; store it.
+
+        Recorded in the audit log as ``review.analyse`` with the counts.
+        """
+        with self._lock:
+            media = list(self.media.values())
+            numbers = group_media(
+                [Medium(m.sha256, m.first.pdq, m.first.pdq_quality, m.first.vpdq) for m in media],
+                distance=self.distance,
+            )
+            with ThreadPoolExecutor(max(1, workers)) as pool:
+                metas = list(pool.map(_read_metadata, media))
+            matcher: Matcher | None = None
+            thumbnails = 0
+            for medium, number, meta in zip(media, numbers, metas, strict=True):
+                medium.group = number
+                medium.meta = meta
+                thumb = meta.get("thumbnail")
+                if thumb:
+                    thumbnails += 1
+                    if matcher is None:
+                        matcher = Matcher(open_snapshot(self.store), self.store)
+                    query = Query(md5=thumb.get("md5"), pdq=thumb.get("pdq"))
+                    query.pdq_quality = thumb.get("pdq_quality")
+                    found = [f.to_json() for f in matcher.match(query)]
+                    if found:
+                        meta["thumbnail_match"] = found
+            self.repo.replace_media(self.case, ((m.sha256, m.group, m.meta) for m in media))
+            self._index_groups()
+            counts = {
+                "media": len(media),
+                "groups": len(self.groups),
+                "with_metadata": sum(1 for m in media if m.meta.get("exif")),
+                "thumbnails": thumbnails,
+                "thumbnail_matches": sum(1 for m in media if m.meta.get("thumbnail_match")),
+            }
+            self.cases.record(
+                self.case, "review.analyse", {**counts, "distance": self.distance}, actor
+            )
+            return counts
+
+    # -- statuses and queues ----------------------------------------------------------------
+
+    def statuses(self) -> dict[str, Status]:
+        """The status of every medium, from the decisions made so far."""
+        by_sha: dict[str, list[Grade]] = {}
+        for grade in self.repo.grades(self.case):
+            by_sha.setdefault(grade.sha256, []).append(grade)
+        return {
+            sha: status_of(by_sha.get(sha, []), m.listed_category(self.profile.name), m.matched)
+            for sha, m in self.media.items()
+        }
+
+    def queue(self, name: str, user: User) -> list[GroupView]:
+        """The groups of a queue for ``user``, most pressing first.
+
+        ``matched``: groups with a matched medium nobody confirmed or disputed yet.
+        ``unknown``: groups with an unknown medium that is pending, or awaiting a
+        second reviewer who is not ``user``; ordered near duplicates of matches first,
+        then the same camera (by serial) as matched media, then an EXIF thumbnail that
+        matched, then the rest. ``disputed``: for leads, the media two reviewers (or a
+        reviewer and a hash set) disagree on.
+        """
+        if name not in QUEUES:
+            raise ReviewError(f"unknown queue {name!r} (queues: {', '.join(QUEUES)})")
+        statuses = self.statuses()
+        matched_cameras = {m.camera() for m in self.media.values() if m.matched and m.camera()}
+        rows: list[tuple[int, int, GroupView]] = []
+        for number, members in self.groups.items():
+            if name == "matched":
+                todo = [m for m in members if m.matched and statuses[m.sha256].state == PENDING]
+                rank, reason = 0, "matched"
+            elif name == "disputed":
+                todo = [m for m in members if statuses[m.sha256].state == DISPUTED]
+                rank, reason = 0, "disputed"
+            else:
+                todo = [
+                    m
+                    for m in members
+                    if not m.matched
+                    and not m.known
+                    and (
+                        statuses[m.sha256].state == PENDING
+                        or (
+                            statuses[m.sha256].state == AWAITING
+                            and not statuses[m.sha256].graded_by(user.name)
+                        )
+                    )
+                ]
+                rank, reason = _lead_rank(members, todo, matched_cameras)
+            if todo:
+                view = GroupView(number, todo, {m.sha256: statuses[m.sha256] for m in todo}, reason)
+                rows.append((rank, number, view))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        return [r[2] for r in rows]
+
+    def counts(self, user: User) -> dict[str, int]:
+        """Groups waiting in each queue for ``user``, and confirmed media."""
+        out = {name: len(self.queue(name, user)) for name in QUEUES}
+        out["confirmed"] = sum(1 for s in self.statuses().values() if s.state == CONFIRMED)
+        return out
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def decide(
+        self, user: User, sha256s: list[str], key: str, *, resolve: bool = False
+    ) -> dict[str, Any]:
+        """Record one decision on media (a group graded at once); what was recorded.
+
+        ``key`` is a category of the profile (a number key), or ``agree`` / ``dispute``
+        for matched media. On a matched medium a category equal to the listed one is
+        an agreement and a different one a dispute. ``resolve`` (leads only) settles
+        disputed media with the category.
+        """
+        if not sha256s:
+            raise ReviewError("no media to decide on")
+        unknown = [s for s in sha256s if s not in self.media]
+        if unknown:
+            raise ReviewError(f"no medium {unknown[0][:16]}... in case {self.case.name}")
+        if resolve and not user.is_lead:
+            raise ReviewError("only a lead resolves disputed media")
+        category: str | None = None
+        if key not in ("agree", "dispute"):
+            try:
+                category = self.profile.validate(key)
+            except Exception as exc:
+                raise ReviewError(str(exc)) from None
+        batch = secrets.token_hex(8)
+        recorded: dict[str, list[str]] = {}
+        with self._lock:
+            for sha in sha256s:
+                medium = self.media[sha]
+                listed = medium.listed_category(self.profile.name)
+                if resolve:
+                    if category is None:
+                        raise ReviewError("a lead resolves with a category")
+                    verdict = "resolve"
+                elif medium.matched:
+                    if key == "agree" or (category is not None and category == listed):
+                        verdict, category_here = "agree", listed
+                    elif key == "dispute" or category is not None:
+                        verdict, category_here = "dispute", category
+                    recorded.setdefault(verdict, []).append(sha)
+                    self.repo.add_grades(
+                        self.case, [sha], reviewer=user.name, role=user.role, verdict=verdict,
+                        category=category_here, profile=self.profile.name, batch=batch,
+                    )  # fmt: skip
+                    continue
+                else:
+                    if category is None:
+                        raise ReviewError("an unknown medium is graded with a category")
+                    verdict = "grade"
+                recorded.setdefault(verdict, []).append(sha)
+                self.repo.add_grades(
+                    self.case, [sha], reviewer=user.name, role=user.role, verdict=verdict,
+                    category=category, profile=self.profile.name, batch=batch,
+                )  # fmt: skip
+        statuses = self.statuses()
+        details = {
+            "batch": batch,
+            "profile": self.profile.name,
+            "category": category,
+            "decisions": {v: sorted(s) for v, s in recorded.items()},
+            "confirmed": sorted(s for s in sha256s if statuses[s].state == CONFIRMED),
+            "disputed": sorted(s for s in sha256s if statuses[s].state == DISPUTED),
+        }
+        self.cases.record(self.case, "review.decide", details, user.name)
+        return details
+
+    def undo(self, user: User) -> list[str]:
+        """Undo the examiner's last decision (a whole group if it was one); the media."""
+        with self._lock:
+            undone = self.repo.undo_last(self.case, user.name)
+        if undone:
+            shas = sorted({g.sha256 for g in undone})
+            self.cases.record(
+                self.case, "review.undo", {"batch": undone[0].batch, "media": shas}, user.name
+            )
+            return shas
+        return []
+
+    def confirmed(self) -> list[tuple[ReviewMedium, Status]]:
+        """Confirmed media and their status, in walk order."""
+        statuses = self.statuses()
+        return [(m, statuses[s]) for s, m in self.media.items() if statuses[s].state == CONFIRMED]
+
+    # -- pictures and the exposure log ------------------------------------------------------
+
+    def look(self, user: User) -> Look:
+        """The examiner's blur level and greyscale choice."""
+        settings = settings_of(user)
+        return Look(int(settings["blur"]), bool(settings["grey"]))
+
+    def thumbnail(self, sha256: str, look: Look) -> bytes:
+        """The blurred thumbnail of a medium (made once per look, then cached)."""
+        medium = self._medium(sha256)
+        cached = self.cache.get(sha256, look)
+        if cached is not None:
+            return cached
+        data = blurred(read_item(medium.first), medium.kind, look)
+        self.cache.put(sha256, look, data)
+        return data
+
+    def start_reveal(self, user: User, sha256: str, mode: str) -> str:
+        """Open an exposure (a reveal is being held); the token for its clear picture."""
+        self._medium(sha256)
+        if mode not in ("full", "keyhole"):
+            raise ReviewError("a reveal is full or keyhole")
+        now = time.time()
+        self.repo.close_stale(self.case, now - REVEAL_SECONDS, now)
+        token = secrets.token_urlsafe(24)
+        self.repo.start_exposure(self.case, sha256, user.name, mode, token_hash(token), now)
+        return token
+
+    def open_reveal(self, user: User, token: str) -> tuple[str, str]:
+        """The medium and mode of ``user``'s reveal ``token`` if it is still held.
+
+        NoPictureError once it ended (released), timed out, or is someone else's.
+        """
+        found = self.repo.open_exposure(token_hash(token))
+        if found is None:
+            raise NoPictureError("this reveal has ended")
+        case_id, exposure = found
+        if (
+            case_id != self.case.id
+            or exposure.reviewer != user.name
+            or time.time() - exposure.started_at > REVEAL_SECONDS
+        ):
+            raise NoPictureError("this reveal has ended")
+        return exposure.sha256, exposure.mode
+
+    def reveal_picture(
+        self, user: User, sha256: str, mode: str, keyhole: tuple[float, float] | None = None
+    ) -> bytes:
+        """The clear picture for a held reveal (``open_reveal`` first): full, or a keyhole."""
+        medium = self._medium(sha256)
+        where = (keyhole or (0.5, 0.5)) if mode == "keyhole" else None
+        return clear(read_item(medium.first), medium.kind, self.look(user), keyhole=where)
+
+    def end_reveal(self, user: User, token: str) -> Exposure | None:
+        """Close the exposure (the key or button was released); the logged row."""
+        return self.repo.end_exposure(token_hash(token), user.name, time.time())
+
+    def exposures(self, reviewer: str | None = None) -> list[Exposure]:
+        """The exposure log (one examiner's, if named)."""
+        return self.repo.exposures(self.case, reviewer)
+
+    def _medium(self, sha256: str) -> ReviewMedium:
+        try:
+            return self.media[sha256]
+        except KeyError:
+            raise NoPictureError("no such medium in this case") from None
+
+
+def _lead_rank(
+    members: list[ReviewMedium], todo: list[ReviewMedium], matched_cameras: set[str | None]
+) -> tuple[int, str]:
+    """Where an unknown group goes in its queue, and why (the leads that put it there)."""
+    if any(m.matched for m in members):
+        return 0, "near duplicate of a match"
+    if any(m.camera() in matched_cameras for m in todo if m.camera()):
+        return 1, "same camera as matched media"
+    if any(m.meta.get("thumbnail_match") for m in todo):
+        return 2, "EXIF thumbnail matched"
+    return 3, ""
+
+
+def _read_metadata(medium: ReviewMedium) -> dict[str, Any]:
+    """The stored metadata of one medium: EXIF summary and embedded thumbnail hashes."""
+    locator = locator_of(medium.first.path, medium.first.source, medium.first.locator)
+    if locator is None:
+        return {}
+    try:
+        if medium.kind == "image":
+            with open_locator(locator) as stream:
+                meta = image_metadata(stream.read(META_HEAD))
+        else:
+            meta = video_metadata(read_item(medium.first))
+    except Exception:  # unreadable now: no leads from it, the review goes on
+        return {}
+    out: dict[str, Any] = {}
+    summary = meta.summary()
+    summary.pop("thumbnail_bytes", None)
+    if summary:
+        out["exif"] = summary
+    if meta.thumbnail:
+        out["thumbnail"] = thumbnail_hashes(meta.thumbnail)
+    return out
