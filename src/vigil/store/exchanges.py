@@ -27,16 +27,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from vigil.errors import UnknownHashSetError, UsageError
-from vigil.hashsets.model import HashSetInfo, HashSetKind
-from vigil.store.bulkload import HASH_TYPE_CODES
+from vigil.errors import UsageError
+from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
 from vigil.store.curation import Curation, check_set_name
 from vigil.store.database import Database
 from vigil.store.hashsets import HashSetRepository
 
 _CHUNK = 500
 #: Stored signals: indexed digests plus vPDQ (text).
-STORED_SIGNALS = (*HASH_TYPE_CODES, "vpdq")
+STORED_SIGNALS = ("md5", "sha1", "sha256", "pdq", "vpdq")
 VERDICTS = ("true-positive", "false-positive")
 
 SQLITE = """
@@ -329,56 +328,62 @@ class ExchangeRepository:
 
         ``full_snapshot``: the batch is the partner's whole list, so every live id not in
         it is withdrawn. The set is created (as an alert set) if it does not exist.
+        Entries are written through the hash-set repositories (never by column here):
+        into an empty set by the bulk loader of imports, otherwise one by one through
+        ``Curation`` (a partner's increments are small).
         """
         result = Applied()
         fetched_at = _now()
         with self.db.transaction():
             info = self._target(exchange)
-            set_id = int(info.id or 0)
-            top = self.sets.top_entry(set_id)
             known = self._known(exchange, [d.partner_id for d in deltas])
-            entries: list[tuple[Any, ...]] = []
-            index: list[tuple[Any, ...]] = []
-            disable: list[int] = []
-            provenance: dict[str, tuple[int, str, int]] = {}
-            for delta in deltas:
-                old = provenance.get(delta.partner_id) or known.get(delta.partner_id)
-                if delta.signals is None:
-                    if old is not None and old[2]:
-                        disable.append(old[0])
-                        provenance[delta.partner_id] = (old[0], old[1], 0)
-                        result.withdrawn += 1
-                    continue
-                content = delta.content()
-                if old is not None and old[2] and old[1] == content:
-                    provenance[delta.partner_id] = old
-                    result.unchanged += 1
-                    continue
-                if old is not None and old[2]:
-                    disable.append(old[0])
-                    result.updated += 1
-                else:
-                    result.added += 1
-                top += 1
-                entries.append(_entry_row(set_id, top, delta, exchange.name, fetched_at))
-                index += [
-                    (HASH_TYPE_CODES[t], bytes.fromhex(v), set_id, top, delta.category)
-                    for t, v in delta.signals.items()
-                    if t in HASH_TYPE_CODES
-                ]
-                provenance[delta.partner_id] = (top, content, 1)
             if full_snapshot:
-                seen = {d.partner_id for d in deltas}
+                named = {d.partner_id for d in deltas}
                 for partner_id, entry_no, content in self.db.execute(
                     "SELECT partner_id, entry_no, content FROM exchange_entries "
                     "WHERE exchange_id = ? AND live = 1",
                     (exchange.id,),
                 ):
-                    if str(partner_id) not in seen:
-                        disable.append(int(entry_no))
-                        provenance[str(partner_id)] = (int(entry_no), str(content), 0)
+                    if str(partner_id) not in named:
+                        known[str(partner_id)] = (int(entry_no), str(content), 1)
+                        deltas = [*deltas, Delta(str(partner_id), None)]
+            # What each id ends as after the batch (the last delta of an id wins).
+            final: dict[str, Delta] = {}
+            for delta in deltas:
+                final.pop(delta.partner_id, None)
+                final[delta.partner_id] = delta
+            add: list[Delta] = []
+            disable: list[int] = []
+            rows: dict[str, tuple[int, str, int]] = {}
+            for pid, delta in final.items():
+                old = known.get(pid)
+                live_old = old is not None and old[2] == 1
+                if delta.signals is None:
+                    if live_old:
+                        assert old is not None
+                        disable.append(old[0])
+                        rows[pid] = (old[0], old[1], 0)
                         result.withdrawn += 1
-            self._write(exchange, set_id, entries, index, disable, provenance, fetched_at)
+                    continue
+                if live_old and old is not None and old[1] == delta.content():
+                    result.unchanged += 1
+                    continue
+                if live_old and old is not None:
+                    disable.append(old[0])
+                    result.updated += 1
+                else:
+                    result.added += 1
+                add.append(delta)
+            set_id = self._append(exchange, info, add, rows, fetched_at)
+            for entry_no in disable:
+                self.curation.set_disabled(
+                    exchange.into_set, entry_no, True, None, f"exchange:{exchange.name}"
+                )
+            self._provenance(exchange, set_id, rows, fetched_at)
+            if add or disable:
+                self.db.execute(
+                    "UPDATE service_changes SET generation = generation + 1 WHERE id = 1"
+                )
             self.db.execute(
                 "UPDATE exchanges SET checkpoint = ?, checkpoint_at = ?, "
                 "fetched_items = fetched_items + ? WHERE id = ?",
@@ -391,6 +396,72 @@ class ExchangeRepository:
             )
         exchange.checkpoint = checkpoint
         return result
+
+    def _append(
+        self,
+        exchange: Exchange,
+        info: HashSetInfo,
+        add: list[Delta],
+        rows: dict[str, tuple[int, str, int]],
+        fetched_at: str,
+    ) -> int:
+        """Append the entries of ``add`` to the set; note their numbers in ``rows``."""
+        set_id = int(info.id or 0)
+        if not add:
+            return set_id
+        entries = [_entry(d, exchange.name, fetched_at) for d in add]
+        if self.sets.top_entry(set_id) < 0:
+            # An empty set (a first pull): the import's bulk path, entries numbered 0, 1, ...
+            stored = self.sets.replace(
+                HashSetInfo(
+                    name=info.name,
+                    kind=info.kind,
+                    category_profile=info.category_profile,
+                    provenance=info.provenance,
+                    source_format="exchange",
+                    attributes=dict(info.attributes or {}),
+                ),
+                entries,
+            )
+            set_id = int(stored.id or 0)
+            for n, delta in enumerate(add):
+                rows[delta.partner_id] = (n, delta.content(), 1)
+            return set_id
+        for entry, delta in zip(entries, add, strict=True):
+            _, entry_no = self.curation.add_entry(
+                info.name,
+                entry.hashes(),
+                category=entry.category,
+                metadata=entry.extra.get("metadata"),
+            )
+            rows[delta.partner_id] = (entry_no, delta.content(), 1)
+        return set_id
+
+    def _provenance(
+        self,
+        exchange: Exchange,
+        set_id: int,
+        rows: dict[str, tuple[int, str, int]],
+        fetched_at: str,
+    ) -> None:
+        if rows:
+            self.db.executemany(
+                "INSERT INTO exchange_entries (exchange_id, partner_id, set_id, entry_no, "
+                "content, live, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (exchange_id, partner_id) DO UPDATE SET set_id = excluded.set_id, "
+                "entry_no = excluded.entry_no, content = excluded.content, "
+                "live = excluded.live, fetched_at = excluded.fetched_at",
+                [
+                    (exchange.id, pid, set_id, n, content, live, fetched_at)
+                    for pid, (n, content, live) in rows.items()
+                ],
+            )
+        # A set replaced by an import (new id) leaves this exchange's rows pointing at
+        # the old one: they are not live any more.
+        self.db.execute(
+            "UPDATE exchange_entries SET live = 0 WHERE exchange_id = ? AND set_id <> ?",
+            (exchange.id, set_id),
+        )
 
     def _target(self, exchange: Exchange) -> HashSetInfo:
         info = self.sets.get(exchange.into_set, lock=True)
@@ -407,69 +478,21 @@ class ExchangeRepository:
         return info
 
     def _known(self, exchange: Exchange, ids: list[str]) -> dict[str, tuple[int, str, int]]:
+        """``(entry_no, content, live)`` of the ids this exchange holds in its set now."""
+        info = self.sets.get(exchange.into_set)
+        set_id = info.id if info is not None else -1
         out: dict[str, tuple[int, str, int]] = {}
         unique = sorted(set(ids))
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
-            for partner_id, entry_no, content, live in self.db.execute(
-                "SELECT partner_id, entry_no, content, live FROM exchange_entries "
+            for partner_id, entry_no, content, live, row_set in self.db.execute(
+                "SELECT partner_id, entry_no, content, live, set_id FROM exchange_entries "
                 f"WHERE exchange_id = ? AND partner_id IN ({', '.join('?' * len(chunk))})",
                 (exchange.id, *chunk),
             ):
-                out[str(partner_id)] = (int(entry_no), str(content), int(live))
+                live_here = int(live) if int(row_set) == set_id else 0
+                out[str(partner_id)] = (int(entry_no), str(content), live_here)
         return out
-
-    def _write(
-        self,
-        exchange: Exchange,
-        set_id: int,
-        entries: list[tuple[Any, ...]],
-        index: list[tuple[Any, ...]],
-        disable: list[int],
-        provenance: dict[str, tuple[int, str, int]],
-        fetched_at: str,
-    ) -> None:
-        if entries:
-            self.db.bulk_insert(
-                "hash_entries",
-                ("set_id", "entry_no", "md5", "sha1", "sha256", "pdq", "vpdq", "category", "meta"),
-                entries,
-            )
-        if index:
-            self.db.executemany(
-                "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                index,
-            )
-        if disable:
-            self.db.executemany(
-                "DELETE FROM entry_disabled WHERE set_id = ? AND entry_no = ?",
-                [(set_id, n) for n in disable],
-            )
-            self.db.executemany(
-                "INSERT INTO entry_disabled (set_id, entry_no, until, at, by_key) "
-                "VALUES (?, ?, NULL, ?, ?)",
-                [(set_id, n, fetched_at, f"exchange:{exchange.name}") for n in disable],
-            )
-        if provenance:
-            self.db.executemany(
-                "INSERT INTO exchange_entries (exchange_id, partner_id, set_id, entry_no, "
-                "content, live, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (exchange_id, partner_id) DO UPDATE SET set_id = excluded.set_id, "
-                "entry_no = excluded.entry_no, content = excluded.content, "
-                "live = excluded.live, fetched_at = excluded.fetched_at",
-                [
-                    (exchange.id, pid, set_id, n, content, live, fetched_at)
-                    for pid, (n, content, live) in provenance.items()
-                ],
-            )
-        if entries:
-            self.db.execute(
-                "UPDATE hash_sets SET entry_count = entry_count + ? WHERE id = ?",
-                (len(entries), set_id),
-            )
-        if entries or disable:
-            self.db.execute("UPDATE service_changes SET generation = generation + 1 WHERE id = 1")
 
     # -- feedback --------------------------------------------------------------------
 
@@ -598,30 +621,16 @@ class ExchangeRepository:
         return logged
 
     def _live_items(self, info: HashSetInfo) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(item id, payload)`` of the set's entries that are not disabled now."""
         now = time.time()
-        disabled = {
-            int(e)
-            for e, u in self.db.execute(
-                "SELECT entry_no, until FROM entry_disabled WHERE set_id = ?", (info.id,)
-            )
-            if u is None or float(u) > now
-        }
-        for entry_no, md5, sha1, sha256, pdq, vpdq, category in self.db.execute(
-            "SELECT entry_no, md5, sha1, sha256, pdq, vpdq, category FROM hash_entries "
-            "WHERE set_id = ? ORDER BY entry_no",
-            (info.id,),
-        ):
-            if int(entry_no) in disabled:
+        disabled = self.curation.disabled()
+        for entry_no, entry in enumerate(self.sets.entries(info.name)):
+            until = disabled.get((int(info.id or 0), entry_no), 0.0)
+            if (int(info.id or 0), entry_no) in disabled and (until is None or until > now):
                 continue
-            signals = {
-                t: bytes(v).hex()
-                for t, v in (("md5", md5), ("sha1", sha1), ("sha256", sha256), ("pdq", pdq))
-                if v is not None
-            }
-            if vpdq is not None:
-                signals["vpdq"] = vpdq
+            signals = {t: v for t, v in entry.hashes().items() if t in STORED_SIGNALS}
             if signals:
-                yield item_id(signals), {"signals": signals, "category": category}
+                yield item_id(signals), {"signals": signals, "category": entry.category}
 
     def _log(
         self, set_name: str, iid: str, op: str, payload: dict[str, Any] | None, digest: str
@@ -657,46 +666,27 @@ class ExchangeRepository:
 
     def published_entries(self, set_name: str) -> dict[str, list[int]]:
         """Item id -> the set's entry numbers holding those hashes (for feedback display)."""
-        info = self.sets.get(set_name)
-        if info is None:
-            raise UnknownHashSetError(f"no hash set named {set_name!r}")
+        self.sets.require(set_name)
         out: dict[str, list[int]] = {}
-        for entry_no, md5, sha1, sha256, pdq, vpdq in self.db.execute(
-            "SELECT entry_no, md5, sha1, sha256, pdq, vpdq FROM hash_entries WHERE set_id = ?",
-            (info.id,),
-        ):
-            signals = {
-                t: bytes(v).hex()
-                for t, v in (("md5", md5), ("sha1", sha1), ("sha256", sha256), ("pdq", pdq))
-                if v is not None
-            }
-            if vpdq is not None:
-                signals["vpdq"] = vpdq
-            out.setdefault(item_id(signals), []).append(int(entry_no))
+        for entry_no, entry in enumerate(self.sets.entries(set_name)):
+            signals = {t: v for t, v in entry.hashes().items() if t in STORED_SIGNALS}
+            if signals:
+                out.setdefault(item_id(signals), []).append(entry_no)
         return out
 
 
-def _entry_row(
-    set_id: int, entry_no: int, delta: Delta, exchange: str, fetched_at: str
-) -> tuple[Any, ...]:
-    signals = delta.signals or {}
-    raw = {t: bytes.fromhex(v) for t, v in signals.items() if t in HASH_TYPE_CODES}
-    extra: dict[str, Any] = {
-        "exchange": {"name": exchange, "partner_id": delta.partner_id, "fetched_at": fetched_at}
+def _entry(delta: Delta, exchange: str, fetched_at: str) -> Entry:
+    """The entry stored for an upsert: its hashes, category, and provenance in its metadata."""
+    metadata: dict[str, Any] = dict(delta.metadata or {})
+    metadata["exchange"] = {
+        "name": exchange,
+        "partner_id": delta.partner_id,
+        "fetched_at": fetched_at,
     }
-    if delta.metadata:
-        extra["metadata"] = delta.metadata
-    meta = json.dumps({"extra": extra}, ensure_ascii=False, separators=(",", ":"))
-    return (
-        set_id,
-        entry_no,
-        raw.get("md5"),
-        raw.get("sha1"),
-        raw.get("sha256"),
-        raw.get("pdq"),
-        signals.get("vpdq"),
-        delta.category,
-        meta,
+    return Entry(
+        signals=dict(delta.signals or {}),
+        category=delta.category,
+        extra={"metadata": metadata},
     )
 
 

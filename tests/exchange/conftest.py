@@ -1,0 +1,3 @@
+from tests.stores import store_url
+
+__all__ = ["store_url"]
