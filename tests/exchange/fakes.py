@@ -67,7 +67,7 @@ class FakeServer:
                 else:
                     self.wfile.write(body[: int(headers["X-Cut"])])
 
-            do_GET = do_POST = do_PUT = do_DELETE = _do
+            do_GET = do_POST = do_PUT = do_DELETE = _do  # noqa: N815 (http.server names)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -1,4 +1,4 @@
-"""Applying partners' deltas: atomic with the checkpoint, provenance kept, withdrawals stop matching.
+"""Applying deltas: atomic with the checkpoint, provenance kept, withdrawals stop matching.
 
 Runs on SQLite and PostgreSQL. The property test drives any history of batches
 (upserts, updates, deletes, repeats, full snapshots) against a plain dict model: the

@@ -59,8 +59,9 @@ class HMAExchange(SignalExchange):
             return None
         if not isinstance(data, dict) or data.get("id") != cid:
             raise self.error(page, "not an HMA content object for that id")
+        # HMA's disable_until_ts: 1 enabled, 0 disabled, else disabled until that time.
         until = data.get("disable_until_ts", 1)
-        if not isinstance(until, int | float) or until > time.time():
+        if not isinstance(until, int | float) or until == 0 or until > max(time.time(), 1):
             return Delta(str(cid), None)
         raw = dict(data.get("signals") or {})
         if "video_md5" in raw:

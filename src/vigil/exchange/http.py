@@ -28,10 +28,11 @@ def request_json(
     page: str,
     body: Any = None,
     headers: dict[str, str] | None = None,
-    timeout: float = TIMEOUT,
+    timeout: float | None = None,
     allow_404: bool = False,
 ) -> Any:
     """``method url`` with an optional JSON body; the decoded JSON answer (None: 404 allowed)."""
+    timeout = TIMEOUT if timeout is None else timeout
     data = None if body is None else json.dumps(body).encode()
     head = {"Accept": "application/json", **(headers or {})}
     if data is not None:

@@ -28,7 +28,7 @@ try:
 except ImportError as exc:  # pragma: no cover - the registry reports it
     raise ImportError(str(exc), name="threatexchange") from exc
 
-#: NCMEC fingerprint names -> Vigil signal types.
+#: NCMEC fingerprint names (the entry's XML tags, and the feedback API's types) -> Vigil's.
 FINGERPRINTS = {"MD5": "md5", "SHA1": "sha1", "PDQ": "pdq"}
 PAGING_TTL = 12 * 3600
 
@@ -83,7 +83,9 @@ class NCMECExchange(SignalExchange):
                     deltas.append(Delta(pid, None))
                     continue
                 raw = {
-                    FINGERPRINTS[k]: v for k, v in update.fingerprints.items() if k in FINGERPRINTS
+                    FINGERPRINTS[k.upper()]: v
+                    for k, v in update.fingerprints.items()
+                    if k.upper() in FINGERPRINTS
                 }
                 try:
                     signals = checked_signals(raw, f"entry {pid}")
