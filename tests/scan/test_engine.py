@@ -73,8 +73,9 @@ def test_any_executor_runs_the_scan(evidence: Path, reference: MemorySink) -> No
 
 def test_summary(evidence: Path) -> None:
     summary = run_scan([evidence], MemorySink(), jobs=1)
-    assert summary.items == 12 and summary.errors == 1
-    assert summary.media == 9 and summary.unknown_media == 9
+    # 12 files and members, the example disk image's row and its 15 items
+    assert summary.items == 28 and summary.errors == 1
+    assert summary.media == 14 and summary.unknown_media == 14
 
 
 def test_every_row_reopens_by_its_locator(evidence: Path, reference: MemorySink) -> None:

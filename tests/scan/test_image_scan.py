@@ -189,7 +189,9 @@ def test_resume_after_kill_9_inside_an_image(
     assert json.loads(_finish(home, "dump", "c", "0")) == reference
 
 
-def test_verify_image_goes_to_the_audit_log(disks: dict[str, Path], tmp_path: Path) -> None:
+def test_verify_image_goes_to_the_audit_log(
+    disks: dict[str, Path], content: object, tmp_path: Path
+) -> None:
     home = tmp_path / "home"
     notes = tmp_path / "notes.txt"
     notes.write_text("case notes\n")
@@ -201,7 +203,9 @@ def test_verify_image_goes_to_the_audit_log(disks: dict[str, Path], tmp_path: Pa
     assert outcome["stored"]["md5"] == hashlib.md5(disks["raw"].read_bytes()).hexdigest()
     bad = tmp_path / "bad.E01"
     data = bytearray(disks["split"].read_bytes())
-    data[len(data) // 2 : len(data) // 2 + 512] = b"\xa5" * 512  # inside the media data
+    at = data.find(content.beach[4096:4160])  # type: ignore[attr-defined]
+    assert at > 0  # stored uncompressed: corrupt a picture's bytes in the segment
+    data[at : at + 512] = b"\xa5" * 512
     bad.write_bytes(bytes(data))
     (tmp_path / "bad.E02").write_bytes(disks["split"].with_suffix(".E02").read_bytes())
     named = vigil("verify-image", str(bad), "--case", "c", home=home)
