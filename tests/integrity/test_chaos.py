@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 from tests.cli_runner import vigil
@@ -44,6 +45,12 @@ def _evidence(root: Path) -> list[bytes]:
             archive.writestr(f"a/{i}.png", image_bytes("PNG", picture(seed=300 + i)))
         archive.writestr("a/known.jpg", known[1])
     (root / "many.zip").write_bytes(buffer.getvalue())
+    for i in range(2):  # work for the workers: 128 MB of zeros each to hash
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for j in range(4):
+                archive.writestr(f"zeros{j}.bin", bytes(32 << 20))
+        (root / f"d{i}" / f"zeros{i}.zip").write_bytes(buffer.getvalue())
     return known
 
 
@@ -72,10 +79,18 @@ def test_twenty_sigkills_then_a_resume_equal_a_clean_run(tmp_path: Path) -> None
         for _ in range(KILLS):
             proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)  # fmt: skip
-            deadline = time.monotonic() + rng.uniform(0.2, 1.6)
+            # A quarter of the kills land anywhere in start-up; the others once the workers
+            # run, at a random moment of the hashing and the writing of the case.
+            deadline = time.monotonic() + rng.uniform(0.05, 1.5) if rng.random() < 0.25 else None
+            after_start = rng.uniform(0.0, 0.6)
             children: set[int] = set()
-            while time.monotonic() < deadline and proc.poll() is None:
-                children |= descendants(proc.pid)
+            while proc.poll() is None:
+                workers = descendants(proc.pid)
+                children |= workers
+                if deadline is None and workers:
+                    deadline = time.monotonic() + after_start
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
                 time.sleep(0.02)
             children |= descendants(proc.pid)
             seen |= children
@@ -90,3 +105,7 @@ def test_twenty_sigkills_then_a_resume_equal_a_clean_run(tmp_path: Path) -> None
     verified = vigil("audit", "c", "--verify", home=home)
     assert verified.returncode == 0, verified.stderr
     assert "intact" in verified.stderr
+    actions = [line.split()[3] for line in verified.stdout.splitlines()]
+    assert actions.count("scan.resume") >= 3  # kills landed while the case was being written
+    assert actions.count("scan.finish") < KILLS + 1  # and before some of the scans finished
+    print(f"audit actions: {sorted(Counter(actions).items())}")
