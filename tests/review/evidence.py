@@ -7,7 +7,8 @@
 - ``b.jpg``: another picture from camera SN-0001, unknown (a same-camera lead);
 - ``c.jpg``: an unknown picture whose embedded EXIF thumbnail is ``known``, a picture
   the hash set lists by PDQ (a cropped picture that kept its original's thumbnail);
-- ``d.png`` and ``e.jpg``: unknown pictures without leads.
+- ``d.png`` and ``e.jpg``: unknown pictures without leads; ``sub/e-small.jpg`` is
+  ``e.jpg`` re-encoded, a near duplicate (a group of two unknown media).
 
 The EXIF blocks are built here with ``struct`` (tests only: the product reads them
 with Pillow), because Pillow does not write IFD1, where the thumbnail lives.
@@ -170,6 +171,7 @@ def make_evidence(root: Path) -> dict[str, Path]:
         "c": evidence / "c.jpg",
         "d": evidence / "d.png",
         "e": evidence / "e.jpg",
+        "e_small": evidence / "sub" / "e-small.jpg",
     }
     camera = {"make": "Vigilcam", "model": "T1", "serial": "SN-0001"}
     files["a"].write_bytes(
@@ -190,6 +192,7 @@ def make_evidence(root: Path) -> dict[str, Path]:
     )  # fmt: skip
     picture(4).save(files["d"], "PNG")
     files["e"].write_bytes(jpeg(picture(5)))
+    files["e_small"].write_bytes(jpeg(picture(5), quality=60))  # re-encoded: a near duplicate
     known_pdq = pdq_from_rgb(np.asarray(known.convert("RGB"))).hex
     hashset = {
         "@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media",
