@@ -44,7 +44,9 @@ def test_editing_items_in_the_database_is_detected_and_named(tmp_path: Path) -> 
     with sqlite3.connect(home / "vigil.sqlite3") as db:
         db.execute("UPDATE case_items SET matches = NULL WHERE path LIKE '%known0.jpg'")
         db.execute(
-            "UPDATE case_items SET md5 = '0' || substr(md5, 2) WHERE path LIKE '%other0.png'"
+            "UPDATE case_item_signals SET value = '0' || substr(value, 2) WHERE signal = 'md5' "
+            "AND (source, ord) IN "
+            "(SELECT source, ord FROM case_items WHERE path LIKE '%other0.png')"
         )
         db.execute("DELETE FROM case_items WHERE path LIKE '%other1.png'")
     code, text = _verify(home)
@@ -55,7 +57,7 @@ def test_editing_items_in_the_database_is_detected_and_named(tmp_path: Path) -> 
     with sqlite3.connect(home / "vigil.sqlite3") as db:
         db.execute(
             "INSERT INTO case_items SELECT case_id, 'x', ord, seq, 'x', container, depth, kind, "
-            "size, mtime, ctime, atime, type, md5, sha1, sha256, pdq, pdq_quality, vpdq, "
+            "size, mtime, ctime, atime, type, pdq_quality, "
             "link_target, known, notes, error, matches"
             + "".join(f", {c}" for c in _extra_columns(db))
             + " FROM case_items WHERE path LIKE '%other2.png'"

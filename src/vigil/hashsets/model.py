@@ -105,20 +105,29 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class DigestBlock:
-    """A run of consecutive entries that each hold one hash of one type and nothing else.
+    """A run of consecutive entries that each hold the same digest types and nothing else.
 
     Plain lists yield these instead of one ``Entry`` per line, so that ten million
     lines do not become ten million Python objects on their way to the database.
-    ``values`` are canonical hex strings, already validated.
+    ``values`` are canonical hex strings of ``hash_type``, already validated; ``others``
+    holds further digest types of the same entries, one value per entry each (an NSRL
+    RDS 2.x file row: SHA-1 and MD5); ``file_names`` one name per entry ("" for none),
+    as ``md5sum`` lines carry them. Every type must be a digest type of the registry.
     """
 
     hash_type: str
     values: list[str]
+    others: dict[str, list[str]] = field(default_factory=dict)
+    file_names: list[str] | None = None
 
     def entries(self) -> Iterator[Entry]:
         """The block as ordinary entries (for code that wants records, not speed)."""
-        for value in self.values:
-            yield Entry(signals={self.hash_type: value})
+        for i, value in enumerate(self.values):
+            signals = {self.hash_type: value}
+            for name, values in self.others.items():
+                signals[name] = values[i]
+            name = self.file_names[i] if self.file_names is not None else ""
+            yield Entry(signals=signals, file_names=(name,) if name else ())
 
 
 def expand(items: Iterable[Entry | DigestBlock | Rejected]) -> Iterator[Entry | Rejected]:

@@ -1,32 +1,76 @@
-"""Loading one hash set's entries and its lookup index, fast and in bounded memory.
+"""Loading one hash set's entries, signals and lookup index, fast and in bounded memory.
 
-Entries are appended to ``hash_entries`` in file order: ``Entry`` records in batches
-(rows that hold one MD5 and nothing else bind 3 values, not 9), ``DigestBlock`` runs
-of plain lists through C iterators with no Python object per line. The index rows
-are made afterwards by one ``INSERT ... SELECT ... ORDER BY digest`` per hash type
-and ``entry_no`` range, so the database sorts (spilling to temporary files, never
-holding the set in memory) and fills its B-tree in key order.
+Three tables take an imported set (``vigil.store.hashsets`` has the layout): one
+``hash_entries`` row per entry (category, metadata), one ``hash_signals`` row per
+(entry, signal type) holding the value, and one ``hash_index`` row per digest, keyed
+by ``(hash_type, digest, ...)``: the lookup B-tree. Entry and signal rows are appended
+in file order, which costs SQLite little. The index rows are what made imports slow:
+filled by ``INSERT ... SELECT ... ORDER BY digest``, SQLite's sorter spent about 1 µs
+of the 2.3 µs per line of a 10 M-line list (issue 16).
 
-Measured and rejected: sorting plain-list digests with numpy and inserting them from
-Python in segments. Each segment rewrote nearly every leaf page of the growing index,
-and the Python objects for the keys cost more memory than the sort saved time: at
-10 M MD5s it was slower (181 k/s against 264 k/s) and peaked at 750 MB against 600.
+So on SQLite the loader sorts the digests itself, with numpy, in runs of at most
+``RUN_ROWS`` rows (a fixed memory bound whatever the list's size); a set larger than
+one run spills its sorted runs to a temporary file and merges them block by block
+(``_merge``), so the index is always filled once, in key order. Rows of plain lists
+reach SQLite without one Python object per line: a block's digests travel as one
+blob and its entry numbers as one JSON array, split into rows inside SQLite by
+``json_each`` and ``substr``. PostgreSQL gets the entry and signal rows by ``COPY``
+and sorts the index rows itself (``INSERT ... SELECT ... ORDER BY``), which it does well.
+
+Measured and rejected earlier: sorting in numpy *segments* and inserting each one:
+every segment rewrote most leaf pages of the growing index (181 k/s against 264 k/s).
+A merged, single pass in key order does not.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
-from vigil.hashsets.model import DIGEST_SIZES, DigestBlock, Entry
+import numpy as np
+
+from vigil.hashsets.model import DigestBlock, Entry
+from vigil.signals import SIGNAL_TYPES
 from vigil.store.database import Database
 
-#: Stored codes of the indexed hash types. Frozen: they are in every database.
-HASH_TYPE_CODES: dict[str, int] = {"md5": 1, "sha1": 2, "sha256": 3, "pdq": 4}
-ENTRY_COLUMNS = ("set_id", "entry_no", "md5", "sha1", "sha256", "pdq", "vpdq", "category", "meta")
+#: Rows per sorted run held in memory (per digest size: 4 M x 48 bytes at most).
+RUN_ROWS = 4_000_000
+#: Rows per statement of the json_each paths and per merge block.
+BLOCK = 65_536
 #: Entries per batch of the Entry path.
 BATCH = 50_000
+_NO_META = frozenset({"signals", "category"})
+
+
+def encode_signal(name: str, value: Any) -> tuple[int, bytes, bool]:
+    """``(code, stored bytes, is_digest)`` of one canonical signal value.
+
+    Digest types are stored as raw digest bytes (16 for an MD5), every other value as
+    its canonical text in UTF-8 (vPDQ's frame lines): one BLOB/BYTEA column holds both.
+    """
+    cls = SIGNAL_TYPES[name]
+    if cls.digest_bytes is not None:
+        return cls.code, bytes.fromhex(value), True
+    return cls.code, str(value).encode("utf-8"), False
+
+
+def decode_signal(code: int, value: Any) -> tuple[str, Any]:
+    """``(name, canonical value)`` of a stored signal row (hex for digests, text otherwise)."""
+    raw = bytes(value) if isinstance(value, memoryview) else value
+    cls = _by_code().get(int(code))
+    if cls is None:  # a type registered when the row was written, not now
+        return f"signal-{code}", raw.hex() if isinstance(raw, bytes) else raw
+    if cls.digest_bytes is not None:
+        return cls.name, raw.hex()
+    return cls.name, raw.decode("utf-8") if isinstance(raw, bytes) else raw
+
+
+def _by_code() -> dict[int, Any]:
+    return {cls.code: cls for cls in SIGNAL_TYPES.values()}
 
 
 class BulkLoader:
@@ -37,11 +81,12 @@ class BulkLoader:
         self.db = db
         self.set_id = set_id
         self.count = 0
-        #: entry_no ranges (inclusive) whose index rows the database will make.
-        self.ranges: list[list[int]] = []
+        self._sqlite = db.dialect == "sqlite"
+        self._sorter = _IndexSorter() if self._sqlite else None
+        self._categories: dict[str | None, int] = {None: 0}
 
     def load(self, items: Iterable[Entry | DigestBlock]) -> int:
-        """Append every item to ``hash_entries``; return the number of entries."""
+        """Append every item's rows; return the number of entries."""
         pending: list[Entry] = []
         for item in items:
             if type(item) is DigestBlock:
@@ -57,114 +102,328 @@ class BulkLoader:
         return self.count
 
     def build_index(self) -> None:
-        """Make the index rows of every range of entries loaded."""
-        for first, last in self.ranges:
-            for hash_type, code in HASH_TYPE_CODES.items():
-                self.db.execute(
-                    "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
-                    f"SELECT {code}, {hash_type}, set_id, entry_no, category FROM hash_entries "
-                    f"WHERE set_id = ? AND entry_no BETWEEN ? AND ? AND {hash_type} IS NOT NULL "
-                    f"ORDER BY {hash_type}",
-                    (self.set_id, first, last),
-                )
+        """Fill ``hash_index`` with the set's digests, in key order."""
+        if self._sorter is None:
+            codes = sorted(c.code for c in SIGNAL_TYPES.values() if c.digest_bytes is not None)
+            self.db.execute(
+                "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
+                "SELECT s.hash_type, s.value, s.set_id, s.entry_no, e.category "
+                "FROM hash_signals s JOIN hash_entries e "
+                "ON e.set_id = s.set_id AND e.entry_no = s.entry_no "
+                f"WHERE s.set_id = ? AND s.hash_type IN ({', '.join(map(str, codes))}) "
+                "ORDER BY s.hash_type, s.value, s.entry_no",
+                (self.set_id,),
+            )
+            return
+        names = [None] * len(self._categories)
+        for category, number in self._categories.items():
+            names[number] = category  # type: ignore[call-overload]
+        for code, rows in self._sorter.sorted_blocks():
+            self._index_block(code, rows, names)
+        self._sorter.close()
+
+    def close(self) -> None:
+        """Drop temporary files (after ``build_index`` or on an error)."""
+        if self._sorter is not None:
+            self._sorter.close()
 
     # -- the Entry path ----------------------------------------------------------------
 
     def _entries(self, entries: list[Entry]) -> None:
-        """Insert entries; rows holding one MD5 and nothing else bind 3 values, not 9.
-
-        Binding NULLs costs Python's sqlite3 more than SQLite's insert does.
-        """
+        """Entry rows, signal rows, and the digests handed to the sorter."""
         if not entries:
             return
         first = self.count
-        rows = list(_rows(self.set_id, first, entries))
-        short = [r for r in rows if len(r) == 3]
-        if short:
-            self.db.bulk_insert("hash_entries", ENTRY_COLUMNS[:3], short)
-        if len(short) != len(rows):
-            self.db.bulk_insert("hash_entries", ENTRY_COLUMNS, [r for r in rows if len(r) != 3])
-        self._indexed_by_database(first, first + len(entries) - 1)
+        set_id = self.set_id
+        entry_rows: list[tuple[Any, ...]] = []
+        signal_rows: list[tuple[Any, ...]] = []
+        index: dict[int, tuple[list[bytes], list[int], list[int]]] = {}
+        dumps = json.dumps
+        for number, e in enumerate(entries, start=first):
+            meta = e.metadata()
+            entry_rows.append(
+                (
+                    set_id,
+                    number,
+                    e.category,
+                    dumps(meta, ensure_ascii=False, separators=(",", ":")) if meta else None,
+                )
+            )
+            for name, value in e.signals.items():
+                if value is None:
+                    continue
+                code, stored, digest = encode_signal(name, value)
+                signal_rows.append((set_id, number, code, stored))
+                if digest:
+                    digests, numbers, cats = index.setdefault(code, ([], [], []))
+                    digests.append(stored)
+                    numbers.append(number)
+                    cats.append(self._category(e.category))
+        self.db.bulk_insert("hash_entries", ("set_id", "entry_no", "category", "meta"), entry_rows)
+        signal_rows.sort(key=lambda r: (r[1], r[2]))
+        self.db.bulk_insert(
+            "hash_signals", ("set_id", "entry_no", "hash_type", "value"), signal_rows
+        )
+        if self._sorter is not None:
+            for code, (digests, numbers, cats) in index.items():
+                self._sorter.add(code, b"".join(digests), np.array(numbers), np.array(cats))
         self.count += len(entries)
 
-    def _indexed_by_database(self, first: int, last: int) -> None:
-        if self.ranges and self.ranges[-1][1] == first - 1:
-            self.ranges[-1][1] = last
-        else:
-            self.ranges.append([first, last])
+    def _category(self, category: str | None) -> int:
+        number = self._categories.get(category)
+        if number is None:
+            number = self._categories[category] = len(self._categories)
+        return number
 
     # -- the DigestBlock path ----------------------------------------------------------
 
     def _block(self, block: DigestBlock) -> None:
-        size = DIGEST_SIZES[block.hash_type]
-        raw = bytes.fromhex("".join(block.values))
-        first = self.count
-        digests = [raw[i : i + size] for i in range(0, len(raw), size)]
-        self.db.bulk_insert(
-            "hash_entries",
-            ("set_id", "entry_no", block.hash_type),
-            zip(itertools.repeat(self.set_id), itertools.count(first), digests, strict=False),
-        )
-        self.count += len(digests)
-        self._indexed_by_database(first, self.count - 1)
-
-
-def _rows(set_id: int, first: int, entries: Iterable[Entry]) -> Iterable[tuple[Any, ...]]:
-    """Entries as ``hash_entries`` rows; hex to raw bytes, metadata to compact JSON.
-
-    A bare MD5 (no other hash, category or metadata) becomes a 3-tuple
-    ``(set_id, entry_no, md5)``; every other entry a full 9-tuple.
-    """
-    import json
-
-    fromhex = bytes.fromhex
-    dumps = json.dumps
-    for number, e in enumerate(entries, start=first):
-        if (
-            e.sha1 is None
-            and e.category is None
-            and e.sha256 is None
-            and e.pdq is None
-            and (
-                e.vpdq is None
-                and e.photodna is None
-                and e.series is None
-                and not e.tags
-                and e.victim_identified is None
-                and e.is_distributed is None
-                and e.media_size is None
-                and not e.file_names
-                and e.comments is None
-                and e.date_updated is None
-                and not e.extra
-                and e.md5 is not None
-            )
-        ):
-            yield (set_id, number, fromhex(e.md5))
-            continue
-        if (
-            e.photodna is None
-            and e.series is None
-            and not e.tags
-            and e.victim_identified is None
-            and e.is_distributed is None
-            and e.media_size is None
-            and not e.file_names
-            and e.comments is None
-            and e.date_updated is None
-            and not e.extra
-        ):
-            meta = None
+        """A run of entries holding the same hash types: no Python object per line."""
+        first, n = self.count, len(block.values)
+        if not n:
+            return
+        columns = [(block.hash_type, block.values), *block.others.items()]
+        raws = []
+        for name, values in columns:
+            cls = SIGNAL_TYPES[name]
+            size = cls.digest_bytes
+            assert size is not None, "a DigestBlock holds digest types only"
+            raw = bytes.fromhex("".join(values))
+            if len(values) != n or len(raw) != n * size:
+                raise ValueError(f"DigestBlock column {name} does not hold {n} digests")
+            raws.append((cls.code, size, raw))
+        metas = _name_metas(block.file_names) if block.file_names is not None else None
+        if self._sqlite:
+            self._block_sqlite(first, n, raws, metas)
         else:
-            meta = dumps(e.metadata(), ensure_ascii=False, separators=(",", ":"))
-        yield (
-            set_id,
-            number,
-            fromhex(e.md5) if e.md5 is not None else None,
-            fromhex(e.sha1) if e.sha1 is not None else None,
-            fromhex(e.sha256) if e.sha256 is not None else None,
-            fromhex(e.pdq) if e.pdq is not None else None,
-            e.vpdq,
-            e.category,
-            meta,
+            self._block_copy(first, n, raws, metas)
+        if self._sorter is not None:
+            numbers = np.arange(first, first + n, dtype=np.int64)
+            zeros = np.zeros(n, dtype=np.uint16)
+            for code, _size, raw in raws:
+                self._sorter.add(code, raw, numbers, zeros)
+        self.count += n
+
+    def _block_sqlite(
+        self,
+        first: int,
+        n: int,
+        raws: list[tuple[int, int, bytes]],
+        metas: list[str | None] | None,
+    ) -> None:
+        for start in range(0, n, BLOCK):
+            k = min(BLOCK, n - start)
+            if metas is None:
+                self.db.execute(
+                    "INSERT INTO hash_entries (set_id, entry_no) "
+                    "SELECT ?, ? + key FROM json_each(?)",
+                    (self.set_id, first + start, _zeros_json(k)),
+                )
+            else:
+                self.db.execute(
+                    "INSERT INTO hash_entries (set_id, entry_no, meta) "
+                    "SELECT ?, ? + key, value FROM json_each(?)",
+                    (self.set_id, first + start, json.dumps(metas[start : start + k])),
+                )
+        # hash_signals is keyed (set_id, entry_no, hash_type): several types interleave.
+        for start in range(0, n, BLOCK):
+            k = min(BLOCK, n - start)
+            for code, size, raw in sorted(raws):
+                self.db.execute(
+                    "INSERT INTO hash_signals (set_id, entry_no, hash_type, value) "
+                    "SELECT ?, ? + key, ?, substr(?, ? * key + 1, ?) FROM json_each(?)",
+                    (
+                        self.set_id,
+                        first + start,
+                        code,
+                        raw[start * size : (start + k) * size],
+                        size,
+                        size,
+                        _zeros_json(k),
+                    ),
+                )
+
+    def _block_copy(
+        self,
+        first: int,
+        n: int,
+        raws: list[tuple[int, int, bytes]],
+        metas: list[str | None] | None,
+    ) -> None:
+        set_id = self.set_id
+        numbers = range(first, first + n)
+        if metas is None:
+            self.db.bulk_insert(
+                "hash_entries", ("set_id", "entry_no"), ((set_id, no) for no in numbers)
+            )
+        else:
+            self.db.bulk_insert(
+                "hash_entries",
+                ("set_id", "entry_no", "meta"),
+                ((set_id, no, meta) for no, meta in zip(numbers, metas, strict=True)),
+            )
+        splits = [
+            (code, [raw[i : i + size] for i in range(0, n * size, size)])
+            for code, size, raw in sorted(raws)
+        ]
+        self.db.bulk_insert(
+            "hash_signals",
+            ("set_id", "entry_no", "hash_type", "value"),
+            ((set_id, first + i, code, digests[i]) for i in range(n) for code, digests in splits),
         )
+
+    def _index_block(self, code: int, rows: np.ndarray, names: list[str | None]) -> None:
+        """Insert one sorted block of index rows (SQLite)."""
+        size = rows.dtype["key"].itemsize
+        cats = rows["cat"]
+        if not cats.any():
+            self.db.execute(
+                "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
+                "SELECT ?, substr(?, ? * key + 1, ?), ?, value, NULL FROM json_each(?)",
+                (
+                    code,
+                    rows["key"].tobytes(),
+                    size,
+                    size,
+                    self.set_id,
+                    json.dumps(rows["no"].tolist()),
+                ),
+            )
+            return
+        raw = rows["key"].tobytes()
+        self.db.bulk_insert(
+            "hash_index",
+            ("hash_type", "digest", "set_id", "entry_no", "category"),
+            (
+                (code, raw[i * size : (i + 1) * size], self.set_id, no, names[c])
+                for i, (no, c) in enumerate(zip(rows["no"].tolist(), cats.tolist(), strict=True))
+            ),
+        )
+
+
+def _zeros_json(k: int) -> str:
+    """A JSON array of ``k`` elements: the rows json_each makes (their ``key`` is 0..k-1)."""
+    return "[" + "0," * (k - 1) + "0]"
+
+
+def _name_metas(names: list[str]) -> list[str | None]:
+    """Each entry's metadata JSON when all it has is one file name (md5sum lines)."""
+    enc = encode_basestring_ascii
+    return [f'{{"file_names":[{enc(name)}]}}' if name else None for name in names]
+
+
+class _IndexSorter:
+    """Index rows per hash type, sorted in runs of ``RUN_ROWS`` and merged on the way out.
+
+    Each row is ``(key: the digest, no: the entry number, cat: a category number)``. A
+    run is sorted with a stable argsort, so equal digests keep entry order, which is
+    the index's own order after ``(hash_type, digest, set_id)``.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[int, list[np.ndarray]] = {}
+        self._pending_rows: dict[int, int] = {}
+        self._runs: dict[int, list[tuple[int, int]]] = {}  # code -> (offset, rows) in _file
+        self._file: Any = None
+
+    def add(self, code: int, raw: bytes, numbers: np.ndarray, cats: np.ndarray) -> None:
+        """Add digests (``raw``: concatenated, one per number) of one hash type."""
+        size = len(raw) // len(numbers)
+        rows = np.empty(len(numbers), dtype=_dtype(size))
+        rows["key"] = np.frombuffer(raw, dtype=f"S{size}")
+        rows["no"] = numbers
+        rows["cat"] = cats
+        self._pending.setdefault(code, []).append(rows)
+        self._pending_rows[code] = self._pending_rows.get(code, 0) + len(rows)
+        if self._pending_rows[code] >= RUN_ROWS:
+            self._spill(code)
+
+    def _sorted_pending(self, code: int) -> np.ndarray:
+        parts = self._pending.pop(code, [])
+        self._pending_rows.pop(code, None)
+        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        del parts
+        return rows[np.argsort(rows["key"], kind="stable")]
+
+    def _spill(self, code: int) -> None:
+        rows = self._sorted_pending(code)
+        if self._file is None:
+            # Closed by close(), after the merge has read it back.
+            self._file = tempfile.TemporaryFile(prefix="vigil-index-")  # noqa: SIM115
+        self._file.seek(0, os.SEEK_END)
+        offset = self._file.tell()
+        rows.tofile(self._file)
+        self._runs.setdefault(code, []).append((offset, len(rows)))
+
+    def sorted_blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(code, rows)`` blocks in index order: by code, then digest, then entry."""
+        for code in sorted({*self._pending, *self._runs}):
+            runs = self._runs.get(code, [])
+            if not runs:
+                rows = self._sorted_pending(code)
+                for start in range(0, len(rows), BLOCK):
+                    yield code, rows[start : start + BLOCK]
+                continue
+            if code in self._pending:
+                self._spill(code)
+            dtype = self._dtype_of(code)
+            readers = [_RunReader(self._file, offset, count, dtype) for offset, count in runs]
+            for rows in _merge(readers):
+                yield code, rows
+
+    def _dtype_of(self, code: int) -> np.dtype:
+        for cls in SIGNAL_TYPES.values():
+            if cls.code == code and cls.digest_bytes is not None:
+                return _dtype(cls.digest_bytes)
+        raise AssertionError(f"no digest type of code {code}")
+
+    def close(self) -> None:
+        """Drop the temporary file of spilled runs."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _dtype(size: int) -> np.dtype:
+    return np.dtype([("key", f"S{size}"), ("no", "<i8"), ("cat", "<u2")])
+
+
+class _RunReader:
+    """One sorted run in the spill file, read ``BLOCK`` rows at a time."""
+
+    def __init__(self, handle: Any, offset: int, count: int, dtype: np.dtype) -> None:
+        self.handle, self.offset, self.left, self.dtype = handle, offset, count, dtype
+
+    def next_block(self) -> np.ndarray:
+        k = min(BLOCK, self.left)
+        if not k:
+            return np.empty(0, dtype=self.dtype)
+        self.handle.seek(self.offset)
+        rows = np.fromfile(self.handle, dtype=self.dtype, count=k)
+        self.offset += k * self.dtype.itemsize
+        self.left -= k
+        return rows
+
+
+def _merge(readers: list[_RunReader]) -> Iterator[np.ndarray]:
+    """Merge sorted runs block by block, vectorised.
+
+    Every round takes, from each run's current block, the rows up to the smallest of
+    the blocks' last keys: those rows come before anything not yet read, so they can
+    be sorted together and written out. Runs are concatenated in run order and sorted
+    stably, so equal digests keep entry order across runs.
+    """
+    heads = [r.next_block() for r in readers]
+    while True:
+        live = [i for i, h in enumerate(heads) if len(h)]
+        if not live:
+            return
+        cutoff = min(heads[i]["key"][-1] for i in live)
+        parts = []
+        for i in live:
+            head = heads[i]
+            k = int(np.searchsorted(head["key"], cutoff, side="right"))
+            parts.append(head[:k])
+            heads[i] = head[k:] if k < len(head) else readers[i].next_block()
+        rows = np.concatenate(parts)
+        yield rows[np.argsort(rows["key"], kind="stable")]

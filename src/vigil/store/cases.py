@@ -8,21 +8,38 @@ produced (the file, then archive members), keyed ``(case_id, source, ord)``;
 
 A source and all its items are written in one transaction, replacing whatever an
 earlier, interrupted run wrote for it: a scan killed at any point and run again
-records every item once. Hashes are lower-case hex text here (a case holds far fewer
-rows than a hash set), matches and notes are JSON.
+records every item once. Matches and notes are JSON.
+
+An item's signals (hashes) are generic rows since migration 9: ``case_item_signals``
+holds one ``(signal, value)`` row per item and signal type, keyed by the item's key
+and the type's stored name. Rows rather than one JSON column because the case's
+rules work on single signals: duplicates are grouped by SHA-256 through the index
+``(case_id, signal, value)``, and a new signal type (a future video or audio hash)
+is stored, read back and grouped like any other without a migration. Digests are
+stored as the lower-case hex text records carry (a case holds far fewer rows than a
+hash set); other values (vPDQ's frame list) as JSON.
+
+An item also keeps its ``locator`` (where to read it again: archive members, files
+inside disk images) and, for items inside a disk image, the facts the results show:
+``deleted``, ``partition``, ``filesystem``, ``inode`` and a carved object's
+``offset`` (columns ``deleted``, ``partition_name``, ``filesystem``, ``inode``,
+``image_offset``; read from the item's fields where it has them, else from the note
+``vigil.media.sources.diskimage`` writes).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
 from vigil.audit import AuditEntry, append
 from vigil.errors import VigilError
+from vigil.media.sources.diskimage import image_facts
 from vigil.records import ScanItem
+from vigil.signals import SIGNAL_TYPES
 from vigil.store.database import Database
 
 SQLITE = """
@@ -90,10 +107,59 @@ POSTGRES = (
     .replace("REAL", "DOUBLE PRECISION")
 )
 
+#: The item table since migration 9 (signals in ``case_item_signals``).
+ITEMS_SQLITE = """
+CREATE TABLE case_items (
+    case_id INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    container TEXT,
+    depth INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER,
+    mtime REAL,
+    ctime REAL,
+    atime REAL,
+    type TEXT,
+    pdq_quality INTEGER,
+    link_target TEXT,
+    known INTEGER NOT NULL,
+    notes TEXT,
+    error TEXT,
+    matches TEXT,
+    locator TEXT,
+    deleted INTEGER,
+    partition_name TEXT,
+    filesystem TEXT,
+    inode TEXT,
+    image_offset INTEGER,
+    PRIMARY KEY (case_id, source, ord)
+);
+CREATE TABLE case_item_signals (
+    case_id INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    signal TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (case_id, source, ord, signal)
+);
+CREATE INDEX case_item_signals_value ON case_item_signals (case_id, signal, value)
+"""
+
 _ITEM_COLUMNS = (
     "case_id", "source", "ord", "seq", "path", "container", "depth", "kind", "size",
-    "mtime", "ctime", "atime", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality",
-    "vpdq", "link_target", "known", "notes", "error", "matches",
+    "mtime", "ctime", "atime", "type", "pdq_quality", "link_target", "known", "notes",
+    "error", "matches", "locator", "deleted", "partition_name", "filesystem", "inode",
+    "image_offset",
+)  # fmt: skip
+#: The signal whose equal values make items duplicates of each other.
+DUPLICATE_SIGNAL = "sha256"
+#: Disk-image facts: the item's field name and its column.
+_IMAGE_COLUMNS = (
+    ("deleted", "deleted"), ("partition", "partition_name"), ("filesystem", "filesystem"),
+    ("inode", "inode"), ("offset", "image_offset"),
 )  # fmt: skip
 
 
@@ -182,6 +248,12 @@ class CaseRepository:
         """
         source = items[0].source
         rows = [_item_row(case.id, seq, ord_, item) for ord_, item in enumerate(items)]
+        signals = [
+            (case.id, item.source, ord_, name, _signal_text(name, value))
+            for ord_, item in enumerate(items)
+            for name, value in item.signals.items()
+            if value is not None
+        ]
         with self.db.transaction():
             self.db.execute(
                 "INSERT INTO case_sources (case_id, path, seq, size, mtime, scanned_at) "
@@ -198,6 +270,10 @@ class CaseRepository:
                 ),
             )
             self.db.execute(
+                "DELETE FROM case_item_signals WHERE case_id = ? AND source = ?",
+                (case.id, source),
+            )
+            self.db.execute(
                 "DELETE FROM case_items WHERE case_id = ? AND source = ?", (case.id, source)
             )
             self.db.executemany(
@@ -205,6 +281,12 @@ class CaseRepository:
                 f"VALUES ({', '.join('?' for _ in _ITEM_COLUMNS)})",
                 rows,
             )
+            if signals:
+                self.db.executemany(
+                    "INSERT INTO case_item_signals (case_id, source, ord, signal, value) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    signals,
+                )
 
     def items(self, case: Case, *, matches_only: bool = False) -> Iterator[ScanItem]:
         """Every item in walk order, with ``duplicate_of`` set for exact duplicates.
@@ -213,27 +295,51 @@ class CaseRepository:
         one found in walk order; every other member names it.
         """
         first: dict[str, str] = {}
-        for row in self.db.stream(
-            f"SELECT {', '.join(_ITEM_COLUMNS[1:])} FROM case_items WHERE case_id = ? "
-            "ORDER BY seq, ord",
-            (case.id,),
-        ):
-            item = _item_from_row(row)
-            if item.sha256 and item.kind == "file" and item.error is None:
-                representative = first.setdefault(item.sha256, item.path)
+        for item in self._items(case):
+            key = item.signals.get(DUPLICATE_SIGNAL)
+            if key and item.kind == "file" and item.error is None:
+                representative = first.setdefault(key, item.path)
                 if representative != item.path:
                     item.duplicate_of = representative
             if matches_only and not item.matches:
                 continue
             yield item
 
-    def duplicate_count(self, case: Case) -> int:
-        """Files of the case that repeat an earlier file's SHA-256 (whole case)."""
-        rows = self.db.execute(
-            "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM case_items "
-            "WHERE case_id = ? AND kind = 'file' AND sha256 IS NOT NULL AND error IS NULL "
-            "GROUP BY sha256) AS groups",
+    def _items(self, case: Case) -> Iterator[ScanItem]:
+        """Every item in walk order with its signals: one query, item rows joined to theirs."""
+        columns = ", ".join(f"i.{c}" for c in _ITEM_COLUMNS[1:])
+        current: ScanItem | None = None
+        key: tuple[Any, Any] | None = None
+        for row in self.db.stream(
+            f"SELECT {columns}, s.signal, s.value FROM case_items i "
+            "LEFT JOIN case_item_signals s "
+            "ON s.case_id = i.case_id AND s.source = i.source AND s.ord = i.ord "
+            "WHERE i.case_id = ? ORDER BY i.seq, i.ord, i.source",
             (case.id,),
+        ):
+            row_key = (row[0], row[1])  # source, ord
+            if row_key != key:
+                if current is not None:
+                    yield _ordered(current)
+                current, key = _item_from_row(row[:-2]), row_key
+            if row[-2] is not None:
+                assert current is not None
+                current.signals[row[-2]] = _signal_value(row[-2], row[-1])
+        if current is not None:
+            yield _ordered(current)
+
+    def duplicate_count(self, case: Case) -> int:
+        """Files of the case that repeat an earlier file's SHA-256 (whole case).
+
+        Groups by the index ``(case_id, signal, value)`` of the item signals.
+        """
+        rows = self.db.execute(
+            "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n "
+            "FROM case_item_signals s JOIN case_items i "
+            "ON i.case_id = s.case_id AND i.source = s.source AND i.ord = s.ord "
+            "WHERE s.case_id = ? AND s.signal = ? AND i.kind = 'file' AND i.error IS NULL "
+            "GROUP BY s.value) AS groups",
+            (case.id, DUPLICATE_SIGNAL),
         )
         return int(rows[0][0])
 
@@ -300,29 +406,74 @@ def _audit_entry(case: Case, row: tuple[Any, ...]) -> AuditEntry:
     return AuditEntry(int(seq), at, actor, action, case.name, json.loads(details), prev, digest)
 
 
+def _signal_text(name: str, value: Any) -> str:
+    """A signal value as stored: digests as their hex text, other values as JSON."""
+    cls = SIGNAL_TYPES.get(name)
+    if cls is not None and cls.digest_bytes is not None and isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _signal_value(name: str, text: str) -> Any:
+    """The stored text back as the record's value (see ``_signal_text``)."""
+    cls = SIGNAL_TYPES.get(name)
+    if cls is not None and cls.digest_bytes is not None:
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:  # a type not registered now, written as plain text
+        return text
+
+
+def _ordered(item: ScanItem) -> ScanItem:
+    """The item with its signals in registry order (as hashing made them)."""
+    order = {name: i for i, name in enumerate(SIGNAL_TYPES)}
+    if len(item.signals) > 1:
+        item.signals = dict(sorted(item.signals.items(), key=lambda kv: order.get(kv[0], 1 << 30)))
+    return item
+
+
+def _image_values(item: ScanItem) -> list[Any]:
+    """The disk-image facts of an item: its own fields where set, else its facts note."""
+    facts = image_facts(item.notes)
+    values = []
+    for field_name, _column in _IMAGE_COLUMNS:
+        value = getattr(item, field_name, None)
+        values.append(facts[field_name] if value is None else value)
+    deleted = values[0]
+    values[0] = None if deleted is None else int(bool(deleted))
+    return values
+
+
 def _item_row(case_id: int, seq: int, ord_: int, item: ScanItem) -> tuple[Any, ...]:
     return (
         case_id, item.source, ord_, seq, item.path, item.container, item.depth, item.kind,
-        item.size, item.mtime, item.ctime, item.atime, item.type, item.md5, item.sha1,
-        item.sha256, item.pdq, item.pdq_quality,
-        json.dumps(item.vpdq) if item.vpdq is not None else None,
+        item.size, item.mtime, item.ctime, item.atime, item.type, item.pdq_quality,
         item.link_target, int(item.known),
         json.dumps(item.notes, ensure_ascii=False) if item.notes else None,
         item.error,
         json.dumps(item.matches, ensure_ascii=False) if item.matches else None,
+        item.locator, *_image_values(item),
     )  # fmt: skip
+
+
+#: ScanItem fields for the disk-image facts, where the record has them.
+_ITEM_FIELDS = frozenset(f.name for f in fields(ScanItem))
 
 
 def _item_from_row(row: tuple[Any, ...]) -> ScanItem:
     (
         source, _ord, _seq, path, container, depth, kind, size, mtime, ctime, atime, type_,
-        md5, sha1, sha256, pdq, pdq_quality, vpdq, link_target, known, notes, error, matches,
+        pdq_quality, link_target, known, notes, error, matches, locator, *image,
     ) = row  # fmt: skip
-    return ScanItem(
+    item = ScanItem(
         path=path, source=source, container=container, depth=int(depth), kind=kind,
-        size=size, mtime=mtime, ctime=ctime, atime=atime, type=type_, md5=md5, sha1=sha1,
-        sha256=sha256, pdq=pdq, pdq_quality=pdq_quality,
-        vpdq=json.loads(vpdq) if vpdq else None, link_target=link_target, known=bool(known),
+        size=size, mtime=mtime, ctime=ctime, atime=atime, type=type_,
+        pdq_quality=pdq_quality, link_target=link_target, known=bool(known),
         notes=json.loads(notes) if notes else [], error=error,
-        matches=json.loads(matches) if matches else [],
+        matches=json.loads(matches) if matches else [], locator=locator,
     )  # fmt: skip
+    for (field_name, _column), value in zip(_IMAGE_COLUMNS, image, strict=True):
+        if field_name in _ITEM_FIELDS and value is not None:
+            setattr(item, field_name, bool(value) if field_name == "deleted" else value)
+    return item

@@ -19,8 +19,9 @@ from typing import Any
 
 from vigil.errors import StoreConflictError, UnknownHashSetError, UsageError
 from vigil.hashsets.model import HashSetInfo, HashSetKind
+from vigil.signals import SIGNAL_TYPES
 from vigil.store.database import Database
-from vigil.store.hashsets import HASH_TYPE_CODES, HashSetRepository
+from vigil.store.hashsets import HashSetRepository
 
 #: Set names the service accepts: printable, no slashes (they are URL path segments).
 SET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,99}$")
@@ -154,7 +155,7 @@ class Curation:
         """Append one entry of canonical hashes to a set; return the set and entry number."""
         if not hashes:
             raise UsageError("an entry needs at least one hash")
-        unknown = sorted(set(hashes) - {*HASH_TYPE_CODES, "vpdq"})
+        unknown = sorted(set(hashes) - set(SIGNAL_TYPES))
         if unknown:
             raise UsageError(f"hash types {unknown} cannot be stored")
         if note is not None and len(note) > MAX_NOTE:
@@ -174,29 +175,9 @@ class Curation:
                 "SELECT MAX(entry_no) FROM hash_entries WHERE set_id = ?", (set_id,)
             )[0][0]
             entry_no = 0 if top is None else int(top) + 1
-            raw = {t: bytes.fromhex(v) for t, v in hashes.items() if t in HASH_TYPE_CODES}
-            self.db.execute(
-                "INSERT INTO hash_entries (set_id, entry_no, md5, sha1, sha256, pdq, vpdq, "
-                "category, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    set_id,
-                    entry_no,
-                    raw.get("md5"),
-                    raw.get("sha1"),
-                    raw.get("sha256"),
-                    raw.get("pdq"),
-                    hashes.get("vpdq"),
-                    category,
-                    json.dumps(meta, ensure_ascii=False, separators=(",", ":")) if meta else None,
-                ),
-            )
-            self.db.executemany(
-                "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [
-                    (HASH_TYPE_CODES[t], digest, set_id, entry_no, category)
-                    for t, digest in raw.items()
-                ],
+            meta_json = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
+            self.sets.append_entries(
+                set_id, [(entry_no, dict(hashes), category, meta_json if meta else None)]
             )
             self.db.execute(
                 "UPDATE hash_sets SET entry_count = entry_count + 1 WHERE id = ?", (set_id,)
@@ -207,22 +188,11 @@ class Curation:
     def entry(self, name: str, entry_no: int) -> dict[str, Any]:
         """One entry as a JSON-ready dict (hashes, category, note, metadata, disabled)."""
         info = self.sets.require(name)
-        rows = self.db.execute(
-            "SELECT md5, sha1, sha256, pdq, vpdq, category, meta FROM hash_entries "
-            "WHERE set_id = ? AND entry_no = ?",
-            (info.id, entry_no),
-        )
+        rows = list(self.sets.entry_rows(int(info.id or 0), entry_no))
         if not rows:
             raise UnknownEntryError(f"hash set {name!r} has no entry {entry_no}")
-        md5, sha1, sha256, pdq, vpdq, category, meta = rows[0]
+        _no, signals, category, meta = rows[0]
         meta_dict = json.loads(meta) if meta else {}
-        signals = {
-            t: bytes(v).hex()
-            for t, v in (("md5", md5), ("sha1", sha1), ("sha256", sha256), ("pdq", pdq))
-            if v is not None
-        }
-        if vpdq is not None:
-            signals["vpdq"] = vpdq
         disabled = self.db.execute(
             "SELECT until FROM entry_disabled WHERE set_id = ? AND entry_no = ?",
             (info.id, entry_no),

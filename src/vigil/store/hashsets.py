@@ -1,16 +1,29 @@
 """The hash-set repository: store, list, read back, count, delete and look up sets.
 
-Layout (migration 1): ``hash_sets`` has one row per set; ``hash_entries`` one row per
-entry, keyed ``(set_id, entry_no)`` so that a set's entries are contiguous and read
-back in file order; ``hash_index`` one row per exact digest, keyed ``(hash_type,
-digest, set_id, entry_no)``, which is the lookup index. Digests are raw bytes
-(16 bytes for an MD5 rather than 32 hex characters).
+Layout (migration 9; no column per hash type, the signal registry drives it):
 
-Speed: entries are appended in file order (cheap), and the index rows of a new set
-are made in key order, sorted by the database or by numpy (see ``bulkload``),
-never by inserting 10 million random keys one by one. A batch lookup asks for sorted chunks
-of 500 digests with ``IN (...)`` (SQLite), or joins an array of all the digests in one
-statement (PostgreSQL).
+- ``hash_sets``: one row per set.
+- ``hash_entries``: one row per entry, keyed ``(set_id, entry_no)``: its category and
+  its metadata as compact JSON. A set's entries are contiguous, in file order.
+- ``hash_signals``: one generic ``(hash_type, value)`` row per entry and signal type,
+  keyed ``(set_id, entry_no, hash_type)``; ``hash_type`` is the type's frozen code
+  (``vigil.signals``), ``value`` the raw digest for digest types (16 bytes for an MD5)
+  and the canonical text in UTF-8 for others (vPDQ's frame lines). "The entries of
+  set S after entry N" (what an index picks up when a set grew) is a range scan of
+  the key, and an entry's signals sit together for export and the service.
+- ``hash_index``: one row per digest of every digest type (PDQ included), keyed
+  ``(hash_type, digest, set_id, entry_no)``, with the entry's category: the lookup
+  B-tree for exact matches.
+
+Why a digest is in both ``hash_signals`` and ``hash_index`` (issue 16 asked whether
+a plain list's digests could live in the index alone): reading one entry (the service,
+``vigil hashset export``, the near-match indexes' refresh by set) must not scan every
+set's index rows, and a second B-tree on ``hash_index`` by set would be filled in
+random order. The speed is won instead where it was lost, in the sort of the index
+rows (``bulkload``). A new signal type needs no migration: its code is its rows.
+
+A batch lookup asks for sorted chunks of 500 digests with ``IN (...)`` (SQLite), or
+joins an array of all the digests in one statement (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -23,20 +36,21 @@ from typing import Any
 
 from vigil.errors import InvalidHashError, UnknownHashSetError, UsageError
 from vigil.hashsets.model import DigestBlock, Entry, HashSetInfo, HashSetKind
-from vigil.store.bulkload import HASH_TYPE_CODES, BulkLoader
+from vigil.signals import DIGEST_CODES, SIGNAL_TYPES
+from vigil.store.bulkload import BulkLoader, decode_signal, encode_signal
 from vigil.store.database import Database
 
-_CODE_TYPES = {code: name for name, code in HASH_TYPE_CODES.items()}
 #: Digests per ``IN (...)`` list of a SQLite lookup.
 _IN_CHUNK = 500
 #: First key of the advisory locks on set names (the second is the name's hash).
 _NAME_LOCK = 7372
-#: Signals read back per set to build the similarity indexes.
-_SIGNAL_COLUMNS = ("pdq", "vpdq")
 _SET_COLUMNS = (
     "id, name, kind, category_profile, provenance, version, source_format, "
     "source_sha256, imported_at, entry_count, attributes"
 )
+#: One stored entry for ``append_entries``: number, signals (canonical, by type name),
+#: category, metadata JSON.
+EntryRow = tuple[int, dict[str, Any], str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +161,11 @@ class HashSetRepository:
                 )[0][0]
             )
             loader = BulkLoader(self.db, set_id)
-            count = loader.load(entries)
-            loader.build_index()
+            try:
+                count = loader.load(entries)
+                loader.build_index()
+            finally:
+                loader.close()
             if finish is not None:
                 finish(info)
             self.db.execute(
@@ -208,14 +225,25 @@ class HashSetRepository:
         return set_id
 
     def _delete_rows(self, set_id: int) -> None:
-        """The set's index rows, entries and disabled marks."""
-        for hash_type, code in HASH_TYPE_CODES.items():
-            self.db.execute(
-                f"DELETE FROM hash_index WHERE hash_type = {code} AND set_id = ? AND digest IN "
-                f"(SELECT {hash_type} FROM hash_entries WHERE set_id = ? "
-                f"AND {hash_type} IS NOT NULL)",
-                (set_id, set_id),
+        """The set's index rows, signals, entries and disabled marks.
+
+        Index rows are found through the set's signal rows, digest by digest (the
+        index is keyed by digest first), for every code the set holds: also codes of
+        types no longer registered, so nothing is left behind.
+        """
+        codes = [
+            int(r[0])
+            for r in self.db.execute(
+                "SELECT DISTINCT hash_type FROM hash_signals WHERE set_id = ?", (set_id,)
             )
+        ]
+        for code in codes:
+            self.db.execute(
+                "DELETE FROM hash_index WHERE hash_type = ? AND set_id = ? AND digest IN "
+                "(SELECT value FROM hash_signals WHERE set_id = ? AND hash_type = ?)",
+                (code, set_id, set_id, code),
+            )
+        self.db.execute("DELETE FROM hash_signals WHERE set_id = ?", (set_id,))
         self.db.execute("DELETE FROM hash_entries WHERE set_id = ?", (set_id,))
         self.db.execute("DELETE FROM entry_disabled WHERE set_id = ?", (set_id,))
 
@@ -224,21 +252,88 @@ class HashSetRepository:
     def entries(self, name: str) -> Iterator[Entry]:
         """The set's entries in their original order, streamed."""
         info = self.require(name)
-        rows = self.db.stream(
-            "SELECT md5, sha1, sha256, pdq, vpdq, category, meta FROM hash_entries "
-            "WHERE set_id = ? ORDER BY entry_no",
-            (info.id,),
-        )
-        for md5, sha1, sha256, pdq, vpdq, category, meta in rows:
-            hashes: dict[str, Any] = {
-                "md5": bytes(md5).hex() if md5 is not None else None,
-                "sha1": bytes(sha1).hex() if sha1 is not None else None,
-                "sha256": bytes(sha256).hex() if sha256 is not None else None,
-                "pdq": bytes(pdq).hex() if pdq is not None else None,
-                "vpdq": vpdq,
-                "category": category,
-            }
-            yield Entry.from_metadata(json.loads(meta) if meta else {}, **hashes)
+        for _entry_no, signals, category, meta in self._entry_rows(int(info.id or 0)):
+            known = {k: v for k, v in signals.items() if k in SIGNAL_TYPES}
+            yield Entry.from_metadata(json.loads(meta) if meta else {}, category=category, **known)
+
+    def _entry_rows(
+        self, set_id: int, where: str = "", params: tuple[Any, ...] = ()
+    ) -> Iterator[tuple[int, dict[str, Any], str | None, str | None]]:
+        """``(entry_no, signals, category, meta)`` of the set's entries, in order, streamed.
+
+        One query: each entry row joined to its signal rows (consecutive in both keys).
+        """
+        current: list[Any] | None = None
+        for entry_no, category, meta, code, value in self.db.stream(
+            "SELECT e.entry_no, e.category, e.meta, s.hash_type, s.value FROM hash_entries e "
+            "LEFT JOIN hash_signals s ON s.set_id = e.set_id AND s.entry_no = e.entry_no "
+            f"WHERE e.set_id = ?{where} ORDER BY e.entry_no, s.hash_type",
+            (set_id, *params),
+        ):
+            if current is None or current[0] != entry_no:
+                if current is not None:
+                    yield int(current[0]), current[1], current[2], current[3]
+                current = [entry_no, {}, category, meta]
+            if code is not None:
+                signal, text = decode_signal(code, value)
+                current[1][signal] = text
+        if current is not None:
+            yield int(current[0]), current[1], current[2], current[3]
+
+    def entry_rows(
+        self, set_id: int, entry_no: int
+    ) -> Iterator[tuple[int, dict[str, Any], str | None, str | None]]:
+        """The one entry ``(entry_no, signals, category, meta)`` of that number, if any."""
+        return self._entry_rows(set_id, " AND e.entry_no = ?", (entry_no,))
+
+    def entry_signals(
+        self, set_id: int, after: int = -1
+    ) -> Iterator[tuple[int, dict[str, Any], str | None]]:
+        """``(entry_no, signals by type name, category)`` of the set's entries after ``after``.
+
+        For code that needs an entry's hashes without its metadata (exchanges, feeds).
+        """
+        for entry_no, signals, category, _meta in self._entry_rows(
+            set_id, " AND e.entry_no > ?", (after,)
+        ):
+            yield entry_no, signals, category
+
+    def append_entries(self, set_id: int, rows: Iterable[EntryRow]) -> int:
+        """Add a few entries to a set (in the caller's transaction); return how many.
+
+        The entry-at-a-time path (the service's curators, exchanges): entry, signal
+        and index rows in plain inserts. Numbers must be new in the set; the caller
+        also keeps ``hash_sets.entry_count``. Imports use ``replace`` (bulk, sorted).
+        """
+        entries: list[tuple[Any, ...]] = []
+        signals: list[tuple[Any, ...]] = []
+        index: list[tuple[Any, ...]] = []
+        for entry_no, values, category, meta in rows:
+            entries.append((set_id, entry_no, category, meta))
+            for name, value in values.items():
+                if value is None:
+                    continue
+                code, stored, digest = encode_signal(name, value)
+                signals.append((set_id, entry_no, code, stored))
+                if digest:
+                    index.append((code, stored, set_id, entry_no, category))
+        if entries:
+            self.db.executemany(
+                "INSERT INTO hash_entries (set_id, entry_no, category, meta) VALUES (?, ?, ?, ?)",
+                entries,
+            )
+        if signals:
+            self.db.executemany(
+                "INSERT INTO hash_signals (set_id, entry_no, hash_type, value) VALUES (?, ?, ?, ?)",
+                signals,
+            )
+        if index:
+            self.db.executemany(
+                "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                index,
+            )
+        return len(entries)
 
     def top_entry(self, set_id: int) -> int:
         """The set's highest entry number (one primary-key seek), -1 if it has none."""
@@ -251,19 +346,22 @@ class HashSetRepository:
         """``(entry_no, value)`` of the set's entries holding ``signal_type``, streamed.
 
         Only entries numbered above ``after`` (an index picks up a grown set's new
-        entries), in entry order. Values are as stored: bytes for ``pdq``, the text
-        form for ``vpdq``.
+        entries), in entry order: a range scan of ``hash_signals``' key. Values are as
+        stored: raw digest bytes for digest types (``pdq``), text for others (``vpdq``).
         """
-        if signal_type not in _SIGNAL_COLUMNS:
+        if signal_type not in SIGNAL_TYPES:
             raise UsageError(
-                f"no stored signal {signal_type!r} (stored: {', '.join(_SIGNAL_COLUMNS)})"
+                f"no stored signal {signal_type!r} (stored: {', '.join(SIGNAL_TYPES)})"
             )
+        cls = SIGNAL_TYPES[signal_type]
+        digest = cls.digest_bytes is not None
         for entry_no, value in self.db.stream(
-            f"SELECT entry_no, {signal_type} FROM hash_entries WHERE set_id = ? AND entry_no > ? "
-            f"AND {signal_type} IS NOT NULL ORDER BY entry_no",
-            (set_id, after),
+            "SELECT entry_no, value FROM hash_signals WHERE set_id = ? AND entry_no > ? "
+            "AND hash_type = ? ORDER BY entry_no",
+            (set_id, after, cls.code),
         ):
-            yield int(entry_no), bytes(value) if isinstance(value, memoryview) else value
+            raw = bytes(value)
+            yield int(entry_no), raw if digest else raw.decode("utf-8")
 
     def categories(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str | None]:
         """The category of each ``(set_id, entry_no)`` that exists, read in a few queries.
@@ -290,14 +388,22 @@ class HashSetRepository:
     def counts(self, name: str) -> tuple[dict[str, int], dict[str | None, int]]:
         """Entries holding each hash type, and entries per category."""
         info = self.require(name)
-        row = self.db.execute(
-            "SELECT COUNT(md5), COUNT(sha1), COUNT(sha256), COUNT(pdq), COUNT(vpdq), "
-            "SUM(CASE WHEN meta LIKE ? THEN 1 ELSE 0 END) "
-            "FROM hash_entries WHERE set_id = ?",
-            ('%"photodna"%', info.id),
-        )[0]
-        by_type = dict(zip(("md5", "sha1", "sha256", "pdq", "vpdq", "photodna"), row, strict=True))
-        by_type = {k: int(v or 0) for k, v in by_type.items() if v}
+        names = {cls.code: cls.name for cls in SIGNAL_TYPES.values()}
+        order = {name: i for i, name in enumerate(SIGNAL_TYPES)}
+        counted = {
+            names.get(int(code), f"signal-{code}"): int(n)
+            for code, n in self.db.execute(
+                "SELECT hash_type, COUNT(*) FROM hash_signals WHERE set_id = ? GROUP BY hash_type",
+                (info.id,),
+            )
+        }
+        by_type = dict(sorted(counted.items(), key=lambda kv: order.get(kv[0], len(order))))
+        photodna = self.db.execute(
+            "SELECT COUNT(*) FROM hash_entries WHERE set_id = ? AND meta LIKE ?",
+            (info.id, '%"photodna"%'),
+        )[0][0]
+        if photodna:
+            by_type["photodna"] = int(photodna)
         categories = {
             category: int(n)
             for category, n in self.db.execute(
@@ -316,10 +422,10 @@ class HashSetRepository:
         ``hash_type`` is an indexed type (md5, sha1, sha256, pdq), ``hex_value`` its
         canonical hex; rows come in index order (set, then entry).
         """
-        code = HASH_TYPE_CODES.get(hash_type)
+        code = DIGEST_CODES.get(hash_type)
         if code is None:
             raise UsageError(
-                f"{hash_type!r} is not an indexed hash type ({', '.join(HASH_TYPE_CODES)})"
+                f"{hash_type!r} is not an indexed hash type ({', '.join(DIGEST_CODES)})"
             )
         try:
             digest = bytes.fromhex(hex_value)
@@ -337,11 +443,13 @@ class HashSetRepository:
     def lookup(self, queries: Iterable[tuple[str, str]]) -> list[Match]:
         """Every set entry holding one of the ``(hash_type, canonical hex)`` queries.
 
-        Matches come ordered by hash type (md5, sha1, sha256, pdq), digest, set, entry.
+        Matches come ordered by hash type code (md5, sha1, sha256, pdq, ...), digest, set,
+        entry.
         """
+        codes = dict(DIGEST_CODES)
         by_type: dict[int, set[bytes]] = {}
         for hash_type, value in queries:
-            by_type.setdefault(HASH_TYPE_CODES[hash_type], set()).add(bytes.fromhex(value))
+            by_type.setdefault(codes[hash_type], set()).add(bytes.fromhex(value))
         if not by_type:
             return []
         rows: list[tuple[Any, ...]] = []
@@ -359,7 +467,7 @@ class HashSetRepository:
                 rows += self._lookup_sqlite(code, digests)
         # One tuple of the set's fields per set, so each match is built without lookups.
         sets = {info.id: (info.name, info.kind, info.category_profile) for info in self.list()}
-        types = _CODE_TYPES
+        types = {code: name for name, code in codes.items()}
         matches = [
             Match(types[code], digest.hex(), name, kind, category, profile, entry_no)
             for code, digest, set_id, entry_no, category in rows

@@ -19,6 +19,8 @@ from vigil.store import cases, content_ids, review, service, users
 from vigil.store.crawl import POSTGRES as CRAWL_POSTGRES
 from vigil.store.crawl import SQLITE as CRAWL_SQLITE
 from vigil.store.database import Database
+from vigil.store.exchanges import POSTGRES as EXCHANGES_POSTGRES
+from vigil.store.exchanges import SQLITE as EXCHANGES_SQLITE
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,62 @@ def _autoincrement_sqlite() -> str:
 
 _ORPHAN_MARKS = "DELETE FROM entry_disabled WHERE set_id NOT IN (SELECT id FROM hash_sets)"
 
+#: Migration 9 moves every signal to generic rows (issue 10): a hash set's signals from
+#: the columns md5, sha1, sha256, pdq, vpdq of ``hash_entries`` to ``hash_signals``
+#: (codes 1-5 are those types' frozen codes in ``vigil.signals``), a case item's from the
+#: same columns of ``case_items`` to ``case_item_signals``; case items gain their
+#: locator and disk-image facts. ``hash_index`` is unchanged.
+_OLD_SIGNALS = (("md5", 1), ("sha1", 2), ("sha256", 3), ("pdq", 4), ("vpdq", 5))
+
+
+def _generic_signals(dialect: str) -> str:
+    sqlite = dialect == "sqlite"
+    integer = "INTEGER" if sqlite else "BIGINT"
+    blob = "BLOB" if sqlite else "BYTEA"
+    text_to_blob = "CAST(vpdq AS BLOB)" if sqlite else "convert_to(vpdq, 'UTF8')"
+    rowid = " WITHOUT ROWID" if sqlite else ""
+    moves = " UNION ALL ".join(
+        f"SELECT set_id, entry_no, {code}, {text_to_blob if name == 'vpdq' else name} "
+        f"FROM hash_entries WHERE {name} IS NOT NULL"
+        for name, code in _OLD_SIGNALS
+    )
+    item_moves = " UNION ALL ".join(
+        f"SELECT case_id, source, ord, '{name}', {name} FROM case_items_v8 WHERE {name} IS NOT NULL"
+        for name, _code in _OLD_SIGNALS
+    )
+    kept = (
+        "case_id, source, ord, seq, path, container, depth, kind, size, mtime, ctime, "
+        "atime, type, pdq_quality, link_target, known, notes, error, matches"
+    )
+    items = cases.ITEMS_SQLITE
+    if not sqlite:
+        items = items.replace("INTEGER", "BIGINT").replace("REAL", "DOUBLE PRECISION")
+    statements = [
+        f"CREATE TABLE hash_signals (set_id {integer} NOT NULL, entry_no {integer} NOT NULL, "
+        f"hash_type {integer} NOT NULL, value {blob} NOT NULL, "
+        f"PRIMARY KEY (set_id, entry_no, hash_type)){rowid}",
+        f"INSERT INTO hash_signals (set_id, entry_no, hash_type, value) {moves} ORDER BY 1, 2, 3",
+        f"CREATE TABLE hash_entries_v9 (set_id {integer} NOT NULL, entry_no {integer} NOT NULL, "
+        f"category TEXT, meta TEXT, PRIMARY KEY (set_id, entry_no)){rowid}",
+        "INSERT INTO hash_entries_v9 (set_id, entry_no, category, meta) "
+        "SELECT set_id, entry_no, category, meta FROM hash_entries",
+        "DROP TABLE hash_entries",
+        "ALTER TABLE hash_entries_v9 RENAME TO hash_entries",
+        "DROP INDEX case_items_sha256",
+        "ALTER TABLE case_items RENAME TO case_items_v8",
+    ]
+    if not sqlite:
+        statements.append("ALTER INDEX hash_entries_v9_pkey RENAME TO hash_entries_pkey")
+        statements.append("ALTER INDEX case_items_pkey RENAME TO case_items_v8_pkey")
+    statements += [s.strip() for s in items.split(";") if s.strip()]
+    statements += [
+        f"INSERT INTO case_items ({kept}) SELECT {kept} FROM case_items_v8",
+        "INSERT INTO case_item_signals (case_id, source, ord, signal, value) " + item_moves,
+        "DROP TABLE case_items_v8",
+    ]
+    return ";\n".join(statements)
+
+
 #: Every migration, in order. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "hash sets, entries and the digest index", _HASH_SETS_SQLITE, _HASH_SETS_POSTGRES),
@@ -180,6 +238,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         "crawl: frontier and fetches, sightings, removal notices and checks",
         CRAWL_SQLITE,
         CRAWL_POSTGRES,
+    ),
+    Migration(
+        8,
+        "exchanges: partners, checkpoints, provenance per entry, feedback, published feeds",
+        EXCHANGES_SQLITE,
+        EXCHANGES_POSTGRES,
+    ),
+    Migration(
+        9,
+        "signals as generic rows (hash_signals, case_item_signals); case items keep "
+        "their locator and disk-image facts",
+        _generic_signals("sqlite"),
+        _generic_signals("postgres"),
     ),
 )
 
