@@ -47,6 +47,9 @@ class FileExchange(SignalExchange):
             raise self.error(page, f"cannot read: {exc.strerror}") from exc
         if checkpoint is not None and checkpoint.get("sha256") == sha:
             return
+        if path.stat().st_size == 0:
+            # A list being rewritten in place, most likely: never read as "withdraw all".
+            raise self.error(page, "the file is empty (nothing withdrawn; pull again later)")
         try:
             fmt = get_format(self.option("format") or detect_format(path))
             deltas = {}
