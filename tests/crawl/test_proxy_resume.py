@@ -82,9 +82,9 @@ def test_resumes_after_sigkill(store_url: str, site: Site, tmp_path: Path) -> No
         counts = repo.counts(case.id)
         assert counts == {"page.done": pages + 1, "media.done": 3}
         assert len({u.url for u in repo.urls(case.id)}) == pages + 4
-    # each page fetched once, but the one in flight when killed may have been fetched twice
-    twice = [i for i in range(pages + 1) if site.hits[f"/p{i}.html"] > 1]
-    assert len(twice) <= 1 and all(site.hits[f"/p{i}.html"] >= 1 for i in range(pages + 1))
+    # fetched again: only what the kill left unrecorded (the last batch, a quarter second)
+    again_fetched = sum(site.hits[f"/p{i}.html"] for i in range(pages + 1)) - (pages + 1)
+    assert 0 <= again_fetched <= 10
 
 
 def test_cli_crawl_notices_recheck(tmp_path: Path, site: Site) -> None:

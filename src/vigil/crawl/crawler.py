@@ -45,6 +45,10 @@ from vigil.store import Store
 from vigil.store.crawl import CrawlRepository, CrawlUrl
 
 MiB = 1 << 20
+#: Fetches are recorded in batches, one transaction at most this often (seconds) or
+#: this large: a crawl killed outright fetches again what its last batch held.
+COMMIT_SECONDS = 0.25
+COMMIT_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,9 @@ class Crawler:
         self.progress = CrawlProgress()
         self._next_at: dict[str, float] = {}
         self._robots_seen: list[dict[str, Any]] = []
+        self._writes: list[tuple[CrawlUrl, list[CrawlUrl], list[tuple[str, str]], float]] = []
+        self._written_at = time.monotonic()
+        self._first_of: dict[str, CrawlUrl] = {}  # sha256 -> first medium (this run)
 
     # -- the run --------------------------------------------------------------------------
 
@@ -205,7 +212,9 @@ class Crawler:
         )
         try:
             self._loop(fetcher, robots)
+            self._flush()
         except KeyboardInterrupt:
+            self._flush()
             self.progress.seconds = time.monotonic() - started
             stopped = {"reason": "interrupted", **self._summary()}
             self.cases.record(self.case, "crawl.stop", stopped, actor)
@@ -234,6 +243,7 @@ class Crawler:
         pending: deque[CrawlUrl] = deque()
         while True:
             if not pending:
+                self._flush()
                 pending.extend(self.repo.queued(self.case.id, 5000))
                 if pages_fetched >= self.request.max_pages:
                     kept = [u for u in pending if u.kind != "page"]
@@ -249,7 +259,7 @@ class Crawler:
             if not robots.allowed(row.url):
                 row.state, row.error = "skipped", "disallowed by robots.txt"
                 row.fetched_at = time.time()
-                self.repo.complete(self.case.id, row)
+                self._record(row)
                 self.progress.skipped += 1
                 continue
             self._wait_politely(row.host, robots.delay(row.url))
@@ -294,7 +304,7 @@ class Crawler:
         if response.error and response.retryable and row.attempts <= self.request.retries:
             row.not_before = time.time() + self.request.backoff * 2 ** (row.attempts - 1)
             row.error = response.error
-            self.repo.complete(self.case.id, row)  # keeps it queued, with its attempts
+            self._record(row)  # keeps it queued, with its attempts
             self.progress.retries += 1
             return None
         self._fill(row, response)
@@ -316,8 +326,29 @@ class Crawler:
                 self.progress.pages += 1
             else:
                 self.progress.media += 1
-        self.repo.complete(self.case.id, row, found, sightings, seen_at=response.fetched_at)
+        self._record(row, found, sightings, response.fetched_at)
         return row
+
+    def _record(
+        self,
+        row: CrawlUrl,
+        found: list[CrawlUrl] | None = None,
+        sightings: list[tuple[str, str]] | None = None,
+        seen_at: float = 0.0,
+    ) -> None:
+        self._writes.append((row, found or [], sightings or [], seen_at))
+        if (
+            len(self._writes) >= COMMIT_ROWS
+            or time.monotonic() - self._written_at >= COMMIT_SECONDS
+        ):
+            self._flush()
+
+    def _flush(self) -> None:
+        """Record the fetches made since the last batch, in one transaction."""
+        if self._writes:
+            self.repo.complete_many(self.case.id, self._writes)
+            self._writes = []
+        self._written_at = time.monotonic()
 
     def _fill(self, row: CrawlUrl, response: Response) -> None:
         row.ip = response.ip
@@ -352,7 +383,9 @@ class Crawler:
     def _hash(self, row: CrawlUrl, body: bytes) -> None:
         """Hash a medium in memory and match it; content seen before reuses its results."""
         row.sha256 = hashlib.sha256(body).hexdigest()
-        earlier = self.repo.first_with_sha256(self.case.id, row.sha256)
+        earlier = self._first_of.get(row.sha256) or self.repo.first_with_sha256(
+            self.case.id, row.sha256
+        )
         if earlier is not None and earlier.url != row.url:
             row.hashes, row.matches, row.same_as = earlier.hashes, earlier.matches, earlier.url
         elif self.hash_media:
@@ -366,6 +399,8 @@ class Crawler:
                 row.matches = [
                     f.to_json() for f in self.matcher.match(Query.of(record)) if f.kind != "ignore"
                 ]
+        if earlier is None:
+            self._first_of[row.sha256] = row
         if row.matches:
             self.progress.matched += 1
 

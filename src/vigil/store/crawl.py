@@ -199,46 +199,60 @@ class CrawlRepository:
         sightings: Iterable[tuple[str, str]] = (),
         seen_at: float = 0.0,
     ) -> None:
-        """Record one fetch, the URLs it found and the media seen on it, in one transaction.
+        """Record one fetch, the URLs it found and the media seen on it, in one transaction."""
+        self.complete_many(case_id, [(done, list(found), list(sightings), seen_at)])
 
-        Written together so that a crawl killed between two fetches resumes with a
-        frontier that matches what was recorded.
+    def complete_many(
+        self,
+        case_id: int,
+        visits: list[tuple[CrawlUrl, list[CrawlUrl], list[tuple[str, str]], float]],
+    ) -> None:
+        """Record several fetches with what each found, in one transaction.
+
+        Written together so that a crawl killed between two commits resumes with a
+        frontier that matches what was recorded (the fetches of the lost batch are
+        fetched again, never recorded twice).
         """
+        if not visits:
+            return
         with self.db.transaction():
-            self.db.execute(
-                "UPDATE crawl_urls SET state = ?, attempts = ?, not_before = ?, ip = ?, "
-                "status = ?, final_url = ?, headers = ?, fetched_at = ?, size = ?, type = ?, "
-                "sha256 = ?, hashes = ?, same_as = ?, matches = ?, error = ? "
-                "WHERE case_id = ? AND url = ?",
-                (
-                    done.state,
-                    done.attempts,
-                    done.not_before,
-                    done.ip,
-                    done.status,
-                    done.final_url,
-                    json.dumps(done.headers, sort_keys=True) if done.headers else None,
-                    done.fetched_at,
-                    done.size,
-                    done.type,
-                    done.sha256,
-                    json.dumps(done.hashes, sort_keys=True) if done.hashes else None,
-                    done.same_as,
-                    json.dumps(done.matches, sort_keys=True) if done.matches else None,
-                    done.error,
-                    case_id,
-                    done.url,
-                ),
-            )
-            rows = list(found)
-            if rows:
-                self._enqueue(case_id, rows)
-            for media_url, page_url in sightings:
-                self.db.execute(
-                    "INSERT INTO crawl_sightings (case_id, media_url, page_url, seen_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (case_id, media_url, page_url) DO NOTHING",
-                    (case_id, media_url, page_url, seen_at),
-                )
+            for done, found, sightings, seen_at in visits:
+                self._update(case_id, done)
+                if found:
+                    self._enqueue(case_id, found)
+                for media_url, page_url in sightings:
+                    self.db.execute(
+                        "INSERT INTO crawl_sightings (case_id, media_url, page_url, seen_at) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (case_id, media_url, page_url) DO NOTHING",
+                        (case_id, media_url, page_url, seen_at),
+                    )
+
+    def _update(self, case_id: int, done: CrawlUrl) -> None:
+        self.db.execute(
+            "UPDATE crawl_urls SET state = ?, attempts = ?, not_before = ?, ip = ?, "
+            "status = ?, final_url = ?, headers = ?, fetched_at = ?, size = ?, type = ?, "
+            "sha256 = ?, hashes = ?, same_as = ?, matches = ?, error = ? "
+            "WHERE case_id = ? AND url = ?",
+            (
+                done.state,
+                done.attempts,
+                done.not_before,
+                done.ip,
+                done.status,
+                done.final_url,
+                json.dumps(done.headers, sort_keys=True) if done.headers else None,
+                done.fetched_at,
+                done.size,
+                done.type,
+                done.sha256,
+                json.dumps(done.hashes, sort_keys=True) if done.hashes else None,
+                done.same_as,
+                json.dumps(done.matches, sort_keys=True) if done.matches else None,
+                done.error,
+                case_id,
+                done.url,
+            ),
+        )
 
     def get(self, case_id: int, url: str) -> CrawlUrl | None:
         """The row of one URL, if the case has it."""
