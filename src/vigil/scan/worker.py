@@ -344,8 +344,8 @@ def item_from_entry(entry: EvidenceItem, source: str) -> ScanItem:
 def _take_hashes(item: ScanItem, hashed: FileHashes) -> None:
     item.type = hashed.type
     item.size = hashed.size if hashed.size is not None else item.size
-    item.md5, item.sha1, item.sha256 = hashed.md5, hashed.sha1, hashed.sha256
-    item.pdq, item.pdq_quality, item.vpdq = hashed.pdq, hashed.pdq_quality, hashed.vpdq
+    item.signals.update(hashed.signals)  # every registered type, not a fixed list
+    item.pdq_quality = hashed.pdq_quality
     item.known = hashed.known
     item.notes.extend(hashed.notes)
     item.error = item.error or hashed.error

@@ -15,7 +15,7 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from vigil.errors import MediaError, VigilError
 from vigil.media.reader import open_evidence
@@ -110,12 +110,47 @@ def hash_content(
             digests, head = _digest_stream(stream)
             record.size = digests.size
             record.type = sniff(head)
-            _compute(Content(record, options, digests=digests), known, media=False)
+            content = Content(record, options, digests=digests, reopen=_rereader(stream))
+            _compute(content, known, media=False)
             if not record.known and media_kind(record.type) and record.size:
                 record.notes.append("too large to decode in memory: digests only")
         else:
             raise ValueError("hash_content needs data or a stream")
     return record
+
+
+def _rereader(stream: BinaryIO) -> Callable[[], BinaryIO] | None:
+    """Read a seekable stream again from its start, for a signal's own pass; else None.
+
+    The stream handed out leaves the caller's open when closed (a video decoder may
+    read it after the signals).
+    """
+    try:
+        if not stream.seekable():
+            return None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+    def reopen() -> BinaryIO:
+        stream.seek(0)
+        return _Borrowed(stream)  # type: ignore[return-value]
+
+    return reopen
+
+
+class _Borrowed(io.RawIOBase):
+    """A read-only view of another stream whose ``close`` leaves that stream open."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from vigil.hashsets.formats.base import (
 )
 from vigil.hashsets.formats.threatexchange import TX_TO_VIGIL, VIGIL_TO_TX, vigil_type
 from vigil.hashsets.model import Entry, HashSetInfo, Rejected, canonical_hash
+from vigil.signals import signal_names
 
 _DETECT = re.compile(r"^(" + "|".join(TX_TO_VIGIL) + r") \S+", re.IGNORECASE)
 
@@ -58,9 +59,9 @@ class TxLinesFormat(HashSetFormat):
                     )
                     continue
                 try:
-                    hash_type = vigil_type(parts[0])
+                    hash_type = _type(parts[0])
                     entry = Entry(comments=parts[2] if len(parts) > 2 else None)
-                    setattr(entry, hash_type, canonical_hash(hash_type, parts[1]))
+                    entry.signals[hash_type] = canonical_hash(hash_type, parts[1])
                 except (InvalidRecordError, InvalidHashError) as exc:
                     yield Rejected(ctx.at(number), str(exc))
                     continue
@@ -75,4 +76,14 @@ def _lines(entries: Iterable[Entry]) -> Iterator[str]:
     for entry in entries:
         note = " " + " ".join(entry.comments.split()) if entry.comments else ""
         for hash_type, value in entry.hashes().items():
-            yield f"{VIGIL_TO_TX[hash_type]} {value}{note}"
+            yield f"{VIGIL_TO_TX.get(hash_type, hash_type)} {value}{note}"
+
+
+def _type(name: str) -> str:
+    """Pytx's names, else any registered signal type by its own name."""
+    try:
+        return vigil_type(name)
+    except InvalidRecordError:
+        if name.strip().lower() in signal_names():
+            return name.strip().lower()
+        raise
