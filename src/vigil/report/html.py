@@ -32,6 +32,7 @@ from vigil.media.sniff import media_kind
 from vigil.media.sources.registry import locator_of, read_locator
 from vigil.records import ScanItem
 from vigil.report.charts import bar_chart, timeline
+from vigil.report.leads import leads_context
 from vigil.report.when import shown
 from vigil.services.cases import Case, CaseService
 
@@ -138,6 +139,7 @@ def report_context(cases: CaseService, case: Case, *, thumbnails: bool = False) 
         "charts": charts,
         "matched": matched,
         "duplicates": duplicates,
+        "leads": leads_context(cases, case),
         "errors": errors,
         "thumbnails": thumbnails,
         "audit": log,

@@ -95,6 +95,8 @@ class ReviewSession:
         self._lock = threading.RLock()
         self.media: dict[str, ReviewMedium] = {}
         self.groups: dict[int, list[ReviewMedium]] = {}
+        #: Whether the stored analysis covers every medium (groups and leads are known).
+        self.analysed = False
         self.reload(analyse=analyse)
 
     def _case_profile(self) -> str:
@@ -111,7 +113,8 @@ class ReviewSession:
         with self._lock:
             self.media = case_media(self.cases.items(self.case))
             stored = self.repo.media(self.case)
-            if set(stored) != set(self.media):
+            self.analysed = set(stored) == set(self.media)
+            if not self.analysed:
                 if analyse:
                     self.analyse()
                     return
@@ -155,6 +158,7 @@ class ReviewSession:
                         meta["thumbnail_match"] = found
             self.repo.replace_media(self.case, ((m.sha256, m.group, m.meta) for m in media))
             self._index_groups()
+            self.analysed = True
             counts = {
                 "media": len(media),
                 "groups": len(self.groups),
