@@ -187,3 +187,73 @@ def test_video_upload(server: Server, keys: dict[str, str], tmp_path) -> None:  
         assert list(found()["video_md5"]) == ["VIDEOS"]
         r = c.post("/h/hash", files={"photo": ("v.mp4", clip, "video/mp4")})
         assert r.status_code == 400 and "not an image" in r.json()["message"]
+
+
+def test_content_ids_are_small_sequential_and_never_reused(
+    server: Server, keys: dict[str, str]
+) -> None:
+    with server.client(keys["curator"]) as c:
+        assert c.post("/c/banks", json={"name": "FIRST"}).status_code == 201
+        first = c.post("/c/bank/FIRST/signal", json={"pdq": pdq()}).json()["id"]
+        second = c.post("/c/bank/FIRST/signal", json={"pdq": pdq()}).json()["id"]
+        assert (first, second) == (1, 2)
+        # deleting the newest bank and making another must not hand 1 or 2 out again
+        assert c.delete("/c/bank/FIRST").status_code == 200
+        assert c.get(f"/c/bank/FIRST/content/{second}").status_code == 404
+        assert c.post("/c/banks", json={"name": "SECOND"}).status_code == 201
+        h = pdq()
+        third = c.post("/c/bank/SECOND/signal", json={"pdq": h}).json()["id"]
+        assert third == 3
+        # deleting content retires its id: 404, no longer matched, the next id is new
+        assert c.delete("/c/bank/SECOND/content/3").json() == {"deleted": 1}
+        assert c.delete("/c/bank/SECOND/content/3").json() == {"deleted": 0}
+        assert c.get("/c/bank/SECOND/content/3").status_code == 404
+        assert c.get("/m/lookup", params={"signal_type": "pdq", "signal": h}).json() == {}
+        assert c.post("/c/bank/SECOND/signal", json={"pdq": h}).json()["id"] == 4
+        # an entry added through /v1 gets the next id when an HMA route first shows it
+        c.post("/v1/hashsets/SECOND/entries", json={"signals": {"pdq": near(h, 40)}})
+        found = c.get("/m/raw_lookup", params={"signal_type": "pdq", "signal": near(h, 40)})
+        assert found.json() == {"matches": [5]}
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("log_urls", ["0", "1"])
+def test_fetched_urls_reach_the_match_log_only_when_configured(
+    store_url: str,
+    keys: dict[str, str],
+    tmp_path,
+    log_urls: str,  # type: ignore[no-untyped-def]
+) -> None:
+    import functools
+    import http.server
+    import threading
+
+    folder = tmp_path / "www"
+    folder.mkdir()
+    (folder / "p.jpg").write_bytes(jpeg(seed=9))
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    origin = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
+    )
+    threading.Thread(target=origin.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{origin.server_address[1]}/p.jpg"
+    env = {"VIGIL_SERVE_FETCH_ALLOW": "127.0.0.1", "VIGIL_SERVE_LOG_URLS": log_urls}
+    try:
+        with Server(store_url, tmp_path / "home", **env) as running:
+            with running.client(keys["curator"]) as c:
+                c.post("/c/banks", json={"name": "URLS"})
+                added = c.post(f"/c/bank/URLS/content?url={url}")
+                assert added.status_code == 200 and list(added.json()["signals"]) == ["pdq"]
+                found = c.get("/m/lookup", params={"url": url}).json()
+                assert found == {"pdq": {"URLS": [{"bank_content_id": 1, "distance": "0"}]}}
+            with running.client(keys["admin"]) as admin:
+                log = admin.get("/v1/matchlog").json()
+            assert len(log) == 1
+            assert (url in str(log[0])) is (log_urls == "1")
+    finally:
+        origin.shutdown()
+        origin.server_close()
