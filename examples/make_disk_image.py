@@ -10,11 +10,11 @@ turns the raw disk into an E01, split into segments when asked.
 
 The MBR disk holds what the tests need to find:
 
-- p1 FAT32: ``DCIM/beach.jpg``, ``docs/photos.zip`` (an archive inside the image), and a
-  *deleted* picture ``DCIM/deleted.png`` (its directory entry marked free, its clusters
+- p1 FAT32: ``DCIM/IMG_1001.jpg``, ``docs/album.zip`` (an archive inside the image), and a
+  *deleted* picture ``DCIM/IMG_1002.png`` (its directory entry marked free, its clusters
   intact: TSK recovers it), and a JPEG written only into free clusters (carving);
-- p2 NTFS: ``Users/x/sunset.png`` with an alternate data stream ``sunset.png:hidden``;
-- p3 (a logical partition in the extended one) ext4: ``home/notes.txt``;
+- p2 NTFS: ``garden.png`` with an alternate data stream ``garden.png:hidden``;
+- p3 (a logical partition in the extended one) ext4: ``home/todo.txt``;
 - a PNG in the unpartitioned gap between p1 and p2 (carving of unpartitioned space).
 
 Run ``python examples/make_disk_image.py`` to rebuild the bundled example E01.
@@ -111,19 +111,19 @@ def _fat32(path: Path, content: DiskContent, work: Path) -> None:
     )
     zipped = io.BytesIO()
     with zipfile.ZipFile(zipped, "w") as z:
-        z.writestr("holiday/city.jpg", content.zipped)
+        z.writestr("trip/IMG_1003.jpg", content.zipped)
     for name, data in {
-        "beach.jpg": content.beach,
-        "deleted.png": content.deleted,
-        "photos.zip": zipped.getvalue(),
+        "IMG_1001.jpg": content.beach,
+        "IMG_1002.png": content.deleted,
+        "album.zip": zipped.getvalue(),
     }.items():
         (work / name).write_bytes(data)
     image = f"{path}"
     _run("mmd", "-i", image, "::/DCIM", "::/docs")
-    _run("mcopy", "-i", image, work / "beach.jpg", "::/DCIM/beach.jpg")
-    _run("mcopy", "-i", image, work / "deleted.png", "::/DCIM/deleted.png")
-    _run("mcopy", "-i", image, work / "photos.zip", "::/docs/photos.zip")
-    _run("mdel", "-i", image, "::/DCIM/deleted.png")
+    _run("mcopy", "-i", image, work / "IMG_1001.jpg", "::/DCIM/IMG_1001.jpg")
+    _run("mcopy", "-i", image, work / "IMG_1002.png", "::/DCIM/IMG_1002.png")
+    _run("mcopy", "-i", image, work / "album.zip", "::/docs/album.zip")
+    _run("mdel", "-i", image, "::/DCIM/IMG_1002.png")
     with path.open("r+b") as f:  # a picture in free clusters only: found by carving
         f.seek(FAT_FREE_OFFSET)
         f.write(content.carved_fat)
@@ -133,10 +133,10 @@ def _ntfs(path: Path, content: DiskContent, work: Path) -> None:
     with path.open("wb") as f:
         f.truncate(P2_SIZE * MIB)
     _run("mkfs.ntfs", "-F", "-Q", "-q", "-L", "DATA", "-p", str(P2_START * MIB // SECTOR), path)
-    (work / "sunset.png").write_bytes(content.sunset)
+    (work / "garden.png").write_bytes(content.sunset)
     (work / "hidden.jpg").write_bytes(content.hidden)
-    _run("ntfscp", "-f", path, work / "sunset.png", "/sunset.png")
-    _run("ntfscp", "-f", "-N", "hidden", path, work / "hidden.jpg", "/sunset.png")
+    _run("ntfscp", "-f", path, work / "garden.png", "/garden.png")
+    _run("ntfscp", "-f", "-N", "hidden", path, work / "hidden.jpg", "/garden.png")
     # ntfscp writes into the root only: move with ntfs-3g's ntfsmove where present; the
     # root is enough for the tests, and the folder is shown by the ext4 and FAT ones.
 
@@ -144,7 +144,7 @@ def _ntfs(path: Path, content: DiskContent, work: Path) -> None:
 def _ext4(path: Path, content: DiskContent, work: Path) -> None:
     tree = work / "ext4"
     (tree / "home").mkdir(parents=True)
-    (tree / "home" / "notes.txt").write_bytes(content.notes)
+    (tree / "home" / "todo.txt").write_bytes(content.notes)
     with path.open("wb") as f:
         f.truncate(P3_SIZE * MIB)
     _run("mkfs.ext4", "-q", "-F", "-L", "HOME", "-d", tree, path)
@@ -213,7 +213,7 @@ def build_gpt_disk(target: Path, content: DiskContent | None = None) -> Path:
         _place(target, exfat, 1)
         tree = work / "tree"
         (tree / "pics").mkdir(parents=True)
-        (tree / "pics" / "beach.jpg").write_bytes(content.beach)
+        (tree / "pics" / "IMG_1001.jpg").write_bytes(content.beach)
         ext4 = work / "ext4.img"
         with ext4.open("wb") as f:
             f.truncate(12 * MIB)
@@ -246,23 +246,13 @@ def main() -> None:
 
 
 def example_content() -> DiskContent:
-    """The example disk: its deleted picture is the example evidence's beach.jpg.
+    """The example disk: small pictures, none of them in the example hash set.
 
-    So the main job (``./dev example``) finds a match inside the image, in a file that
-    was deleted: the example hash set holds beach.jpg's MD5.
+    The main job (``./dev example``) lists the image's partitions, its files, a deleted
+    picture and an NTFS stream; its matches stay those of the files on disk. (To see a
+    deleted file match, put ``evidence/holiday/beach.jpg`` in as ``deleted``.)
     """
-    here = Path(__file__).resolve().parent
-    base = DiskContent.make((128, 96))  # small pictures: a small committed image
-    return DiskContent(
-        beach=base.beach,
-        deleted=(here / "evidence" / "holiday" / "beach.jpg").read_bytes(),
-        carved_fat=base.carved_fat,
-        carved_gap=base.carved_gap,
-        sunset=base.sunset,
-        hidden=base.hidden,
-        notes=base.notes,
-        zipped=base.zipped,
-    )
+    return DiskContent.make((128, 96))  # small pictures: a small committed image
 
 
 if __name__ == "__main__":

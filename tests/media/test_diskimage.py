@@ -93,21 +93,21 @@ def test_mbr_partitions_file_systems_deleted_files_and_streams(
     disks: dict[str, Path], content: object
 ) -> None:
     items = inside(disks["raw"])
-    beach = items["p1/DCIM/beach.jpg"]
+    beach = items["p1/DCIM/IMG_1001.jpg"]
     assert beach.data == content.beach  # type: ignore[attr-defined]
     facts = image_facts(beach.notes)
     assert facts == {
         "deleted": False, "partition": "p1", "filesystem": "FAT32", "inode": facts["inode"],
         "offset": None,
     }  # fmt: skip
-    deleted = items["p1/DCIM/_eleted.png"]  # FAT keeps all but the first letter
+    deleted = items["p1/DCIM/_MG_1002.png"]  # FAT keeps all but the first letter
     assert image_facts(deleted.notes)["deleted"] is True
     assert deleted.data == content.deleted  # type: ignore[attr-defined]
-    assert items["p2/sunset.png"].data == content.sunset  # type: ignore[attr-defined]
-    stream = items["p2/sunset.png:hidden"]
+    assert items["p2/garden.png"].data == content.sunset  # type: ignore[attr-defined]
+    stream = items["p2/garden.png:hidden"]
     assert stream.data == content.hidden  # type: ignore[attr-defined]
     assert image_facts(stream.notes)["filesystem"] == "NTFS"
-    notes = items["p3/home/notes.txt"]  # a logical partition inside the extended one
+    notes = items["p3/home/todo.txt"]  # a logical partition inside the extended one
     assert notes.data == content.notes  # type: ignore[attr-defined]
     assert image_facts(notes.notes)["filesystem"] == "ext4"
     assert not [p for p, i in items.items() if i.error]
@@ -115,7 +115,7 @@ def test_mbr_partitions_file_systems_deleted_files_and_streams(
 
 def test_an_archive_inside_an_image_is_opened(disks: dict[str, Path], content: object) -> None:
     paths = {item.path.removeprefix(f"{disks['raw']}!/"): item for item in walk([disks["raw"]])}
-    member = paths["p1/docs/photos.zip!/holiday/city.jpg"]
+    member = paths["p1/docs/album.zip!/trip/IMG_1003.jpg"]
     assert member.data == content.zipped  # type: ignore[attr-defined]
     assert member.locator is not None
     assert read_locator(member.locator) == content.zipped  # type: ignore[attr-defined]
@@ -145,7 +145,7 @@ def test_gpt_with_exfat_and_ext4(disks: dict[str, Path], content: object) -> Non
         source.close()
     items = inside(disks["gpt"])
     assert image_facts(items["p1/$UPCASE_TABLE"].notes)["filesystem"] == "exFAT"
-    assert items["p2/pics/beach.jpg"].data == content.beach  # type: ignore[attr-defined]
+    assert items["p2/pics/IMG_1001.jpg"].data == content.beach  # type: ignore[attr-defined]
 
 
 def test_carving_finds_what_only_unallocated_space_holds(
@@ -170,9 +170,9 @@ def test_carving_finds_what_only_unallocated_space_holds(
 def test_items_reopen_by_locator_in_any_process(disks: dict[str, Path], content: object) -> None:
     items = inside(disks["split"])
     for name, want in (
-        ("p1/DCIM/_eleted.png", content.deleted),  # type: ignore[attr-defined]
-        ("p2/sunset.png:hidden", content.hidden),  # type: ignore[attr-defined]
-        ("p3/home/notes.txt", content.notes),  # type: ignore[attr-defined]
+        ("p1/DCIM/_MG_1002.png", content.deleted),  # type: ignore[attr-defined]
+        ("p2/garden.png:hidden", content.hidden),  # type: ignore[attr-defined]
+        ("p3/home/todo.txt", content.notes),  # type: ignore[attr-defined]
     ):
         locator = items[name].locator
         assert locator is not None

@@ -75,20 +75,20 @@ def test_raw_and_split_e01_give_the_same_items_and_matches(
     raw_rows, e01_rows = results("raw", home), results("e01", home)
     assert inner(raw_rows, disks["raw"]) == inner(e01_rows, disks["split"])
     rows = inner(e01_rows, disks["split"])
-    deleted = rows["p1/DCIM/_eleted.png"]
+    deleted = rows["p1/DCIM/_MG_1002.png"]
     assert deleted["deleted"] is True and deleted["matched"] == ["S"]
     assert (deleted["partition"], deleted["filesystem"]) == ("p1", "FAT32")
     fat = (builder().P1_START << 20) + builder().FAT_FREE_OFFSET
     carved = rows[f"p1/$Unallocated!/offset-{fat}.jpg"]
     assert carved["matched"] == ["S"] and carved["offset"] == fat
-    assert rows["p1/docs/photos.zip!/holiday/city.jpg"]["matched"] == ["S"]
-    assert rows["p2/sunset.png:hidden"]["filesystem"] == "NTFS"
-    assert rows["p2/sunset.png:hidden"]["md5"] == hashlib.md5(content.hidden).hexdigest()  # type: ignore[attr-defined]
+    assert rows["p1/docs/album.zip!/trip/IMG_1003.jpg"]["matched"] == ["S"]
+    assert rows["p2/garden.png:hidden"]["filesystem"] == "NTFS"
+    assert rows["p2/garden.png:hidden"]["md5"] == hashlib.md5(content.hidden).hexdigest()  # type: ignore[attr-defined]
     by_path = {r["path"]: r for r in e01_rows}
     assert by_path[str(disks["split"])]["kind"] == "disk image"
     assert by_path[str(disks["split"].with_suffix(".E02"))]["kind"] == "disk image segment"
     matched = {r["path"] for r in results("e01", home, "--matches-only")}
-    assert f"{disks['split']}!/p1/DCIM/_eleted.png" in matched
+    assert f"{disks['split']}!/p1/DCIM/_MG_1002.png" in matched
 
 
 def test_a_corrupt_image_is_an_error_item_and_the_scan_goes_on(

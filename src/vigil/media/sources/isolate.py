@@ -12,6 +12,7 @@ parent (``PR_SET_PDEATHSIG``), so a killed scan leaves no reader behind.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import pickle
 import resource
@@ -80,6 +81,7 @@ def _child(fn: Callable[..., Iterator[Any]], args: tuple[Any, ...], fd: int, mem
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+        faulthandler.disable()  # a crash is reported by the parent, once, as the item's error
         _limit_memory(memory)
         with os.fdopen(fd, "wb", buffering=1 << 16) as out:
             try:
