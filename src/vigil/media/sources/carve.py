@@ -192,11 +192,13 @@ def _png(read_at: ReadAt, at: int, limit: int) -> tuple[int, bool]:
         if first and kind != b"IHDR":
             return 0, False
         first = False
-        if not kind.isalpha() or length > limit:
+        if not kind.isalpha():
             return pos, False
         pos += 12 + length
+        if pos > limit:  # runs past the region or the size limit: truncated
+            return limit, False
         if kind == b"IEND":
-            return (pos, True) if pos <= limit else (limit, False)
+            return pos, True
 
 
 def _gif(read_at: ReadAt, at: int, limit: int) -> tuple[int, bool]:
