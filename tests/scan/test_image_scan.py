@@ -67,11 +67,18 @@ def test_raw_and_split_e01_give_the_same_items_and_matches(
     (tmp_path / "set.txt").write_text("".join(hashlib.md5(d).hexdigest() + "\n" for d in wanted))
     imported = vigil("hashset", "import", str(tmp_path / "set.txt"), "--name", "S", home=home)
     assert imported.returncode == 0, imported.stderr
+    images = [disks["raw"], *sorted(disks["split"].parent.iterdir())]
+    digests = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in images}
+    for p in images:  # old access times: a read without O_NOATIME would move them
+        os.utime(p, ns=(1_000_000_000_000_000_000, p.stat().st_mtime_ns))
+    times = {p: (p.stat().st_mtime_ns, p.stat().st_atime_ns) for p in images}
     raw = vigil("scan", str(disks["raw"]), "--case", "raw", "--carve", "-q", home=home)
     assert raw.returncode == 0, raw.stderr + raw.stdout
     # the E01's folder: found from content among other files, its second segment with it
     e01 = vigil("scan", str(disks["split"].parent), "--case", "e01", "--carve", "-q", home=home)
     assert e01.returncode == 0, e01.stderr + e01.stdout
+    assert {p: (p.stat().st_mtime_ns, p.stat().st_atime_ns) for p in images} == times
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in images} == digests
     raw_rows, e01_rows = results("raw", home), results("e01", home)
     assert inner(raw_rows, disks["raw"]) == inner(e01_rows, disks["split"])
     rows = inner(e01_rows, disks["split"])
