@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from vigil.store import Store
@@ -70,3 +71,70 @@ def takedown(store: Store, case_id: int) -> Takedown:
         out.median_hours = statistics.median(hours)
         out.p90_hours = percentile(hours, 90)
     return out
+
+
+def _utc(timestamp: float | None) -> str:
+    if timestamp is None:
+        return ""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def takedown_context(store: Store, case_id: int) -> dict[str, Any] | None:
+    """What the report's takedown section shows; None for a case that was never crawled.
+
+    The crawl's finds (URL, pages, host, address, first seen, hashes, findings), their
+    notices and the time to removal, and the crawl's counts.
+    """
+    repo = CrawlRepository(store.db)
+    counts = repo.counts(case_id)
+    if not counts:
+        return None
+    figures = takedown(store, case_id)
+    by_url = {r["url"]: r for r in figures.rows}
+    finds = []
+    for row in repo.urls(case_id, kind="media"):
+        if not row.matches or row.state != "done":
+            continue
+        notice = by_url.get(row.url)
+        if notice is None:
+            status = "not notified"
+        elif notice["hours"] is not None:
+            status = f"{notice['last_outcome'] or 'removed'} after {notice['hours']:.1f} h"
+        else:
+            status = f"online ({notice['last_outcome'] or 'not rechecked'})"
+        finds.append(
+            {
+                "url": row.url,
+                "pages": repo.sightings(case_id, row.url)[:3],
+                "host": row.host,
+                "ip": row.ip or "resolved by proxy",
+                "first_seen": _utc(row.fetched_at),
+                "sha256": row.sha256,
+                "md5": row.hashes.get("md5"),
+                "pdq": row.hashes.get("pdq"),
+                "matches": row.matches,
+                "provider": notice["provider"] if notice else "",
+                "notified": _utc(notice["notified_at"]) if notice else "",
+                "status": status,
+            }
+        )
+    stats = [
+        ("pages fetched", sum(n for k, n in counts.items() if k in ("page.done", "page.failed"))),
+        ("media fetched", counts.get("media.done", 0)),
+        ("fetch errors", sum(n for k, n in counts.items() if k.endswith(".failed"))),
+        ("skipped by robots.txt", sum(n for k, n in counts.items() if k.endswith(".skipped"))),
+        ("still queued", sum(n for k, n in counts.items() if k.endswith(".queued"))),
+        ("matched media", len(finds)),
+        ("URLs notified", figures.notified),
+        ("removed (gone or changed)", figures.removed),
+        ("still online", figures.still_online),
+    ]
+    hours = [
+        ("median time to removal", figures.median_hours),
+        ("90th percentile", figures.p90_hours),
+    ]
+    return {
+        "stats": [(k, f"{v:,}") for k, v in stats],
+        "hours": [(k, "" if v is None else f"{v:,.1f} h") for k, v in hours],
+        "finds": finds,
+    }

@@ -25,6 +25,7 @@ from PIL import Image, ImageFilter, ImageOps
 
 from vigil import __version__
 from vigil.audit import head, verify_chain
+from vigil.crawl.takedown import takedown_context
 from vigil.fsutil import atomic_write
 from vigil.media.images import DEFAULT_MAX_PIXELS
 from vigil.media.names import visible
@@ -138,6 +139,7 @@ def report_context(cases: CaseService, case: Case, *, thumbnails: bool = False) 
         "stats": stats,
         "charts": charts,
         "matched": matched,
+        "takedown": takedown_context(cases.store, case.id),
         "duplicates": duplicates,
         "leads": leads_context(cases, case),
         "errors": errors,
