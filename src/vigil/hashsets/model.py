@@ -111,14 +111,18 @@ class DigestBlock:
     lines do not become ten million Python objects on their way to the database.
     ``values`` are canonical hex strings of ``hash_type``, already validated; ``others``
     holds further digest types of the same entries, one value per entry each (an NSRL
-    RDS 2.x file row: SHA-1 and MD5); ``file_names`` one name per entry ("" for none),
-    as ``md5sum`` lines carry them. Every type must be a digest type of the registry.
+    RDS 2.x file row: SHA-1 and MD5). Optional per-entry lists, one item per entry:
+    ``file_names`` ("" for none, as ``md5sum`` lines carry them), ``sizes`` (None for
+    none, hashdeep's size column) and ``extras`` (``Entry.extra`` dicts, None for none).
+    Every type must be a digest type of the registry.
     """
 
     hash_type: str
     values: list[str]
     others: dict[str, list[str]] = field(default_factory=dict)
     file_names: list[str] | None = None
+    sizes: list[int | None] | None = None
+    extras: list[dict[str, Any] | None] | None = None
 
     def entries(self) -> Iterator[Entry]:
         """The block as ordinary entries (for code that wants records, not speed)."""
@@ -127,7 +131,12 @@ class DigestBlock:
             for name, values in self.others.items():
                 signals[name] = values[i]
             name = self.file_names[i] if self.file_names is not None else ""
-            yield Entry(signals=signals, file_names=(name,) if name else ())
+            yield Entry(
+                signals=signals,
+                file_names=(name,) if name else (),
+                media_size=self.sizes[i] if self.sizes is not None else None,
+                extra=dict(self.extras[i] or {}) if self.extras is not None else {},
+            )
 
 
 def expand(items: Iterable[Entry | DigestBlock | Rejected]) -> Iterator[Entry | Rejected]:

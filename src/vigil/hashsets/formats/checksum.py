@@ -16,15 +16,24 @@ from typing import IO, ClassVar
 
 from vigil.errors import InvalidHashError
 from vigil.hashsets.formats.base import (
+    UTF8_BOM,
     HashSetFormat,
     ReadContext,
     first_lines,
-    iter_text_lines,
     write_text,
 )
-from vigil.hashsets.model import DIGEST_SIZES, Entry, HashSetInfo, Rejected, canonical_hash
+from vigil.hashsets.model import (
+    DIGEST_SIZES,
+    DigestBlock,
+    Entry,
+    HashSetInfo,
+    Rejected,
+    canonical_hash,
+)
 
 _LINE = re.compile(r"^(\\?)([0-9A-Fa-f]+) ([ *])(.*)$")
+#: Bytes of whole lines read per block.
+_BLOCK = 1 << 22
 
 
 def _unescape(path: str) -> str:
@@ -35,6 +44,20 @@ def _escape(path: str) -> tuple[str, str]:
     if "\\" in path or "\n" in path:
         return "\\", path.replace("\\", "\\\\").replace("\n", "\\n")
     return "", path
+
+
+def _plain_block(lines: list[bytes], plain: re.Pattern[str], hash_type: str) -> DigestBlock | None:
+    """The block as one DigestBlock if every line is a plain ``<hex>  <name>``; else None."""
+    try:
+        text = b"".join(lines).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    found = plain.findall(text)
+    if len(found) != len(lines):
+        return None
+    digests, names = zip(*found, strict=True)
+    values = "\n".join(digests).lower().split("\n")
+    return DigestBlock(hash_type, values, file_names=["" if n == "-" else n for n in names])
 
 
 class _Checksum(HashSetFormat):
@@ -55,32 +78,58 @@ class _Checksum(HashSetFormat):
             return 0
         return 70 if good == len(lines) else 50
 
-    def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
-        """Stream the file's entries (see ``HashSetFormat.read``)."""
+    def read(self, ctx: ReadContext) -> Iterator[Entry | DigestBlock | Rejected]:
+        """Stream the file's entries; blocks of plain lines become DigestBlocks.
+
+        A block of lines that are all ``<hex>  <name>`` is matched by one regular
+        expression in C and yielded whole (issue 16: ten times faster than a line at a
+        time); a block with anything else (comments, escaped names, CR, bad lines) is
+        read line by line, which names each bad line.
+        """
         hash_type = self.hash_type
+        digits = 2 * DIGEST_SIZES[hash_type]
+        plain = re.compile(rf"^([0-9A-Fa-f]{{{digits}}}) [ *]([^\r\n]*)$", re.MULTILINE)
+        number = 0
         with ctx.open() as handle:
-            for number, text in iter_text_lines(ctx, handle):
-                if text is None:
-                    yield Rejected(ctx.at(number), "not UTF-8 text")
-                    continue
-                if not text.strip() or text.startswith("#"):
-                    continue
-                m = _LINE.match(text)
-                if not m:
-                    yield Rejected(
-                        ctx.at(number), f"not a '<hex>  <path>' line of {self.name}: {text[:80]!r}"
-                    )
-                    continue
-                escaped, digest, _mode, path = m.groups()
-                try:
-                    value = canonical_hash(hash_type, digest)
-                except InvalidHashError as exc:
-                    yield Rejected(ctx.at(number), str(exc))
-                    continue
-                name = _unescape(path) if escaped else path
-                entry = Entry(file_names=(name,) if name and name != "-" else ())
-                setattr(entry, hash_type, value)
-                yield entry
+            while lines := handle.readlines(_BLOCK):
+                if number == 0 and lines[0].startswith(UTF8_BOM):
+                    lines[0] = lines[0][len(UTF8_BOM) :]
+                block = _plain_block(lines, plain, hash_type)
+                if block is not None:
+                    yield block
+                else:
+                    yield from self._slow(ctx, lines, number)
+                number += len(lines)
+
+    def _slow(
+        self, ctx: ReadContext, lines: list[bytes], number: int
+    ) -> Iterator[Entry | Rejected]:
+        """Line by line, naming each bad line."""
+        hash_type = self.hash_type
+        for at, raw in enumerate(lines, start=number + 1):
+            try:
+                text = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                yield Rejected(ctx.at(at), "not UTF-8 text")
+                continue
+            if not text.strip() or text.startswith("#"):
+                continue
+            m = _LINE.match(text)
+            if not m:
+                yield Rejected(
+                    ctx.at(at), f"not a '<hex>  <path>' line of {self.name}: {text[:80]!r}"
+                )
+                continue
+            escaped, digest, _mode, path = m.groups()
+            try:
+                value = canonical_hash(hash_type, digest)
+            except InvalidHashError as exc:
+                yield Rejected(ctx.at(at), str(exc))
+                continue
+            name = _unescape(path) if escaped else path
+            yield Entry(
+                signals={hash_type: value}, file_names=(name,) if name and name != "-" else ()
+            )
 
     def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
         """Write the entries in this format (see ``HashSetFormat.write``)."""

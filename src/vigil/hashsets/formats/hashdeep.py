@@ -9,24 +9,34 @@ whirlpool) are kept in the entry's ``extra`` and written back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
 from vigil.errors import InvalidHashError
 from vigil.hashsets.formats.base import (
+    UTF8_BOM,
     HashSetFormat,
     ReadContext,
-    iter_text_lines,
     text_head,
     write_text,
 )
-from vigil.hashsets.model import Entry, HashSetInfo, Rejected, canonical_hash
+from vigil.hashsets.model import (
+    DIGEST_SIZES,
+    DigestBlock,
+    Entry,
+    HashSetInfo,
+    Rejected,
+    canonical_hash,
+)
 
 MAGIC = "%%%% HASHDEEP-1.0"
 _KNOWN = ("md5", "sha1", "sha256")
 _OTHER = ("tiger", "whirlpool")
 DEFAULT_COLUMNS = ("size", "md5", "sha1", "sha256", "filename")
+#: Bytes of whole lines read per block.
+_BLOCK = 1 << 22
 
 
 class HashdeepFormat(HashSetFormat):
@@ -40,11 +50,20 @@ class HashdeepFormat(HashSetFormat):
         """Score the file's first bytes (see ``HashSetFormat.detect``)."""
         return 100 if text_head(head).lstrip().startswith(MAGIC) else 0
 
-    def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
-        """Stream the file's entries (see ``HashSetFormat.read``)."""
+    def read(self, ctx: ReadContext) -> Iterator[Entry | DigestBlock | Rejected]:
+        """Stream the file's entries (see ``HashSetFormat.read``).
+
+        Once the column line is known, blocks of plain rows (every hash present, no
+        comment, no CR) are matched by one regular expression and yielded as one
+        DigestBlock; any other block is read row by row, which names each bad row.
+        """
         columns: list[str] | None = None
+        known: list[list[str]] = []  # the column line, once read (the block reader's view)
         with ctx.open() as handle:
-            for number, text in iter_text_lines(ctx, handle):
+            for number, text in self._numbered(handle, known):
+                if number < 0:
+                    yield text  # type: ignore[misc]  # a DigestBlock of plain rows
+                    continue
                 if text is None:
                     yield Rejected(ctx.at(number), "not UTF-8 text")
                     continue
@@ -55,6 +74,7 @@ class HashdeepFormat(HashSetFormat):
                     if body.upper().startswith("HASHDEEP"):
                         continue
                     columns = [c.strip().lower() for c in body.split(",")]
+                    known[:] = [columns]
                     ctx.attributes["hashdeep_columns"] = columns
                     bad = [c for c in columns if c not in (*DEFAULT_COLUMNS, *_OTHER)]
                     if bad or "filename" not in columns or columns[-1] != "filename":
@@ -65,6 +85,27 @@ class HashdeepFormat(HashSetFormat):
                     yield Rejected(ctx.at(number), "row before the '%%%% size,...' column line")
                     return
                 yield self._row(ctx, number, text, columns)
+
+    @staticmethod
+    def _numbered(handle: IO[bytes], known: list[list[str]]) -> Iterator[tuple[int, str | None]]:
+        """Numbered lines for the row-by-row reader; plain blocks go out as DigestBlocks.
+
+        A DigestBlock is yielded as the pair ``(-1, block)``; ``read`` passes it on.
+        """
+        number = 0
+        while lines := handle.readlines(_BLOCK):
+            if number == 0 and lines[0].startswith(UTF8_BOM):
+                lines[0] = lines[0][len(UTF8_BOM) :]
+            block = _plain_block(lines, known[0]) if known else None
+            if block is not None:
+                yield -1, block  # type: ignore[misc]
+            else:
+                for at, raw in enumerate(lines, start=number + 1):
+                    try:
+                        yield at, raw.decode("utf-8").rstrip("\r\n")
+                    except UnicodeDecodeError:
+                        yield at, None
+            number += len(lines)
 
     @staticmethod
     def _row(ctx: ReadContext, number: int, text: str, columns: list[str]) -> Entry | Rejected:
@@ -113,3 +154,40 @@ class HashdeepFormat(HashSetFormat):
                 cells.append("" if value is None else str(value))
             for name in entry.file_names or ("",):
                 yield ",".join([*cells, name])
+
+
+_PATTERNS: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _plain_block(lines: list[bytes], columns: list[str]) -> DigestBlock | None:
+    """The rows as one DigestBlock when every line is a plain row of ``columns``, else None."""
+    hashes = [c for c in columns if c in _KNOWN]
+    if not hashes or any(c in _OTHER for c in columns):
+        return None
+    pattern = _PATTERNS.get(tuple(columns))
+    if pattern is None:
+        cells = [
+            r"(\d*)" if c == "size" else r"([^\r\n]*)" if c == "filename" else
+            rf"([0-9A-Fa-f]{{{2 * DIGEST_SIZES[c]}}})"
+            for c in columns
+        ]  # fmt: skip
+        pattern = _PATTERNS[tuple(columns)] = re.compile("^" + ",".join(cells) + "$", re.MULTILINE)
+    try:
+        text = b"".join(lines).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    found = pattern.findall(text)
+    if len(found) != len(lines) or not found:
+        return None
+    cells = list(zip(*found, strict=True)) if len(columns) > 1 else [tuple(found)]
+    by_column = dict(zip(columns, cells, strict=True))
+    values = {c: "\n".join(by_column[c]).lower().split("\n") for c in hashes}
+    first = hashes[0]
+    sizes = by_column.get("size")
+    return DigestBlock(
+        first,
+        values[first],
+        others={c: values[c] for c in hashes[1:]},
+        file_names=list(by_column["filename"]),
+        sizes=[int(v) if v else None for v in sizes] if sizes is not None else None,
+    )

@@ -24,7 +24,14 @@ from typing import IO
 
 from vigil.errors import HashSetError, InvalidHashError, UsageError
 from vigil.hashsets.formats.base import HashSetFormat, ReadContext
-from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind, Rejected, canonical_hash
+from vigil.hashsets.model import (
+    DigestBlock,
+    Entry,
+    HashSetInfo,
+    HashSetKind,
+    Rejected,
+    canonical_hash,
+)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: The RDS v3 schema, as NIST's schema.sql defines it.
@@ -107,7 +114,7 @@ class NsrlFormat(HashSetFormat):
         """100 for an RDS v3 database, else 0."""
         return 100 if head.startswith(SQLITE_MAGIC) and is_rds(path) else 0
 
-    def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
+    def read(self, ctx: ReadContext) -> Iterator[Entry | DigestBlock | Rejected]:
         """The distinct digest triples of ``DISTINCT_HASH``, nothing else."""
         if not is_rds(ctx.path):
             yield Rejected(ctx.at("FILE"), "not an RDS v3 database (FILE, DISTINCT_HASH)", True)
@@ -119,6 +126,12 @@ class NsrlFormat(HashSetFormat):
             cursor = db.execute("SELECT sha256, sha1, md5 FROM DISTINCT_HASH")
             row_number = 0
             while rows := cursor.fetchmany(_BATCH):
+                block = _digest_block(rows)
+                if block is not None:  # every row three well-formed digests: no Entry each
+                    yield block
+                    row_number += len(rows)
+                    ctx.position = row_number
+                    continue
                 for sha256, sha1, md5 in rows:
                     row_number += 1
                     try:
@@ -207,3 +220,23 @@ class NsrlFormat(HashSetFormat):
         finally:
             db.close()
         return count
+
+
+def _digest_block(rows: list[tuple[str, str, str]]) -> DigestBlock | None:
+    """The rows as one DigestBlock (SHA-256 + SHA-1 + MD5) if all are well formed, else None.
+
+    Lengths are checked per column and the hex of each column by one ``bytes.fromhex``
+    in C; any doubt sends the batch down the row-by-row path, which names bad rows.
+    """
+    columns = list(zip(*rows, strict=True))
+    values = []
+    for column, digits in zip(columns, (64, 40, 32), strict=True):
+        if any(type(v) is not str for v in column) or set(map(len, column)) != {digits}:
+            return None
+        text = "".join(column)
+        try:
+            bytes.fromhex(text)
+        except ValueError:
+            return None
+        values.append("\n".join(column).lower().split("\n"))
+    return DigestBlock("sha256", values[0], others={"sha1": values[1], "md5": values[2]})

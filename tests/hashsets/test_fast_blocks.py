@@ -1,0 +1,86 @@
+"""Readers of digest lists yield DigestBlocks for plain blocks (issue 16) and entries
+for the rest, and both give the same entries as reading every line one by one."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from vigil.hashsets.formats import checksum, get_format, hashdeep
+from vigil.hashsets.formats.base import ReadContext
+from vigil.hashsets.formats.nsrl import SCHEMA
+from vigil.hashsets.model import DigestBlock, Entry, Rejected, expand
+
+RNG = random.Random(7)
+
+
+def _read(name: str, path: Path) -> list[Entry | DigestBlock | Rejected]:
+    return list(get_format(name).read(ReadContext(path)))
+
+
+def test_md5sum_plain_blocks_and_odd_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checksum, "_BLOCK", 200)
+    md5s = [RNG.randbytes(16).hex().upper() for _ in range(40)]
+    lines = [f"{h}  dir/file {i}.jpg" for i, h in enumerate(md5s)]
+    lines[5] = f"{md5s[5]} *-"  # standard input: no name
+    lines[20] = "# a comment"
+    lines[30] = "\\" + md5s[30] + "  a\\nb"  # an escaped name
+    path = tmp_path / "MD5SUMS"
+    path.write_text("\n".join(lines))  # no newline at the end
+    items = _read("md5sum", path)
+    assert any(isinstance(i, DigestBlock) for i in items)
+    assert any(isinstance(i, Entry) for i in items)
+    got = list(expand(items))
+    assert len(got) == 39
+    assert got[0] == Entry(md5=md5s[0].lower(), file_names=("dir/file 0.jpg",))
+    assert got[5] == Entry(md5=md5s[5].lower())
+    assert got[29] == Entry(md5=md5s[30].lower(), file_names=("a\nb",))
+    assert [e.md5 for e in got] == [h.lower() for i, h in enumerate(md5s) if i != 20]
+
+
+def test_md5sum_bad_line_in_a_block_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "MD5SUMS"
+    path.write_text(f"{'a' * 32}  x\n{'b' * 31}  y\n")
+    items = _read("md5sum", path)
+    rejected = [str(i) for i in items if isinstance(i, Rejected)]
+    assert len(rejected) == 1 and rejected[0].startswith(f"{path}:2: ")
+    assert list(expand(i for i in items if not isinstance(i, Rejected))) == [
+        Entry(md5="a" * 32, file_names=("x",))
+    ]
+
+
+def test_hashdeep_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hashdeep, "_BLOCK", 300)
+    rows = [
+        (RNG.randrange(10**6), RNG.randbytes(16).hex(), RNG.randbytes(32).hex()) for _ in range(30)
+    ]
+    text = ["%%%% HASHDEEP-1.0", "%%%% size,md5,sha256,filename", "## invoked", "##"]
+    text += [f"{s},{m},{h},/d/f,{i}.jpg" for i, (s, m, h) in enumerate(rows)]
+    path = tmp_path / "a.hashdeep"
+    path.write_text("\n".join(text) + "\n")
+    items = _read("hashdeep", path)
+    assert any(isinstance(i, DigestBlock) for i in items)
+    got = list(expand(items))
+    assert got == [
+        Entry(md5=m, sha256=h, media_size=s, file_names=(f"/d/f,{i}.jpg",))
+        for i, (s, m, h) in enumerate(rows)
+    ]
+
+
+def test_nsrl_v3_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "rds.db"
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA)
+    db.execute("INSERT INTO VERSION VALUES ('t', 'minimal', '', '', 'test')")
+    triples = [tuple(RNG.randbytes(k).hex().upper() for k in (32, 20, 16)) for _ in range(50)]
+    for i, t in enumerate(triples):
+        db.execute("INSERT INTO FILE VALUES (?,?,?,?,?,?,?)", (*t, "00000000", f"f{i}", i, 1))
+    db.commit()
+    db.close()
+    items = _read("nsrl", path)
+    assert items and all(isinstance(i, DigestBlock) for i in items)
+    got = sorted((e.sha256, e.sha1, e.md5) for e in expand(items))
+    assert got == sorted(tuple(v.lower() for v in t) for t in triples)
