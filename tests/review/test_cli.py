@@ -24,6 +24,7 @@ from tests.cli_runner import vigil
 from tests.review.conftest import Reviewed, free_port
 from vigil.cli.main import cli
 from vigil.review.accounts import User
+from vigil.review.service import ReviewError
 
 
 def test_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
@@ -75,6 +76,10 @@ def test_confirmed_export_reimports_and_a_rescan_finds_the_media(
     review.decide(alice, [b, d], "1")
     review.decide(bob, [b], "1")  # b: confirmed by two; d: by one only
     review.decide(alice, [a], "agree")  # a matched: one agreement confirms
+    before = len(review.repo.grades(review.case))
+    with pytest.raises(ReviewError, match="category"):  # "agree" means nothing for d
+        review.decide(bob, [a, d], "agree")
+    assert len(review.repo.grades(review.case)) == before  # nothing of the batch written
     store.close()
     out = tmp_path / "confirmed.json"
     made = vigil(

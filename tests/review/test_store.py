@@ -47,10 +47,10 @@ def test_review_repository(store_url: str) -> None:  # noqa: F811
         ended = repo.end_exposure("t1", "alice", 102.5)
         assert ended is not None and ended.seconds == 2.5 and repo.open_exposure("t1") is None
         repo.start_exposure(case, "b" * 64, "bob", "keyhole", "t2", 50.0)
-        assert repo.close_stale(case, 60.0, 200.0) == 1
+        assert repo.close_stale(case, 60.0, 120.0) == 1
         rows = repo.exposures(case)
         assert [(r.reviewer, r.mode, r.seconds) for r in rows] == [
-            ("alice", "full", 2.5), ("bob", "keyhole", 150.0),
+            ("alice", "full", 2.5), ("bob", "keyhole", 120.0),
         ]  # fmt: skip
         assert [r.reviewer for r in repo.exposures(case, "bob")] == ["bob"]
         assert rows[0].to_json()["started"].startswith("1970-01-01T00:01:40")

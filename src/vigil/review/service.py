@@ -257,36 +257,33 @@ class ReviewSession:
                 category = self.profile.validate(key)
             except Exception as exc:
                 raise ReviewError(str(exc)) from None
+        planned: list[tuple[str, str, str | None]] = []  # (sha256, verdict, category)
+        for sha in sha256s:  # every medium checked before anything is written
+            medium = self.media[sha]
+            listed = medium.listed_category(self.profile.name)
+            if resolve:
+                if category is None:
+                    raise ReviewError("a lead resolves with a category")
+                planned.append((sha, "resolve", category))
+            elif medium.matched:
+                if key == "agree" or category == listed:
+                    planned.append((sha, "agree", listed))
+                else:
+                    planned.append((sha, "dispute", category))
+            elif category is None:
+                raise ReviewError("an unknown medium is graded with a category, not agreed with")
+            else:
+                planned.append((sha, "grade", category))
         batch = secrets.token_hex(8)
         recorded: dict[str, list[str]] = {}
         with self._lock:
-            for sha in sha256s:
-                medium = self.media[sha]
-                listed = medium.listed_category(self.profile.name)
-                if resolve:
-                    if category is None:
-                        raise ReviewError("a lead resolves with a category")
-                    verdict = "resolve"
-                elif medium.matched:
-                    if key == "agree" or (category is not None and category == listed):
-                        verdict, category_here = "agree", listed
-                    elif key == "dispute" or category is not None:
-                        verdict, category_here = "dispute", category
-                    recorded.setdefault(verdict, []).append(sha)
-                    self.repo.add_grades(
-                        self.case, [sha], reviewer=user.name, role=user.role, verdict=verdict,
-                        category=category_here, profile=self.profile.name, batch=batch,
-                    )  # fmt: skip
-                    continue
-                else:
-                    if category is None:
-                        raise ReviewError("an unknown medium is graded with a category")
-                    verdict = "grade"
-                recorded.setdefault(verdict, []).append(sha)
+            for verdict, category_here in dict.fromkeys((v, c) for _, v, c in planned):
+                shas = [s for s, v, c in planned if (v, c) == (verdict, category_here)]
                 self.repo.add_grades(
-                    self.case, [sha], reviewer=user.name, role=user.role, verdict=verdict,
-                    category=category, profile=self.profile.name, batch=batch,
+                    self.case, shas, reviewer=user.name, role=user.role, verdict=verdict,
+                    category=category_here, profile=self.profile.name, batch=batch,
                 )  # fmt: skip
+                recorded.setdefault(verdict, []).extend(shas)
         statuses = self.statuses()
         details = {
             "batch": batch,
@@ -339,7 +336,7 @@ class ReviewSession:
         if mode not in ("full", "keyhole"):
             raise ReviewError("a reveal is full or keyhole")
         now = time.time()
-        self.repo.close_stale(self.case, now - REVEAL_SECONDS, now)
+        self.repo.close_stale(self.case, now - REVEAL_SECONDS, REVEAL_SECONDS)
         token = secrets.token_urlsafe(24)
         self.repo.start_exposure(self.case, sha256, user.name, mode, token_hash(token), now)
         return token

@@ -235,12 +235,16 @@ class ReviewRepository:
         )
         return _exposure(rows[0]) if rows else None
 
-    def close_stale(self, case: Case, before: float, now: float) -> int:
-        """Close exposures left open since before ``before`` (a browser that went away)."""
+    def close_stale(self, case: Case, before: float, longest: float) -> int:
+        """Close exposures left open since before ``before`` (a browser that went away).
+
+        They are closed at the longest a reveal can last (``longest`` seconds after they
+        began): the clear picture could not be fetched after that.
+        """
         rows = self.db.execute(
-            "UPDATE review_exposure SET ended_at = ? WHERE case_id = ? AND ended_at IS NULL "
-            "AND started_at < ? RETURNING id",
-            (now, case.id, before),
+            "UPDATE review_exposure SET ended_at = started_at + ? WHERE case_id = ? "
+            "AND ended_at IS NULL AND started_at < ? RETURNING id",
+            (longest, case.id, before),
         )
         return len(rows)
 
