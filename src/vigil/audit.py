@@ -168,13 +168,20 @@ def seal_items(items: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, An
     Returns ``{"items": n, "root": hex, "manifest": text}``: the Merkle root over the
     items' digests and a compressed manifest (keys, paths and short digests).
     """
-    sealed = list(_sealed(items))
-    manifest = [[i.source, i.index, i.path, i.digest[:_SHORT].hex()] for i in sealed]
-    packed = base64.b64encode(zlib.compress(canonical_json(manifest), 9)).decode("ascii")
+    # Streamed: only the digests (32 bytes an item) and the compressed manifest are held,
+    # so sealing a case of millions of items needs tens of MB, not the items themselves.
+    leaves: list[bytes] = []
+    packer = zlib.compressobj(9)
+    chunks = [packer.compress(b"[")]
+    for i in _sealed(items):
+        row = [i.source, i.index, i.path, i.digest[:_SHORT].hex()]
+        chunks.append(packer.compress((b"," if leaves else b"") + canonical_json(row)))
+        leaves.append(i.digest)
+    chunks.append(packer.compress(b"]") + packer.flush())
     return {
-        "items": len(sealed),
-        "root": merkle_root([i.digest for i in sealed]),
-        "manifest": packed,
+        "items": len(leaves),
+        "root": merkle_root(leaves),
+        "manifest": base64.b64encode(b"".join(chunks)).decode("ascii"),
     }
 
 
@@ -200,11 +207,17 @@ class SealCheck:
 def compare_seal(
     seal: dict[str, Any], items: Iterable[tuple[str, str, dict[str, Any]]]
 ) -> SealCheck:
-    """Compare the items as they are now with ``seal``; name what was added, removed, changed."""
-    current = list(_sealed(items))
-    root = merkle_root([i.digest for i in current])
-    if root == seal.get("root") and len(current) == seal.get("items"):
+    """Compare the items as they are now with ``seal``; name what was added, removed, changed.
+
+    ``items`` is read twice when the seal does not hold (a list, or an iterable whose
+    every iteration reads the items again): once for the root, once to name the items.
+    """
+    leaves = [i.digest for i in _sealed(items)]
+    if merkle_root(leaves) == seal.get("root") and len(leaves) == seal.get("items"):
         return SealCheck(intact=True)
+    # Differs: only now are the manifest unpacked and the items kept, to name them.
+    del leaves
+    current = list(_sealed(items))
     check = SealCheck(intact=False)
     try:
         raw = json.loads(zlib.decompress(base64.b64decode(seal["manifest"])))

@@ -119,7 +119,7 @@ def report_context(cases: CaseService, case: Case, *, thumbnails: bool = False) 
         ("known files (ignore sets)", f"{sum(i.known for i in items):,}"),
         ("unknown media", f"{sum(1 for i in media if not i.matches and not i.known):,}"),
         ("duplicate copies", f"{sum(len(d['copies']) for d in duplicates):,}"),
-        ("errors", f"{len(errors):,}"),
+        ("errors: items not examined", f"{len(errors):,}"),
     ]
     charts = "".join(
         [

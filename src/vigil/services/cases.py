@@ -139,7 +139,7 @@ class CaseService:
                 return ["results are not sealed: no scan of this case finished"]
             return []
         last = sealed[-1]
-        check = compare_seal(last.details["seal"], self._sealable(case))
+        check = compare_seal(last.details["seal"], _Reread(lambda: self._sealable(case)))
         if check.intact:
             return []
         problems = []
@@ -273,3 +273,13 @@ def _fingerprint(public_key: Any) -> str:
 
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "SHA256:" + hashlib.sha256(raw).hexdigest()
+
+
+class _Reread:
+    """An iterable that reads the items again on every iteration (a seal check reads twice)."""
+
+    def __init__(self, read: Any) -> None:
+        self._read = read
+
+    def __iter__(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        return iter(self._read())
