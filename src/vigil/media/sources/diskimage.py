@@ -30,6 +30,7 @@ the scan, which parses each image in a separate process with time and memory lim
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 from collections.abc import Iterator
@@ -583,8 +584,122 @@ class DiskImageSource:
                 f"claims {size:,} bytes, more than its partition holds "
                 f"({volume.length:,}): not read"
             )
+        raw: io.RawIOBase = _TskStream(f, attr, size)
+        runs = _direct_runs(f, attr, size, volume.offset, int(fs.info.block_size))
+        if runs is not None and _same_tail(raw, runs, self.reader(), size):
+            raw = _RunStream(self.reader(), runs, size)
         self._streams += 1
-        return _ImageStream(_TskStream(f, attr, size), self._stream_closed)  # type: ignore[return-value]
+        return _ImageStream(raw, self._stream_closed)  # type: ignore[return-value]
+
+
+_Run = tuple[
+    int, int | None, int
+]  # (offset in the file, offset in the image or None: zeros, length)
+
+
+def _direct_runs(f: Any, attr: Any, size: int, base: int, block: int) -> list[_Run] | None:
+    """Where an allocated, plain attribute's bytes lie in the image, to read them directly.
+
+    TSK reads a file through one Python callback per run and copies it twice; reading
+    the runs straight from the image is several times faster. Only for what TSK would
+    read as stored: a non-resident attribute, not compressed or encrypted, every run
+    known (None otherwise: TSK reads it, deleted files included).
+    """
+    tsk = _tsk()
+    meta = f.info.meta
+    if meta is None or meta.flags & tsk.TSK_FS_META_FLAG_UNALLOC or size <= 0:
+        return None
+    if attr is None:
+        plain = [a for a in f if _is_default_data(a, size, tsk)]
+        if len(plain) != 1:
+            return None
+        attr = plain[0]
+    flags = int(attr.info.flags)
+    if not flags & tsk.TSK_FS_ATTR_NONRES or flags & (tsk.TSK_FS_ATTR_COMP | tsk.TSK_FS_ATTR_ENC):
+        return None
+    runs: list[_Run] = []
+    for run in attr:
+        if run.flags & (tsk.TSK_FS_ATTR_RUN_FLAG_FILLER | tsk.TSK_FS_ATTR_RUN_FLAG_ENCRYPTED):
+            return None
+        start = int(run.offset) * block
+        if start >= size:
+            break
+        length = min(int(run.len) * block, size - start)
+        sparse = bool(run.flags & tsk.TSK_FS_ATTR_RUN_FLAG_SPARSE)
+        runs.append((start, None if sparse else base + int(run.addr) * block, length))
+    covered = 0
+    for start, _, length in runs:
+        if start != covered:
+            return None
+        covered += length
+    return runs if covered == size else None
+
+
+def _is_default_data(attr: Any, size: int, tsk: Any) -> bool:
+    if attr.info.name or int(attr.info.size) != size:
+        return False
+    return int(attr.info.type) in (
+        tsk.TSK_FS_ATTR_TYPE_DEFAULT,
+        tsk.TSK_FS_ATTR_TYPE_NTFS_DATA,
+        getattr(tsk, "TSK_FS_ATTR_TYPE_UNIX_DATA", -1),
+        getattr(tsk, "TSK_FS_ATTR_TYPE_UNIX_EXTENT", -1),
+        getattr(tsk, "TSK_FS_ATTR_TYPE_HFS_DATA", -1),
+    )
+
+
+def _same_tail(tsk_stream: io.RawIOBase, runs: list[_Run], reader: ewf.Reader, size: int) -> bool:
+    """Whether the runs give what TSK gives at the file's end.
+
+    NTFS reads an uninitialised tail as zeros: a mismatch sends the file back through TSK.
+    """
+    n = min(size, 4096)
+    tsk_stream.seek(size - n)
+    want = tsk_stream.read(n)
+    direct = _RunStream(reader, runs, size)
+    direct.seek(size - n)
+    return direct.read(n) == want
+
+
+class _RunStream(io.RawIOBase):
+    """A file read straight from the image by its runs (``readinto`` without copies)."""
+
+    def __init__(self, reader: ewf.Reader, runs: list[_Run], size: int) -> None:
+        self._reader, self._runs, self._size, self._pos = reader, runs, size, 0
+        self._starts = [start for start, _, _ in runs]
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self._size - self._pos)
+        if want <= 0:
+            return 0
+        i = bisect.bisect_right(self._starts, self._pos) - 1
+        start, at, length = self._runs[i]
+        inner = self._pos - start
+        n = min(want, length - inner)
+        if at is None:
+            view[:n] = bytes(n)
+        else:
+            n = self._reader.readinto_at(view[:n], at + inner)
+            if n <= 0:
+                raise OSError(f"the image ends before this file's data ({self._pos:,})")
+        self._pos += n
+        return n
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
 
 
 class _ImageStream(io.BufferedReader):

@@ -107,6 +107,12 @@ class Reader:
         """Up to ``size`` bytes at ``offset`` (fewer only at the end)."""
         raise NotImplementedError
 
+    def readinto_at(self, buffer: memoryview, offset: int) -> int:
+        """Fill ``buffer`` from ``offset``; the bytes read (fewer only at the end)."""
+        data = self.read_at(offset, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
     def close(self) -> None:
         """Release the image's files."""
 
@@ -129,8 +135,29 @@ class SegmentsReader(Reader):
                 self._fds.append(None)
         self.size = total
 
+    def readinto_at(self, buffer: memoryview, offset: int) -> int:
+        """Straight into ``buffer`` (``preadv``: no copy) where one segment holds it."""
+        size = max(0, min(len(buffer), self.size - offset))
+        i = _segment_index(self._starts, offset)
+        end = self._starts[i + 1] if i + 1 < len(self._starts) else self.size
+        fd = self._fds[i]
+        if fd is None or offset + size > end or not hasattr(os, "preadv"):
+            return super().readinto_at(buffer[:size], offset)
+        done = 0
+        while done < size:
+            n = os.preadv(fd, [buffer[done:size]], offset - self._starts[i] + done)
+            if n <= 0:
+                break
+            done += n
+        return done
+
     def read_at(self, offset: int, size: int) -> bytes:
         """Bytes across segment boundaries; pread where there is a descriptor."""
+        size = max(0, min(size, self.size - offset))
+        i = _segment_index(self._starts, offset) if size else 0
+        end = self._starts[i + 1] if i + 1 < len(self._starts) else self.size
+        if size and self._fds[i] is not None and offset + size <= end:
+            return os.pread(self._fds[i], size, offset - self._starts[i])  # type: ignore[arg-type]
         out = bytearray()
         size = max(0, min(size, self.size - offset))
         while size > 0:
