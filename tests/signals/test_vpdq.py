@@ -91,8 +91,8 @@ def test_low_quality_frames_are_ignored() -> None:
 
 def test_skipping_pass_equals_the_full_decode(tmp_path: Path) -> None:
     path = video(tmp_path / "clip.mp4", fps=Fraction(30000, 1001), seconds=5)
-    fast, _ = _hash_frames(path, 1.0, 10**8, skip_nonref=True)
-    full, _ = _hash_frames(path, 1.0, 10**8, skip_nonref=False)
+    fast, _ = _hash_frames(path, 1.0, 10**8, pass_="exact")
+    full, _ = _hash_frames(path, 1.0, 10**8, pass_="plain")
     assert fast == full
     assert [f.frame for f in fast] == [0, 29, 58, 87, 116, 145]  # int(29.97) = 29
 

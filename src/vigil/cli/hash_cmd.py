@@ -48,6 +48,13 @@ class Mode(StrEnum):
     fast = "fast"
 
 
+class VideoMode(StrEnum):
+    """vPDQ decoding path."""
+
+    fast = "fast"
+    exact = "exact"
+
+
 class Pixels(StrEnum):
     """Which pixels PDQ sees for non-RGB images."""
 
@@ -75,6 +82,13 @@ def hash_command(
         "JPEG decode of large photos; see docs/pdq.md).",
     ),
     dihedral: bool = typer.Option(False, "--dihedral", help="Also give the 8 rotation/flip PDQs."),
+    video_mode: VideoMode = typer.Option(
+        VideoMode.fast,
+        "--video-mode",
+        help="vPDQ path: fast (the reference's sampling points, B frames and GOP tails "
+        "not decoded; same verdicts) or exact (bit-identical with the vpdq package); "
+        "docs/pdq.md.",
+    ),
     seconds_per_hash: float = typer.Option(
         1.0, "--seconds-per-hash", min=0.0, help="vPDQ sampling interval (0 = every frame)."
     ),
@@ -104,6 +118,7 @@ def hash_command(
     options = HashOptions(
         mode=mode.value,
         dihedral=dihedral,
+        video_mode=video_mode.value,
         seconds_per_hash=seconds_per_hash,
         max_pixels=max_pixels,
         fast_min_side=fast_min_side,

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vigil.cli.hash_cmd import VideoMode
 from vigil.errors import InvalidHashError, UnknownHashSetError, UsageError, VigilError
 from vigil.hashsets.lookup import parse_query
 from vigil.scan.walk import hash_items
@@ -49,6 +50,12 @@ def match_command(
     exact_pdq: bool = typer.Option(
         False, "--exact", help="Hash images with the exact (full-decode) PDQ path."
     ),
+    video_mode: VideoMode = typer.Option(
+        VideoMode.fast,
+        "--video-mode",
+        help="vPDQ path: fast (same verdicts, several times faster) or exact "
+        "(bit-identical with the vpdq package); docs/pdq.md.",
+    ),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = all cores)."),
 ) -> None:
     """Report every hash set holding a match for each file or hash: exact, PDQ, vPDQ."""
@@ -72,7 +79,11 @@ def match_command(
         snapshot = open_snapshot(store)
         matcher = Matcher(snapshot, store, snapshot.select(hashset), options)
         rows = [_bare(matcher, text, typed) for text, typed in queries]
-        hashing = HashOptions(mode="exact" if exact_pdq else "fast", dihedral=dihedral)
+        hashing = HashOptions(
+            mode="exact" if exact_pdq else "fast",
+            dihedral=dihedral,
+            video_mode=video_mode.value,
+        )
         for record in hash_items(paths, ScanOptions(hashing=hashing), jobs):
             failed += record.error is not None
             found = [] if record.error else matcher.match(Query.of(record))

@@ -33,7 +33,7 @@ from rich.progress import (
 from rich.table import Table
 
 from vigil.cli.common import fail, open_case
-from vigil.cli.hash_cmd import Mode
+from vigil.cli.hash_cmd import Mode, VideoMode
 from vigil.errors import UnknownHashSetError, UsageError, VigilError
 from vigil.fsutil import atomic_write
 from vigil.media.sources.diskimage import IMAGE_FIELDS, image_facts
@@ -78,6 +78,12 @@ def scan_command(
         None, "--threshold", min=0, max=256, help="PDQ distance (default: each set's, else 31)."
     ),
     mode: Mode = typer.Option(Mode.fast, "--mode", help="PDQ decoding path (docs/pdq.md)."),
+    video_mode: VideoMode = typer.Option(
+        VideoMode.fast,
+        "--video-mode",
+        help="vPDQ path: fast (same verdicts, several times faster) or exact "
+        "(bit-identical with the vpdq package); docs/pdq.md.",
+    ),
     max_depth: int = typer.Option(
         32, "--max-depth", min=0, help="Archives nested deeper are not opened (error items)."
     ),
@@ -106,6 +112,7 @@ def scan_command(
         examiner=examiner,
         threshold=threshold,
         mode=mode.value,
+        video_mode=video_mode.value,
         max_depth=max_depth,
         jobs=jobs,
         image_format=None if image_format == ImageFormat.auto else image_format.value,

@@ -39,6 +39,7 @@ class ScanRequest:
     examiner: str | None = None
     threshold: int | None = None  # PDQ distance; None: each set's own, else 31
     mode: str = "fast"  # PDQ decoding path (docs/pdq.md)
+    video_mode: str = "fast"  # vPDQ decoding path: fast or exact (docs/pdq.md)
     max_depth: int = 32  # archives nested deeper are error items, not opened
     jobs: int = 0  # worker processes; 0: every core
     image_format: str | None = None  # raw or ewf: forced for disk images named as evidence
@@ -92,6 +93,7 @@ def scan_settings(case: Case, request: ScanRequest, sets: list[HashSetInfo]) -> 
         ],
         "pdq_threshold": request.threshold,
         "pdq_mode": request.mode,
+        "video_mode": request.video_mode,
         "archive_depth": request.max_depth,
         "image_format": request.image_format,
         "carve": request.carve,
@@ -141,7 +143,7 @@ def scan_case(
         else None
     )
     options = ScanOptions(
-        hashing=HashOptions(mode=request.mode),
+        hashing=HashOptions(mode=request.mode, video_mode=request.video_mode),
         archives=ArchiveLimits(max_depth=request.max_depth),
         known=IgnoreSetLookup(database_url(), tuple(i.name for i in ignoring))
         if ignoring

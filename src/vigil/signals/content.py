@@ -27,7 +27,7 @@ from vigil.media.images import (
 )
 from vigil.media.reader import open_evidence
 from vigil.media.sniff import media_kind
-from vigil.media.video import DEFAULT_MAX_FRAME_PIXELS
+from vigil.media.video import DEFAULT_MAX_FRAME_PIXELS, VideoMode
 from vigil.records import FileHashes
 from vigil.signals.crypto import Digests
 
@@ -45,6 +45,9 @@ class HashOptions:
     #: fast meets the accuracy bar (docs/pdq.md); use exact for hashes you will share.
     mode: PdqMode = "fast"
     dihedral: bool = False
+    #: vPDQ path: fast keeps the match verdicts at several times the speed; exact gives
+    #: the reference's frames and hashes bit for bit (docs/pdq.md).
+    video_mode: VideoMode = "fast"
     seconds_per_hash: float = 1.0
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_frame_pixels: int = DEFAULT_MAX_FRAME_PIXELS
