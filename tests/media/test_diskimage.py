@@ -241,3 +241,16 @@ def test_reading_an_image_changes_nothing(disks: dict[str, Path]) -> None:
     verify(disks["split"])
     assert {p: (p.stat().st_mtime_ns, p.stat().st_atime_ns) for p in files} == before
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files} == digests
+
+
+def test_a_looping_folder_is_walked_once(disks: dict[str, Path], tmp_path: Path) -> None:
+    data = bytearray(disks["raw"].read_bytes())
+    entry = data.find(b"DCIM       \x10")  # the 8.3 directory entry of /DCIM in p1
+    assert entry > 0
+    data[entry + 20 : entry + 22] = (0).to_bytes(2, "little")  # first cluster: the root's (2)
+    data[entry + 26 : entry + 28] = (2).to_bytes(2, "little")
+    looped = tmp_path / "loop.dd"
+    looped.write_bytes(bytes(data))
+    items = inside(looped)
+    assert any("loop" in (i.error or "") for i in items.values())
+    assert len(items) < 100
