@@ -152,14 +152,14 @@ class SealedItem:
     """One item as a seal remembers it: where it is, its key, and its digest."""
 
     source: str
-    index: int  # its position among the items of its source
+    index: int  # 0, or which of the items of the same path in its source (duplicates)
     path: str
     digest: bytes
 
     @property
-    def key(self) -> tuple[str, int]:
-        """What identifies the item across runs: its source and position."""
-        return self.source, self.index
+    def key(self) -> tuple[str, str, int]:
+        """What identifies the item across runs: its source, path and occurrence."""
+        return self.source, self.path, self.index
 
 
 def seal_items(items: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
@@ -171,13 +171,18 @@ def seal_items(items: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, An
     # Streamed: only the digests (32 bytes an item) and the compressed manifest are held,
     # so sealing a case of millions of items needs tens of MB, not the items themselves.
     leaves: list[bytes] = []
-    packer = zlib.compressobj(9)
-    chunks = [packer.compress(b"[")]
+    packer = zlib.compressobj(6)
+    chunks: list[bytes] = []
+    rows: list[str] = []
     for i in _sealed(items):
-        row = [i.source, i.index, i.path, i.digest[:_SHORT].hex()]
-        chunks.append(packer.compress((b"," if leaves else b"") + canonical_json(row)))
+        rows.append(json.dumps([i.source, i.index, i.path, i.digest[:_SHORT].hex()]))
         leaves.append(i.digest)
-    chunks.append(packer.compress(b"]") + packer.flush())
+        if len(rows) >= 4096:
+            chunks.append(packer.compress(("," if len(leaves) > len(rows) else "[").encode()))
+            chunks.append(packer.compress(",".join(rows).encode()))
+            rows = []
+    tail = ("," if len(leaves) > len(rows) else "[") + ",".join(rows) + "]"
+    chunks.append(packer.compress(tail.encode()) + packer.flush())
     return {
         "items": len(leaves),
         "root": merkle_root(leaves),
@@ -186,10 +191,10 @@ def seal_items(items: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, An
 
 
 def _sealed(items: Iterable[tuple[str, str, dict[str, Any]]]) -> Iterable[SealedItem]:
-    positions: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}
     for source, path, record in items:
-        index = positions.get(source, 0)
-        positions[source] = index + 1
+        index = seen.get((source, path), 0)  # which of the items of this path (an archive
+        seen[(source, path)] = index + 1  # may hold two members of one name)
         yield SealedItem(source, index, path, item_digest(record))
 
 
@@ -221,7 +226,7 @@ def compare_seal(
     check = SealCheck(intact=False)
     try:
         raw = json.loads(zlib.decompress(base64.b64decode(seal["manifest"])))
-        before = {(s, int(i)): (p, bytes.fromhex(d)) for s, i, p, d in raw}
+        before = {(s, p, int(i)): (p, bytes.fromhex(d)) for s, i, p, d in raw}
     except (KeyError, TypeError, ValueError, zlib.error) as exc:
         check.problems.append(f"the seal's manifest cannot be read ({exc}): items not named")
         return check

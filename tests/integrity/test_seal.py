@@ -181,3 +181,17 @@ def test_report_and_referral_sign_the_head_and_the_report_prints_it(tmp_path: Pa
         head = json.loads(package.read("audit-head.json"))
     assert head["reason"] == "refer" and head["case"] == "c"
     assert _verify(home)[0] == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(records, st.data())
+def test_a_seal_names_exactly_the_item_removed_or_added(items: list, data: st.DataObject) -> None:
+    unique = list({(s, p): (s, p, r) for s, p, r in items}.values())
+    seal = seal_items(unique)
+    if unique:
+        i = data.draw(st.integers(0, len(unique) - 1))
+        check = compare_seal(seal, unique[:i] + unique[i + 1 :])
+        assert check.removed == [unique[i][1]] and not check.changed and not check.added
+    extra = ("/new", "added.jpg", {"md5": 1})
+    check = compare_seal(seal, [*unique, extra])
+    assert check.added == ["added.jpg"] and not check.removed and not check.changed
