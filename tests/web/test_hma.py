@@ -257,3 +257,67 @@ def test_fetched_urls_reach_the_match_log_only_when_configured(
     finally:
         origin.shutdown()
         origin.server_close()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_hma_shapes_status_codes_and_open_routes(
+    store_url: str, keys: dict[str, str], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """HMA's shapes where Vigil used to differ, under `vigil serve --hma-open-routes`."""
+    md5 = rng.bytes(16).hex()
+    with Server(store_url, tmp_path / "home", serve_args=["--hma-open-routes"]) as running:
+        assert "WARNING: --hma-open-routes" in running.log.read_text()
+        with running.client() as c:  # no key at all
+            home = c.get("/", follow_redirects=False)
+            assert home.status_code == 302 and home.headers["location"] == "/status"
+            assert c.post("/c/banks", json={"name": "OPEN"}).status_code == 201
+            assert c.post("/c/bank/OPEN/signal", json={"video_md5": md5}).json() == {
+                "id": 1,
+                "signals": {"video_md5": md5},
+            }
+            found = c.get("/m/lookup", params={"signal_type": "video_md5", "signal": md5})
+            assert found.json() == {"OPEN": [{"bank_content_id": 1, "distance": "-"}]}
+            same = c.post("/m/compare", json={"video_md5": [md5, md5], "pdq": ["0" * 64] * 2})
+            assert same.json() == {"video_md5": [True, {}], "pdq": [True, {"distance": 0}]}
+            status = c.get("/m/index/status").json()
+            assert set(status) == {"pdq", "video_md5"}
+            assert status["video_md5"]["size"] == 1 and status["pdq"]["present"] is True
+            assert c.get("/c/content_type").json() == [
+                {"name": "photo", "enabled": True},
+                {"name": "video", "enabled": True},
+            ]
+            assert set(c.get("/c/signal_type/index").json()["pdq"]) == {
+                "db_size",
+                "index_size",
+                "index_out_of_date",
+                "newest_db_item",
+                "index_built_to",
+            }
+            missing = c.get("/m/raw_lookup", params={"signal_type": "pdq"})
+            assert missing.status_code == 422 and missing.json()[0]["loc"] == ["signal"]
+            bad_flag = c.get(
+                "/m/raw_lookup",
+                params={"signal_type": "pdq", "signal": "0" * 64, "include_distance": "maybe"},
+            )
+            assert bad_flag.status_code == 422
+            assert c.post("/c/banks", json={}).status_code == 422
+            photo = c.post("/h/hash", files={"photo": ("p.jpg", jpeg(), "image/jpeg")}).json()
+            assert list(photo) == ["pdq"]  # no md5/sha1/sha256 unless asked
+            asked = c.post("/h/hash?types=pdq,sha256", files={"photo": ("p.jpg", jpeg())})
+            assert list(asked.json()) == ["pdq", "sha256"]
+            assert (
+                c.post("/h/hash?types=tmk", files={"photo": ("p.jpg", jpeg())}).status_code == 400
+            )
+            put = c.put("/c/bank/OPEN/content/1", json={"disable_until_ts": 0, "note": "n"})
+            assert put.json() == {
+                "id": 1,
+                "disable_until_ts": 0,
+                "collab_metadata": {},
+                "original_media_uri": None,
+                "bank": {"matching_enabled_ratio": 1.0, "name": "OPEN"},
+                "user_metadata": None,
+                "note": "n",
+            }
+            # /v1 and the admin routes still need a key
+            assert c.get("/v1/hashsets").status_code == 401
+            assert c.get("/v1/matchlog").status_code == 401
