@@ -42,6 +42,8 @@ def test_a_container_beyond_the_depth_is_an_error_item_and_exit_1(tmp_path: Path
     assert "nested deeper than 3" in errors[0]["error"]
     assert errors[0]["path"].endswith("level4.zip!/")  # the container that stayed closed
     assert not any(r["matches"] for r in rows)
+    again = vigil("scan", str(evidence), "--case", "c", "--max-depth", "3", home=home)
+    assert again.returncode == 1 and "1 items not examined" in again.stderr  # a resume says so too
 
 
 def test_unsupported_and_encrypted_containers_are_error_items(tmp_path: Path) -> None:

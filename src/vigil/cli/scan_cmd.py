@@ -132,13 +132,14 @@ def scan_command(
         store.close()
     if not quiet:
         _print_summary(outcome.case, outcome.summary, outcome.duplicates)
-    if outcome.summary.errors:
+    unexamined = max(outcome.summary.errors, outcome.not_examined)  # earlier runs count too
+    if unexamined:
         typer.echo(
-            f"scan: finished, with {outcome.summary.errors:,} items not examined "
+            f"scan: finished, with {unexamined:,} items not examined in the case "
             "(each has its error: vigil results)",
             err=True,
         )
-    raise typer.Exit(1 if outcome.summary.errors else 0)
+    raise typer.Exit(1 if unexamined else 0)
 
 
 def _run(store: Store, request: ScanRequest, quiet: bool, json_progress: bool) -> CaseScan:

@@ -55,6 +55,7 @@ class CaseScan:
     duplicates: int = 0
     resumed: bool = False
     sets: list[HashSetInfo] = field(default_factory=list)
+    not_examined: int = 0  # items of the whole case with an error, earlier runs included
 
 
 def choose_sets(
@@ -172,4 +173,6 @@ def scan_case(
     finished["seal"] = cases.seal(case)  # the results as they are now: audit --verify checks
     cases.record(case, "scan.finish", finished, actor)
     cases.sign_head(case, "scan.finish", actor)
-    return CaseScan(case, summary, duplicates, resuming, alerting + ignoring)
+    outcome = CaseScan(case, summary, duplicates, resuming, alerting + ignoring)
+    outcome.not_examined = cases.not_examined(case)
+    return outcome

@@ -83,6 +83,10 @@ class CaseService:
         """Sources and items recorded so far."""
         return self.repo.counts(case)
 
+    def not_examined(self, case: Case) -> int:
+        """Items of the whole case recorded with an error (not, or not fully, examined)."""
+        return self.repo.not_examined(case)
+
     def duplicate_count(self, case: Case) -> int:
         """Files that are exact copies (same SHA-256) of a file found earlier in the case."""
         return self.repo.duplicate_count(case)

@@ -349,6 +349,13 @@ class CaseRepository:
         items = self.db.execute("SELECT COUNT(*) FROM case_items WHERE case_id = ?", (case.id,))
         return {"sources": int(sources[0][0]), "items": int(items[0][0])}
 
+    def not_examined(self, case: Case) -> int:
+        """Items recorded with an error: not (fully) examined, in the whole case."""
+        rows = self.db.execute(
+            "SELECT COUNT(*) FROM case_items WHERE case_id = ? AND error IS NOT NULL", (case.id,)
+        )
+        return int(rows[0][0])
+
     # -- audit log ------------------------------------------------------------------------
 
     def audit(self, case: Case, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
