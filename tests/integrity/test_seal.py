@@ -195,3 +195,27 @@ def test_a_seal_names_exactly_the_item_removed_or_added(items: list, data: st.Da
     extra = ("/new", "added.jpg", {"md5": 1})
     check = compare_seal(seal, [*unique, extra])
     assert check.added == ["added.jpg"] and not check.removed and not check.changed
+
+
+def test_the_seal_holds_and_catches_an_edit_on_postgresql(tmp_path: Path) -> None:
+    import psycopg
+
+    from tests.stores import postgres_schema_url
+
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    for i in range(3):
+        (evidence / f"p{i}.png").write_bytes(image_bytes("PNG", picture(seed=20 + i)))
+    for url in postgres_schema_url():
+        home = tmp_path / "home"
+        scan = vigil("scan", str(evidence), "--case", "c", home=home, database_url=url)
+        assert scan.returncode == 0, scan.stderr
+        ok = vigil("audit", "c", "--verify", home=home, database_url=url)
+        assert ok.returncode == 0, ok.stderr
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("UPDATE case_items SET size = size + 1 WHERE path LIKE '%p1.png'")
+        bad = vigil("audit", "c", "--verify", home=home, database_url=url)
+        assert (
+            bad.returncode == 1
+            and f"item changed after the seal of entry 2: {evidence / 'p1.png'}" in bad.stderr
+        )
