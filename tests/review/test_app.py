@@ -226,3 +226,17 @@ def test_settings_change_the_pictures(app: App) -> None:
         energy(Image.open(p)) < energy(Image.open(reviewed.files["a_small"])) for p in cached
     )
     assert Look(blur=0).blur == 1  # never unblurred
+
+
+def test_warming_makes_only_blurred_thumbnails_ahead(reviewed: Reviewed) -> None:
+    store, review = reviewed.session()
+    order = review.warm_order()
+    assert len(order) == 1 + 5  # the matched group, then the five unknown groups
+    looks = [Look(), Look(blur=1, grey=False)]
+    assert review.warm(order, looks) == 2 * len(order)
+    assert review.warm(order, looks) == 0  # cached
+    cached = list((reviewed.home / "cache").rglob("*.jpg"))
+    assert len(cached) == 2 * len(order)
+    sharp = energy(Image.open(reviewed.files["a_small"]))
+    assert all(energy(Image.open(p)) < sharp / 5 for p in cached)
+    store.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import sys
+import threading
 
 import typer
 
@@ -24,6 +25,7 @@ from vigil.review.accounts import ROLES, Accounts, User
 from vigil.review.groups import DEFAULT_GROUP_DISTANCE
 from vigil.review.leads import case_leads
 from vigil.review.service import ReviewSession
+from vigil.review.thumbs import Look
 from vigil.services.cases import UnknownCaseError
 from vigil.store import open_store
 
@@ -83,6 +85,14 @@ def review_command(
         )
         hosts.append(host)
     app = create_app(session, allowed_hosts=hosts)
+    # Blurred thumbnails of the first groups are made while the examiners log in, in
+    # each examiner's look; the thread touches only the evidence and the cache.
+    looks = list({session.look(u) for u in Accounts(session.store).list()} | {Look()})
+    stop = threading.Event()
+    warming = threading.Thread(
+        target=session.warm, args=(session.warm_order(), looks, stop), daemon=True
+    )
+    warming.start()
     counts = {q: len(session.queue(q, User(0, "", "reviewer", {}))) for q in ("matched", "unknown")}
     typer.echo(
         f"vigil review: case {case_name}: {len(session.media)} media in {len(session.groups)} "
@@ -93,6 +103,8 @@ def review_command(
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
+        stop.set()
+        warming.join(timeout=10)
         session.store.close()
 
 

@@ -330,6 +330,33 @@ class ReviewSession:
         self.cache.put(sha256, look, data)
         return data
 
+    def warm_order(self, limit: int = 300) -> list[str]:
+        """The media shown first (the first groups of the matched and unknown queues).
+
+        Read from the store now, so that ``warm`` can run in a thread that touches only
+        the evidence and the cache.
+        """
+        nobody = User(0, "", "reviewer", {})
+        order = [
+            g.first.sha256 for name in ("matched", "unknown") for g in self.queue(name, nobody)
+        ]
+        return order[:limit]
+
+    def warm(self, order: list[str], looks: list[Look], stop: threading.Event | None = None) -> int:
+        """Make blurred thumbnails ahead of the examiners (cold pages come up cached); how many."""
+        made = 0
+        for sha in order:
+            for look in looks:
+                if stop is not None and stop.is_set():
+                    return made
+                try:
+                    if self.cache.get(sha, look) is None:
+                        self.thumbnail(sha, look)
+                        made += 1
+                except NoPictureError:
+                    pass
+        return made
+
     def start_reveal(self, user: User, sha256: str, mode: str) -> str:
         """Open an exposure (a reveal is being held); the token for its clear picture."""
         self._medium(sha256)
