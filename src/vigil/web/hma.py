@@ -19,6 +19,7 @@ set's attributes. Errors are ``{"message": ...}`` as in HMA (plus ``error``).
 from __future__ import annotations
 
 import random
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -54,6 +55,7 @@ def build(service: Service) -> APIRouter:
     )
     hasher = HmaHasher(service)
     counts: dict[str, Any] = {}
+    recounting = threading.Lock()
 
     @router.get("/h/hash", summary="HMA: hash the media at a URL")
     async def hash_get(request: Request, key: Any = matcher) -> dict[str, str]:
@@ -203,10 +205,8 @@ def build(service: Service) -> APIRouter:
                 out[kind] = [left == right, {}]
         return out
 
-    def index_sizes() -> dict[str, int]:
-        """Hashes of each exact type in the store, counted once per store version."""
-        snap = service.snapshot()
-        if counts.get("version") != snap.version:
+    def recount(version: str) -> None:
+        try:
             totals: dict[str, int] = {}
             with service.pool.store() as store:
                 sets = HashSets(store)
@@ -214,7 +214,23 @@ def build(service: Service) -> APIRouter:
                     by_type, _ = sets.counts(info.name)
                     for t, n in by_type.items():
                         totals[t] = totals.get(t, 0) + int(n)
-            counts.update(version=snap.version, totals=totals)
+            counts.update(version=version, totals=totals)
+        finally:
+            recounting.release()
+
+    def index_sizes() -> dict[str, int]:
+        """Hashes of each type: PDQ from the snapshot, exact types counted in the store.
+
+        Counting the exact types reads every set (seconds at 10 M entries), so after a
+        change the last count is answered while a thread counts again, as HMA answers
+        its last index build's size; only the very first call waits for a count.
+        """
+        snap = service.snapshot()
+        if "totals" not in counts:
+            recounting.acquire()
+            recount(snap.version)
+        elif counts["version"] != snap.version and recounting.acquire(blocking=False):
+            threading.Thread(target=recount, args=(snap.version,), daemon=True).start()
         totals = dict(counts["totals"])
         totals["pdq"] = len(snap.pdq)
         totals["vpdq"] = len(snap.vpdq)
