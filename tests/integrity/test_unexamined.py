@@ -81,3 +81,24 @@ def test_a_42_zip_style_bomb_is_stopped_by_the_budget_and_reported(tmp_path: Pat
     budget = [r for r in rows if r["error"] and "budget" in r["error"]]
     assert budget, [r["error"] for r in rows if r["error"]][:5]
     assert len(rows) < 5000
+
+
+def test_a_7z_bomb_stops_decompressing_once_the_budget_is_spent(tmp_path: Path) -> None:
+    """The budget stops the decompression itself, not only the keeping of what comes out."""
+    import py7zr
+
+    from vigil.media.archives import ArchiveLimits, Budget, members
+
+    path = tmp_path / "bomb.7z"
+    with py7zr.SevenZipFile(path, "w") as archive:
+        for i in range(40):
+            archive.writestr(bytes(1 << 20), f"zeros{i}.bin")
+    limits = ArchiveLimits(expansion_floor=4 << 20, max_expansion=1.0)
+    with path.open("rb") as stream:
+        found = list(members(stream, "application/x-7z-compressed", "bomb.7z", limits,
+                             Budget.for_source(limits, path.stat().st_size)))  # fmt: skip
+    assert len(found) < 10, [m.error for m in found]
+    assert (
+        found[-1].error is not None and "the rest of this archive was not read" in found[-1].error
+    )
+    assert "budget" in found[-1].error

@@ -494,6 +494,8 @@ def _sevenzip_members(stream: BinaryIO, limits: ArchiveLimits, budget: Budget) -
         def run() -> None:
             try:
                 archive.extractall(factory=factory)
+            except _BudgetSpentError as exc:  # decompression stopped, not only its output dropped
+                handoff.put(("", None, f"the rest of this archive was not read: {exc}"))
             except Exception as exc:  # reported as one error member
                 handoff.put(("", None, f"cannot read 7z archive: {exc}"))
             finally:
@@ -535,13 +537,18 @@ class _SevenZipWriter:
         self._name, self._handoff, self._limits, self._budget = filename, handoff, limits, budget
         self._buffer = bytearray()
         self._error: str | None = None
+        self._closed = False
 
     def write(self, data: bytes | bytearray) -> int:
         if self._error is None:
             try:
                 self._budget.take(len(data))
             except ArchiveLimitError as exc:
+                # The budget is spent: this member is an error, and the extraction stops
+                # here (raising out of py7zr), so a bomb costs no more decompression.
                 self._error = str(exc)
+                self.close()
+                raise _BudgetSpentError(str(exc)) from exc
             if len(self._buffer) + len(data) > self._limits.memory_member_bytes:
                 self._error = self._error or (
                     f"7z member over {self._limits.memory_member_bytes:,} bytes: "
@@ -565,6 +572,13 @@ class _SevenZipWriter:
         return len(self._buffer)
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         data = None if self._error else bytes(self._buffer)
         self._handoff.put((self._name, data, self._error))
         self._buffer = bytearray()
+
+
+class _BudgetSpentError(Exception):
+    """Raised through py7zr's extraction to stop it once the budget is spent."""
