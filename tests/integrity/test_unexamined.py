@@ -102,3 +102,19 @@ def test_a_7z_bomb_stops_decompressing_once_the_budget_is_spent(tmp_path: Path) 
         found[-1].error is not None and "the rest of this archive was not read" in found[-1].error
     )
     assert "budget" in found[-1].error
+
+
+def test_once_the_budget_is_spent_one_item_stands_for_the_rest() -> None:
+    from vigil.media.archives import ArchiveLimits, Budget, members
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(5000):
+            archive.writestr(f"z{i}.bin", bytes(4096))
+    limits = ArchiveLimits(expansion_floor=1 << 20, max_expansion=1.0)
+    budget = Budget.for_source(limits, len(buffer.getvalue()))
+    found = list(members(buffer, "application/zip", "z.zip", limits, budget))
+    assert len(found) < 300
+    assert found[-1].name == "" and "the rest of this archive was not read" in (
+        found[-1].error or ""
+    )

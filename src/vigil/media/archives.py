@@ -300,8 +300,14 @@ def _too_many(limits: ArchiveLimits) -> Member:
 
 
 def _spent(budget: Budget) -> Member | None:
-    """An error member ending the archive once its CPU-time budget is spent."""
+    """An error member ending the archive once its budget (bytes or CPU time) is spent.
+
+    One item says so for all the members left, rather than one error each: a bomb of a
+    million members makes one row, not a million.
+    """
     try:
+        if budget.remaining < 0:
+            budget.take(0)  # raises the bytes budget's error
         budget.check_time()
     except ArchiveLimitError as exc:
         return Member(name="", kind="other", error=f"the rest of this archive was not read: {exc}")
