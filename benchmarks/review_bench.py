@@ -109,15 +109,18 @@ def bench_thumbnails(cores: int) -> None:
                 "/login", data={"name": "bench", "password": "benchmark password", "csrf": token[1]}
             )
             for label in ("cold", "cached"):
+                cpu0 = time.process_time()  # server and client: one process
                 t0 = time.perf_counter()
                 page = client.get("/queue/unknown?page=0").text
                 urls = re.findall(r'src="(/thumb/[0-9a-f]+\.jpg)"', page)
                 with ThreadPoolExecutor(6) as pool:  # a browser's six connections
                     sizes = list(pool.map(lambda u: len(client.get(u).content), urls))
                 elapsed = time.perf_counter() - t0
+                cpu = time.process_time() - cpu0
                 print(
                     f"page + {len(urls)} thumbnails, {label:6} {elapsed:8.2f} s  "
-                    f"({sum(sizes) / len(sizes) / 1024:.1f} KiB each)"
+                    f"(CPU {cpu:.2f} s; {sum(sizes) / len(sizes) / 1024:.1f} KiB each; "
+                    f"load average {os.getloadavg()[0]:.1f})"
                 )
         server.should_exit = True
         thread.join()
