@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 import io
 
+import av
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from tests.review.evidence import exif_block, jpeg, picture, shapes
 from vigil.review.metadata import image_metadata, thumbnail_hashes, video_metadata
+from vigil.review.thumbs import Look, blurred
 
 
 def test_exif_fields_and_the_embedded_thumbnail() -> None:
@@ -59,3 +63,24 @@ def test_hostile_exif_never_raises(junk: bytes) -> None:
     start = base.index(b"Exif\x00\x00")
     spoiled = base[: start + 20] + junk + base[start + 20 + len(junk) :]
     image_metadata(spoiled)  # fewer fields, never an exception
+
+
+def test_video_container_leads_and_the_still_strip() -> None:
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        container.metadata["location"] = "+48.8584+002.2945/"
+        container.metadata["creation_time"] = "2021-07-04T12:30:00.000000Z"
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(30):
+            rgb = np.asarray(picture(i % 3 + 10, (160, 120)))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    data = buffer.getvalue()
+    meta = video_metadata(data)
+    assert (meta.latitude, meta.longitude) == (48.8584, 2.2945)
+    assert meta.taken is not None and meta.taken.startswith("2021-07-04T12:30:00")
+    strip = Image.open(io.BytesIO(blurred(data, "video", Look())))
+    assert strip.mode == "L" and strip.width > 4 * strip.height  # five stills side by side
