@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from vigil.media.sources.base import Locator
 from vigil.media.sources.diskimage import DiskImageSource, detect_head, image_facts
-from vigil.media.sources.ewf import raw_segments, verify
+from vigil.media.sources.ewf import EwfReader, open_reader, raw_segments, verify
 from vigil.media.sources.folder import FolderSource
 from vigil.media.sources.registry import read_locator, walk
 
@@ -254,3 +254,17 @@ def test_a_looping_folder_is_walked_once(disks: dict[str, Path], tmp_path: Path)
     items = inside(looped)
     assert any("loop" in (i.error or "") for i in items.values())
     assert len(items) < 100
+
+
+def test_the_e01_chunk_reader_agrees_with_libewf(disks: dict[str, Path]) -> None:
+    raw = disks["raw"].read_bytes()
+    for name in ("one", "split"):  # compressed (best), and uncompressed in two segments
+        reader = open_reader(str(disks[name]), "ewf")
+        try:
+            assert isinstance(reader, EwfReader) and reader.chunks is not None
+            fast = b"".join(reader.read_at(o, 1 << 20) for o in range(0, reader.size, 1 << 20))
+            assert fast == raw
+            reader.chunks = None  # the same image through libewf alone
+            assert reader.read_at(5_000_000, 70_000) == raw[5_000_000:5_070_000]
+        finally:
+            reader.close()

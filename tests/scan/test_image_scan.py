@@ -250,17 +250,17 @@ def _raises() -> Iterator[int]:
 
 
 @pytest.mark.parametrize(
-    ("fn", "says"),
+    ("fn", "says", "idle"),
     [
-        (_then_hang, "no progress"),
-        (_then_crash, "crashed (SIGSEGV)"),
-        (_then_hog, "memory"),
+        (_then_hang, "no progress", 2),
+        (_then_crash, "crashed (SIGSEGV)", 60),
+        (_then_hog, "memory", 60),
     ],
 )
-def test_a_crash_a_hang_or_a_memory_hog_costs_only_what_was_not_reached(fn, says) -> None:  # type: ignore[no-untyped-def]
+def test_a_crash_a_hang_or_a_memory_hog_costs_only_what_was_not_reached(fn, says, idle) -> None:  # type: ignore[no-untyped-def]
     got: list[int] = []
     with pytest.raises(ChildFailedError, match=says.replace("(", r"\(").replace(")", r"\)")):
-        for value in in_child(fn, 3, idle_seconds=2, memory_bytes=512 << 20):
+        for value in in_child(fn, 3, idle_seconds=idle, memory_bytes=512 << 20):
             got.append(value)
     assert got == [0, 1, 2]
 

@@ -21,6 +21,8 @@ import contextlib
 import hashlib
 import os
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -196,7 +198,15 @@ def _segment_index(starts: list[int], offset: int) -> int:
 
 
 class EwfReader(Reader):
-    """EWF media through libewf, from segment streams opened read-only by Vigil."""
+    """EWF media through libewf, from segment streams opened read-only by Vigil.
+
+    libewf opens the image, checks it and gives its metadata (stored hashes, case
+    data). The media bytes of the common E01 layout (EnCase 2-6 and ewfacquire: a
+    ``volume`` section and ``table`` sections of chunk offsets) are then read by
+    ``ChunkTable`` with zlib: the libewf of the Python wheel inflates with its own
+    deflate code, measured here 30 times slower than zlib (20 against 690 MB/s of CPU).
+    Any other layout (EWF2 ``.Ex01``, SMART ``.s01``) is read through libewf.
+    """
 
     def __init__(self, streams: list[BinaryIO]) -> None:
         """Open the E01 whose segments are ``streams`` (in order)."""
@@ -209,12 +219,15 @@ class EwfReader(Reader):
         except Exception as exc:
             self.close()
             raise ImageError(f"cannot open the E01: {exc}") from exc
+        self.chunks = ChunkTable.parse(streams, self.size)
 
     def read_at(self, offset: int, size: int) -> bytes:
-        """Decompressed media bytes (libewf checks each chunk)."""
+        """Decompressed media bytes (each chunk checked: zlib's or the stored Adler-32)."""
         size = max(0, min(size, self.size - offset))
         if size == 0:
             return b""
+        if self.chunks is not None:
+            return self.chunks.read(offset, size)
         try:
             return bytes(self._handle.read_buffer_at_offset(size, offset))
         except Exception as exc:
@@ -246,6 +259,128 @@ class EwfReader(Reader):
             self._handle.close()
         for stream in self._streams:
             stream.close()
+
+
+_SECTION = struct.Struct("<16sQQ40xI")  # type, next offset, size, padding, Adler-32
+_TABLE_HEADER = struct.Struct("<I4xQ4xI")  # entries, base offset, padding, Adler-32
+
+
+class ChunkTable:
+    """Where each chunk of an E01's media lies: (segment, offset, compressed), read with zlib.
+
+    Parsed from the segment files' ``volume`` and ``table`` sections (EWF-E01 as EnCase
+    2-6 and ewfacquire write it). ``parse`` returns None for anything it does not
+    recognise, and the caller reads through libewf instead.
+    """
+
+    def __init__(
+        self,
+        streams: list[BinaryIO],
+        chunk_size: int,
+        media_size: int,
+        entries: list[tuple[int, int, bool, int]],
+    ) -> None:
+        """``entries``: per chunk (segment, offset, compressed, end of its data area)."""
+        self.streams, self.chunk_size, self.media_size = streams, chunk_size, media_size
+        self.entries = entries
+        self._cache: dict[int, bytes] = {}
+
+    @classmethod
+    def parse(cls, streams: list[BinaryIO], media_size: int) -> ChunkTable | None:
+        """The chunk table, or None (not this layout, or inconsistent: libewf reads it)."""
+        try:
+            return cls._parse(streams, media_size)
+        except (OSError, ValueError, struct.error, zlib.error):
+            return None
+
+    @classmethod
+    def _parse(cls, streams: list[BinaryIO], media_size: int) -> ChunkTable | None:
+        chunk_size = chunk_count = 0
+        entries: list[tuple[int, int, bool, int]] = []
+        for segment, stream in enumerate(streams):
+            size = stream.seek(0, os.SEEK_END)
+            sectors_end = 0
+            pos = 13
+            for _ in range(100_000):
+                stream.seek(pos)
+                raw = stream.read(_SECTION.size)
+                if len(raw) < _SECTION.size:
+                    return None
+                kind, nxt, length, checksum = _SECTION.unpack(raw)
+                if zlib.adler32(raw[:72]) != checksum:
+                    return None
+                kind = kind.rstrip(b"\0")
+                if kind in (b"volume", b"disk"):
+                    if length != _SECTION.size + 1052:
+                        return None  # not the EnCase 2-6 layout
+                    body = stream.read(24)
+                    chunk_count, per_chunk, per_sector = struct.unpack("<4xIII", body[:16])
+                    chunk_size = per_chunk * per_sector
+                elif kind == b"sectors":
+                    sectors_end = pos + length
+                elif kind == b"table":
+                    entries.extend(cls._table(stream, segment, sectors_end))
+                if kind in (b"next", b"done") or nxt <= pos or nxt > size:
+                    break
+                pos = nxt
+        if not chunk_size or len(entries) != chunk_count:
+            return None
+        if chunk_count != -(-media_size // chunk_size):
+            return None
+        return cls(streams, chunk_size, media_size, entries)
+
+    @staticmethod
+    def _table(stream: BinaryIO, segment: int, end: int) -> list[tuple[int, int, bool, int]]:
+        raw = stream.read(_TABLE_HEADER.size)
+        count, base, checksum = _TABLE_HEADER.unpack(raw)
+        if zlib.adler32(raw[:20]) != checksum or count > 1 << 24:
+            raise ValueError("bad table header")
+        values = struct.unpack(f"<{count}I", stream.read(4 * count))
+        return [(segment, base + (v & 0x7FFFFFFF), bool(v & 0x80000000), end) for v in values]
+
+    def read(self, offset: int, size: int) -> bytes:
+        """Media bytes ``[offset, offset + size)``."""
+        out = bytearray()
+        while size > 0:
+            index, inner = divmod(offset, self.chunk_size)
+            data = self.chunk(index)
+            piece = data[inner : inner + size]
+            if not piece:
+                break
+            out += piece
+            offset += len(piece)
+            size -= len(piece)
+        return bytes(out)
+
+    def chunk(self, index: int) -> bytes:
+        """One chunk's media bytes, checked (a few recent ones are kept)."""
+        cached = self._cache.get(index)
+        if cached is not None:
+            return cached
+        segment, at, compressed, end = self.entries[index]
+        want = min(self.chunk_size, self.media_size - index * self.chunk_size)
+        nxt = self.entries[index + 1] if index + 1 < len(self.entries) else None
+        stop = nxt[1] if nxt is not None and nxt[0] == segment and nxt[1] > at else end
+        stream = self.streams[segment]
+        if compressed:
+            stream.seek(at)
+            raw = stream.read(max(stop - at, 0) or self.chunk_size + 1024)
+            try:
+                data = zlib.decompressobj().decompress(raw, want)
+            except zlib.error as exc:
+                raise OSError(f"E01 chunk {index:,} is corrupt: {exc}") from exc
+        else:
+            stream.seek(at)
+            raw = stream.read(want + 4)
+            data = raw[:want]
+            if len(raw) == want + 4 and zlib.adler32(data) != int.from_bytes(raw[want:], "little"):
+                raise OSError(f"E01 chunk {index:,} is corrupt: its checksum does not match")
+        if len(data) != want:
+            raise OSError(f"E01 chunk {index:,} is short: {len(data):,} of {want:,} bytes")
+        if len(self._cache) >= 64:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[index] = data
+        return data
 
 
 def open_reader(path: str, fmt: str) -> Reader:
