@@ -30,7 +30,14 @@ from typing import IO, Any
 
 from vigil.errors import HashSetError, InvalidHashError, UsageError
 from vigil.hashsets.formats.base import UTF8_BOM, HashSetFormat, ReadContext
-from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind, Rejected, canonical_hash
+from vigil.hashsets.model import (
+    DigestBlock,
+    Entry,
+    HashSetInfo,
+    HashSetKind,
+    Rejected,
+    canonical_hash,
+)
 
 FILE_NAME = "NSRLFile.txt"
 PROD_NAME = "NSRLProd.txt"
@@ -114,7 +121,7 @@ class NsrlRds2Format(HashSetFormat):
                 return 0
         return 100 if _is_file_header(head) else 0
 
-    def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
+    def read(self, ctx: ReadContext) -> Iterator[Entry | DigestBlock | Rejected]:
         """Distinct files in file order, with their products (see the module docstring)."""
         try:
             with ctx.path.open("rb") as probe:
@@ -132,7 +139,7 @@ class NsrlRds2Format(HashSetFormat):
         with ctx.open() as handle:
             yield from self._rows(ctx, handle, products)
 
-    def _read_zip(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
+    def _read_zip(self, ctx: ReadContext) -> Iterator[Entry | DigestBlock | Rejected]:
         try:
             archive = zipfile.ZipFile(ctx.path)
         except (OSError, zipfile.BadZipFile) as exc:
@@ -158,14 +165,14 @@ class NsrlRds2Format(HashSetFormat):
 
     def _rows(
         self, ctx: ReadContext, handle: IO[bytes], products: dict[str, str], where: str = ""
-    ) -> Iterator[Entry | Rejected]:
+    ) -> Iterator[Entry | DigestBlock | Rejected]:
         """Group consecutive rows of the same file; one entry per group."""
         with io.TextIOWrapper(handle, encoding="latin-1", newline="") as text:
             yield from self._parse(ctx, text, products, where)
 
     def _parse(
         self, ctx: ReadContext, text: IO[str], products: dict[str, str], where: str
-    ) -> Iterator[Entry | Rejected]:
+    ) -> Iterator[Entry | DigestBlock | Rejected]:
         reader = csv.reader(text)
         try:
             header = next(reader, None)
@@ -179,6 +186,7 @@ class NsrlRds2Format(HashSetFormat):
         code_at = names.index("productcode")
         special_at = names.index("specialcode") if "specialcode" in names else None
         width = len(names)
+        blocks = _Blocks()
         current: Entry | None = None
         key: tuple[str, str] = ("", "")
         seen: list[str] = []
@@ -205,7 +213,7 @@ class NsrlRds2Format(HashSetFormat):
             if (sha1, md5) != key:
                 if current is not None:
                     _finish(current, seen, specials)
-                    yield current
+                    yield from blocks.add(current)
                     current = None
                 key = (sha1, md5)
                 seen, specials = [], []
@@ -242,7 +250,8 @@ class NsrlRds2Format(HashSetFormat):
                     specials.append(special)
         if current is not None:
             _finish(current, seen, specials)
-            yield current
+            yield from blocks.add(current)
+        yield from blocks.flush()
 
     def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
         """A zip at ``out`` holding NSRLFile.txt and NSRLProd.txt (see the module docstring)."""
@@ -277,6 +286,41 @@ class NsrlRds2Format(HashSetFormat):
 
 def _quote(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
+
+
+class _Blocks:
+    """Files holding a SHA-1 and an MD5 (and products) gathered into DigestBlocks.
+
+    The store then loads them without one record per file (issue 16); a file missing
+    either digest goes out as an ``Entry`` of its own, in order.
+    """
+
+    SIZE = 50_000
+
+    def __init__(self) -> None:
+        self.sha1: list[str] = []
+        self.md5: list[str] = []
+        self.extras: list[dict[str, Any] | None] = []
+
+    def add(self, entry: Entry) -> Iterator[Entry | DigestBlock]:
+        """Buffer ``entry`` if it fits a block; yield what has to go out now."""
+        signals = entry.signals
+        if len(signals) == 2 and signals.get("sha1") and signals.get("md5"):
+            self.sha1.append(signals["sha1"])
+            self.md5.append(signals["md5"])
+            self.extras.append(entry.extra or None)
+            if len(self.sha1) >= self.SIZE:
+                yield from self.flush()
+            return
+        yield from self.flush()
+        yield entry
+
+    def flush(self) -> Iterator[DigestBlock]:
+        """The buffered files as one block."""
+        if self.sha1:
+            extras = self.extras if any(self.extras) else None
+            yield DigestBlock("sha1", self.sha1, others={"md5": self.md5}, extras=extras)
+            self.sha1, self.md5, self.extras = [], [], []
 
 
 def _finish(entry: Entry, products: list[str], specials: list[str]) -> None:
