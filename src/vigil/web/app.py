@@ -8,6 +8,7 @@ app's lifespan.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,6 +38,17 @@ manage the sets, and receive signed webhook events on matches. Every route excep
 <key>` or `X-API-Key` (`vigil serve --hma-open-routes` opens the HMA routes).
 Uploads are hashed in memory and never stored; answers carry hashes and verdicts,
 never media. HMA-compatible routes (/status, /h, /m, /c) follow HMA's shapes."""
+
+
+#: FastAPI 0.16x's native OpenTelemetry asks the global providers on every request
+#: whether to trace (~30 us a request on this machine), and the service exports
+#: nothing: nothing leaves the machine (Prometheus metrics are at /metrics). Older
+#: FastAPI versions have no such option.
+NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
 
 
 def create_app(config: ServiceConfig | None = None) -> FastAPI:
@@ -73,6 +85,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        **NO_TELEMETRY,
     )
     app.state.service = service
     errors.install(app)
