@@ -286,3 +286,10 @@ def test_fast_mode_on_variable_frame_rate(tmp_path: Path) -> None:
     exact, _ = vpdq_from_video(path, mode="exact")
     fast, _ = vpdq_from_video(path, mode="fast")
     assert fast and is_match(fast, exact) and is_match(exact, fast)
+
+
+def test_every_frame_in_fast_mode_is_every_frame(tmp_path: Path) -> None:
+    path = vfr_video(tmp_path / "vfr.mp4", frames=40)
+    exact, _ = vpdq_from_video(path, mode="exact", seconds_per_hash=0)
+    fast, _ = vpdq_from_video(path, mode="fast", seconds_per_hash=0)
+    assert len(fast) == 40 and fast == exact

@@ -269,6 +269,13 @@ class VideoSampler:
         stream = self._stream
         context = stream.codec_context
         frame_mod = int(self._seconds_per_hash * float(self._rate)) or 1
+        if frame_mod == 1:
+            # Every frame is sampled: nothing to skip, and "every frame" means every
+            # frame decoded, not one per frame period (variable-rate streams differ).
+            if segment is not None:
+                raise SkipCheckFailedError("every frame sampled: no segments")
+            yield from self._frames_plain(1)
+            return
         ticks = 1 / (float(stream.time_base) * float(self._rate))
         origin = segment.origin if segment is not None else stream.start_time
         picker = NearestPicker(frame_mod)
@@ -305,9 +312,8 @@ class VideoSampler:
                 for packet in gop:
                     if packet.is_keyframe:
                         keys.add(packet.pts)
-                    if frame_mod > 1:
-                        pos = (packet.pts - origin) / ticks
-                        context.skip_frame = "ALL" if pos > limit else _fast_skip(pos, frame_mod)
+                    pos = (packet.pts - origin) / ticks
+                    context.skip_frame = "ALL" if pos > limit else _fast_skip(pos, frame_mod)
                     for frame in packet.decode():
                         yield from take(frame)
             context.skip_frame = "DEFAULT"
