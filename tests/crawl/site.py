@@ -26,6 +26,7 @@ class Page:
 class Site:
     def __init__(self) -> None:
         self.routes: dict[str, Page] = {}
+        self.sequences: dict[str, list[Page]] = {}  # served in turn, then routes[path]
         self.hits: Counter[str] = Counter()
         self.agents: set[str] = set()
         site = self
@@ -41,7 +42,8 @@ class Site:
             def do_GET(self) -> None:
                 site.hits[self.path] += 1
                 site.agents.add(self.headers.get("User-Agent", ""))
-                page = site.routes.get(self.path)
+                queue = site.sequences.get(self.path)
+                page = queue.pop(0) if queue else site.routes.get(self.path)
                 if page is None:
                     page = Page(b"not found", 404)
                 if page.delay:

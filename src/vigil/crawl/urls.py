@@ -46,12 +46,24 @@ def normalise(url: str, base: str | None = None) -> str | None:
             return None
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc += f":{port}"
-    path = parts.path or "/"
-    if not path.startswith("/"):
-        path = "/" + path
-    # urljoin resolves dot segments only against a base: resolve them here too.
-    path = urlsplit(urljoin(f"{scheme}://h/", path)).path or "/"
+    path = remove_dot_segments(parts.path or "/")
     return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986's ``remove_dot_segments`` for an absolute path (empty segments are kept)."""
+    segments = path.split("/")
+    out: list[str] = [""]
+    for index, segment in enumerate(segments[1:] if path.startswith("/") else segments, 1):
+        last = index == len(segments) - (1 if path.startswith("/") else 0)
+        if segment in (".", ".."):
+            if segment == ".." and len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+            continue
+        out.append(segment)
+    return "/".join(out) or "/"
 
 
 def host_of(url: str) -> str:
