@@ -136,6 +136,28 @@ def test_an_examiner_grades_in_the_browser(reviewed: Reviewed, browser_page) -> 
         page.keyboard.press("u")
         page.wait_for_function("() => document.querySelectorAll('.card.done').length === 1")
         assert all(review.statuses()[s].state == "pending" for s in group)
+
+        # 4. a break reminder after as many reveals as the examiner chose
+        page.goto(base + "/settings")
+        page.fill("input[name=break_reveals]", "1")
+        page.click("#settings button[type=submit]")
+        page.wait_for_url("**/settings?saved=1")
+        page.goto(base + "/queue/unknown")
+        page.wait_for_selector("#break", state="visible")  # one reveal made already
+        page.click("#break-done")
+        assert page.locator("#break").is_hidden()
+        page.keyboard.down(" ")
+        page.wait_for_function(
+            "() => document.querySelector('.card.selected img').src.includes('/clear/')"
+        )
+        page.keyboard.up(" ")
+        page.wait_for_selector("#break", state="visible")
+        # 5. logging out (a form POST with its CSRF token) ends the session
+        page.click("#break-done")
+        page.click("header form button[type=submit]")
+        page.wait_for_url("**/login")
+        page.goto(base + "/queue/unknown")
+        assert page.url.endswith("/login")
         page.close()
     store.close()
     outside = [u for u in requests if not u.startswith(base + "/")]

@@ -54,7 +54,7 @@ HEADERS = {
     "Cache-Control": "no-store",
     "Pragma": "no-cache",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
@@ -94,6 +94,8 @@ class ReviewApp:
         if session is None:
             raise HTTPException(401, "log in first")
         if change:
+            # Browsers send Origin with every POST (the Referrer-Policy is same-origin,
+            # not no-referrer, which would make it "null" on forms): it must be this app.
             origin = request.headers.get("origin")
             if origin and urlsplit(origin).netloc != request.headers.get("host"):
                 raise HTTPException(403, "a request from another site")
