@@ -118,3 +118,14 @@ def test_once_the_budget_is_spent_one_item_stands_for_the_rest() -> None:
     assert found[-1].name == "" and "the rest of this archive was not read" in (
         found[-1].error or ""
     )
+
+
+def test_a_bomb_of_many_small_members_is_stopped_by_the_items_budget(tmp_path: Path) -> None:
+    """The finding's bomb: 4 layers of 16 copies, 200 MB of zeros in 65,536 small leaves."""
+    from vigil.media.sources.registry import walk
+
+    (tmp_path / "42.zip").write_bytes(bomb_zip())
+    items = list(walk([tmp_path]))
+    assert len(items) < 12_000
+    stops = [i for i in items if i.error and "budget of 10,000 members" in i.error]
+    assert stops and all(i.path.endswith("!/") for i in stops)

@@ -79,6 +79,11 @@ class ArchiveLimits:
     #: ``cpu_seconds_per_gb`` for each GB of its size (hashing and decoding included).
     cpu_floor_seconds: float = 20.0
     cpu_seconds_per_gb: float = 120.0
+    #: ... and it may hold one item per ``bytes_per_item`` of its size, at least
+    #: ``items_floor`` (headers alone take more than 16 bytes a member in any format, so
+    #: only nesting, as in 42.zip, multiplies items past this).
+    bytes_per_item: int = 16
+    items_floor: int = 10_000
     memory_member_bytes: int = 256 << 20  # larger members are streamed, not held in memory
 
 
@@ -99,6 +104,8 @@ class Budget:
     cpu_seconds: float | None = None
     started: float = field(default_factory=time.process_time)
     spent_cpu: bool = False
+    items: int | None = None  # members it may still hold, all nesting levels (None: any)
+    items_allowed: int | None = None
 
     @classmethod
     def for_source(cls, limits: ArchiveLimits, size: int | None) -> Budget:
@@ -106,7 +113,19 @@ class Budget:
         size = max(0, size or 0)
         allowed = max(limits.expansion_floor, int(limits.max_expansion * size))
         cpu = limits.cpu_floor_seconds + limits.cpu_seconds_per_gb * size / 1e9
-        return cls(min(allowed, limits.max_total_bytes), cpu)
+        items = max(limits.items_floor, size // max(1, limits.bytes_per_item))
+        return cls(min(allowed, limits.max_total_bytes), cpu, items=items, items_allowed=items)
+
+    def take_item(self) -> None:
+        """Count one member; raise ArchiveLimitError past the items budget."""
+        if self.items is None:
+            return
+        self.items -= 1
+        if self.items < 0:
+            raise ArchiveLimitError(
+                f"evidence holds more than its budget of {self.items_allowed or 0:,} members "
+                "(all nesting levels together): not read (a bomb?)"
+            )
 
     def take(self, n: int) -> None:
         """Spend ``n`` bytes; raise ArchiveLimitError past the bytes or the CPU budget."""
@@ -309,6 +328,7 @@ def _spent(budget: Budget) -> Member | None:
         if budget.remaining < 0:
             budget.take(0)  # raises the bytes budget's error
         budget.check_time()
+        budget.take_item()
     except ArchiveLimitError as exc:
         return Member(name="", kind="other", error=f"the rest of this archive was not read: {exc}")
     return None
