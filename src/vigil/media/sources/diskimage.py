@@ -50,8 +50,8 @@ from vigil.media.sources.base import (
 )
 from vigil.media.sources.carve import Carved, CarveLimits, carve
 
-#: How image content is read from TSK: one Python callback per read, so large reads.
-READ_BLOCK = 4 << 20
+#: The read buffer of an item inside an image (large reads: few calls into TSK or the image).
+READ_BLOCK = 1 << 20
 #: Files no larger than this are read into memory while walking; larger ones stream.
 MEMORY_BYTES = 64 << 20
 #: Bounds against hostile file systems.

@@ -377,7 +377,7 @@ class ChunkTable:
                 raise OSError(f"E01 chunk {index:,} is corrupt: its checksum does not match")
         if len(data) != want:
             raise OSError(f"E01 chunk {index:,} is short: {len(data):,} of {want:,} bytes")
-        if len(self._cache) >= 64:
+        if len(self._cache) >= 256:  # 8 MB: a file's head read again after it is hashed
             self._cache.pop(next(iter(self._cache)))
         self._cache[index] = data
         return data
