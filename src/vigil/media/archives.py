@@ -80,9 +80,9 @@ class ArchiveLimits:
     cpu_floor_seconds: float = 20.0
     cpu_seconds_per_gb: float = 120.0
     #: ... and it may hold one item per ``bytes_per_item`` of its size, at least
-    #: ``items_floor`` (headers alone take more than 16 bytes a member in any format, so
-    #: only nesting, as in 42.zip, multiplies items past this).
-    bytes_per_item: int = 16
+    #: ``items_floor`` (a member's header takes more than 4 bytes in any format, even
+    #: compressed in a tar.xz, so only nesting, as in 42.zip, multiplies items past this).
+    bytes_per_item: int = 4
     items_floor: int = 10_000
     memory_member_bytes: int = 256 << 20  # larger members are streamed, not held in memory
 
