@@ -188,6 +188,9 @@ class SignalExchange:
             yield batch
 
 
+_VALIDATORS: dict[str, Callable[[str], str]] = {}
+
+
 def checked_signals(raw: dict[str, Any], where: str) -> dict[str, str]:
     """A partner's hashes, validated to canonical form; InvalidHashError naming ``where``."""
     if not isinstance(raw, dict):
@@ -199,7 +202,10 @@ def checked_signals(raw: dict[str, Any], where: str) -> dict[str, str]:
         if not isinstance(value, str):
             raise InvalidHashError(f"{where}: {name} must be a string")
         try:
-            out[name] = signal_type(name).validate(value)
+            validate = _VALIDATORS.get(name)
+            if validate is None:
+                validate = _VALIDATORS[name] = signal_type(name).validate
+            out[name] = validate(value)
         except UsageError as exc:
             raise InvalidHashError(f"{where}: {exc}") from exc
         except InvalidHashError as exc:

@@ -165,7 +165,7 @@ class Delta:
 
     def content(self) -> str:
         """What tells an update from a repeat: a digest of the hashes and category."""
-        return _digest({"s": self.signals or {}, "c": self.category})
+        return _content(self.signals or {}, self.category)
 
 
 @dataclass
@@ -184,9 +184,12 @@ _EXCHANGE_COLUMNS = (
 )
 
 
-def _digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+def _content(signals: dict[str, str], category: str | None = None, *, salt: str = "c") -> str:
+    """A short digest of canonical hashes (and a category): cheap, stable, order-free."""
+    text = "\n".join(f"{k}:{v}" for k, v in sorted(signals.items()))
+    if category is not None:
+        text += f"\x1e{category}"
+    return hashlib.sha256(f"{salt}\x1f{text}".encode()).hexdigest()[:32]
 
 
 def _now() -> str:
@@ -195,7 +198,7 @@ def _now() -> str:
 
 def item_id(signals: dict[str, str]) -> str:
     """A published entry's id: a digest of its hashes (stable across re-imports)."""
-    return _digest(sorted(signals.items()))
+    return _content(signals, salt="i")
 
 
 class ExchangeRepository:
@@ -277,15 +280,17 @@ class ExchangeRepository:
 
     # -- provenance ------------------------------------------------------------------
 
-    def known_ids(self, exchange: Exchange, live_only: bool = True) -> list[str]:
-        """The partner ids this exchange holds (live ones only, by default)."""
-        where = " AND live = 1" if live_only else ""
+    def known_ids(self, exchange: Exchange) -> list[str]:
+        """The partner ids live in the exchange's set (rows of a set replaced since: none)."""
+        info = self.sets.get(exchange.into_set)
+        if info is None:
+            return []
         return [
             str(r[0])
             for r in self.db.execute(
-                f"SELECT partner_id FROM exchange_entries WHERE exchange_id = ?{where} "
-                "ORDER BY partner_id",
-                (exchange.id,),
+                "SELECT partner_id FROM exchange_entries WHERE exchange_id = ? AND set_id = ? "
+                "AND live = 1 ORDER BY partner_id",
+                (exchange.id, info.id),
             )
         ]
 
@@ -309,10 +314,11 @@ class ExchangeRepository:
 
     def entry_of(self, exchange: Exchange, partner_id: str) -> tuple[int, int, bool] | None:
         """``(set_id, entry_no, live)`` of a partner id, or None."""
+        info = self.sets.get(exchange.into_set)
         rows = self.db.execute(
             "SELECT set_id, entry_no, live FROM exchange_entries "
-            "WHERE exchange_id = ? AND partner_id = ?",
-            (exchange.id, partner_id),
+            "WHERE exchange_id = ? AND partner_id = ? AND set_id = ?",
+            (exchange.id, partner_id, info.id if info is not None else -1),
         )
         return (int(rows[0][0]), int(rows[0][1]), bool(rows[0][2])) if rows else None
 
@@ -341,8 +347,8 @@ class ExchangeRepository:
                 named = {d.partner_id for d in deltas}
                 for partner_id, entry_no, content in self.db.execute(
                     "SELECT partner_id, entry_no, content FROM exchange_entries "
-                    "WHERE exchange_id = ? AND live = 1",
-                    (exchange.id,),
+                    "WHERE exchange_id = ? AND set_id = ? AND live = 1",
+                    (exchange.id, info.id),
                 ):
                     if str(partner_id) not in named:
                         known[str(partner_id)] = (int(entry_no), str(content), 1)
@@ -431,7 +437,7 @@ class ExchangeRepository:
         top = self.sets.top_entry(set_id)
         rows_out = []
         for n, (entry, delta) in enumerate(zip(entries, add, strict=True), start=top + 1):
-            meta = json.dumps(entry.metadata(), ensure_ascii=False, separators=(",", ":"))
+            meta = json.dumps({"extra": entry.extra}, ensure_ascii=False, separators=(",", ":"))
             rows_out.append((n, entry.hashes(), entry.category, meta))
             rows[delta.partner_id] = (n, delta.content(), 1)
         self.sets.append_entries(set_id, rows_out)
@@ -460,12 +466,6 @@ class ExchangeRepository:
                     for pid, (n, content, live) in rows.items()
                 ],
             )
-        # A set replaced by an import (new id) leaves this exchange's rows pointing at
-        # the old one: they are not live any more.
-        self.db.execute(
-            "UPDATE exchange_entries SET live = 0 WHERE exchange_id = ? AND set_id <> ?",
-            (exchange.id, set_id),
-        )
 
     def _target(self, exchange: Exchange) -> HashSetInfo:
         info = self.sets.get(exchange.into_set, lock=True)
@@ -608,7 +608,7 @@ class ExchangeRepository:
             }
             changes: list[tuple[str, str, dict[str, Any] | None, str]] = []
             for iid, payload in current.items():
-                digest = _digest(payload)
+                digest = _content(payload["signals"], payload["category"])
                 old = published.get(iid)
                 if old is None or not old[0] or old[1] != digest:
                     changes.append((iid, "upsert", payload, digest))
