@@ -152,3 +152,15 @@ def test_depth_and_page_limits(store: Store, site: Site) -> None:
     outcome = crawl_case(store, request(site, case="limited", depth=10, max_pages=3))
     assert outcome.counts.get("page.done") == 3
     assert outcome.counts.get("page.queued") == 1
+
+
+def test_media_limit_leaves_the_rest_queued_for_a_later_run(store: Store, site: Site) -> None:
+    site.html("/", "".join(f'<img src="/m{i}.png">' for i in range(5)) + '<a href="/2">2</a>')
+    site.html("/2", "two")
+    for i, data in enumerate(pictures(5)):
+        site.file(f"/m{i}.png", data)
+    outcome = crawl_case(store, request(site, max_media=2))
+    assert outcome.counts == {"page.done": 2, "media.done": 2, "media.queued": 3}
+    outcome = crawl_case(store, request(site, max_media=10))
+    assert outcome.counts == {"page.done": 2, "media.done": 5}
+    assert outcome.resumed and site.hits["/"] == 1

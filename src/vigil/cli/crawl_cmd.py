@@ -42,6 +42,7 @@ def crawl_command(
     case_name: str = typer.Option(..., "--case", "-c", help="The case to record into."),
     depth: int = typer.Option(2, "--depth", min=0, help="Links followed from the seeds."),
     max_pages: int = typer.Option(1000, "--max-pages", min=0, help="Pages fetched, all runs."),
+    max_media: int = typer.Option(100_000, "--max-media", min=0, help="Media fetched, all runs."),
     same_host: bool = typer.Option(
         True, "--same-host", help="Follow pages on the seeds' hosts only (the default)."
     ),
@@ -81,6 +82,7 @@ def crawl_command(
         case=case_name,
         depth=depth,
         max_pages=max_pages,
+        max_media=max_media,
         allow_domains=tuple(allow_domain),
         proxy=proxy,
         rate=parse_rate(rate),

@@ -49,6 +49,9 @@ MiB = 1 << 20
 #: this large: a crawl killed outright fetches again what its last batch held.
 COMMIT_SECONDS = 0.25
 COMMIT_ROWS = 256
+#: A page's links and media beyond this many are not queued (a hostile page cannot
+#: flood the frontier); the page's record says how many there were.
+MAX_FOUND_PER_PAGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class CrawlRequest:
     case: str
     depth: int = 2  # links followed from the seeds (0: the seeds only)
     max_pages: int = 1000  # pages fetched in the case, over all runs
+    max_media: int = 100_000  # media fetched in the case, over all runs
     allow_domains: tuple[str, ...] = ()  # empty: the seeds' hosts (--same-host)
     proxy: str | None = None  # socks5h://host:port
     rate: float = 1.0  # requests per second per host; 0: no limit
@@ -109,6 +113,7 @@ def crawl_settings(
         "seeds": seeds,
         "depth": request.depth,
         "max_pages": request.max_pages,
+        "max_media": request.max_media,
         "scope": list(request.allow_domains) or "same-host",
         "proxy": request.proxy,
         "rate_per_host": request.rate,
@@ -143,8 +148,8 @@ class Crawler:
 
         ``hash_media`` False fetches media without hashing them (benchmarks only).
         """
-        if request.rate < 0 or request.depth < 0 or request.max_pages < 0:
-            raise CrawlUsageError("--rate, --depth and --max-pages cannot be negative")
+        if min(request.rate, request.depth, request.max_pages, request.max_media) < 0:
+            raise CrawlUsageError("--rate, --depth, --max-pages and --max-media cannot be negative")
         seeds = [normalise(s) for s in request.seeds]
         bad = [s for s, n in zip(request.seeds, seeds, strict=True) if n is None]
         if bad or not seeds:
@@ -234,27 +239,33 @@ class Crawler:
             "robots": self._robots_seen[-50:],
         }
 
-    def _pages_fetched(self) -> int:
+    def _fetched(self) -> dict[str, int]:
+        """Pages and media fetched (or refused) in the case so far, over all runs."""
         counts = self.repo.counts(self.case.id)
-        return sum(n for k, n in counts.items() if k.startswith("page.") and k != "page.queued")
+        out = {"page": 0, "media": 0}
+        for key, n in counts.items():
+            kind, state = key.split(".", 1)
+            if state != "queued":
+                out[kind] = out.get(kind, 0) + n
+        return out
 
     def _loop(self, fetcher: Fetcher, robots: Robots) -> None:
-        pages_fetched = self._pages_fetched()
+        fetched = self._fetched()
+        limits = {"page": self.request.max_pages, "media": self.request.max_media}
         pending: deque[CrawlUrl] = deque()
         while True:
             if not pending:
                 self._flush()
-                pending.extend(self.repo.queued(self.case.id, 5000))
-                if pages_fetched >= self.request.max_pages:
-                    kept = [u for u in pending if u.kind != "page"]
-                    pending = deque(kept)
+                open_kinds = tuple(k for k in ("page", "media") if fetched[k] < limits[k])
+                if open_kinds:
+                    pending.extend(self.repo.queued(self.case.id, 5000, kinds=open_kinds))
                 if not pending:
                     return
             self.progress.queued = len(pending)
             row = self._next_ready(pending)
             if row is None:
                 continue
-            if row.kind == "page" and pages_fetched >= self.request.max_pages:
+            if fetched[row.kind] >= limits[row.kind]:
                 continue  # left queued: a later run with a higher limit takes it up
             if not robots.allowed(row.url):
                 row.state, row.error = "skipped", "disallowed by robots.txt"
@@ -264,8 +275,8 @@ class Crawler:
                 continue
             self._wait_politely(row.host, robots.delay(row.url))
             done = self._visit(fetcher, row)
-            if done is not None and row.kind == "page":
-                pages_fetched += 1
+            if done is not None:
+                fetched[row.kind] += 1
             if done is None:
                 pending.append(row)  # retried later (not_before set)
             if self.on_progress is not None:
@@ -366,6 +377,12 @@ class Crawler:
     ) -> tuple[list[CrawlUrl], list[tuple[str, str]]]:
         page = response.final_url
         got = extract(response.body, page)
+        if len(got.media) > MAX_FOUND_PER_PAGE or len(got.links) > MAX_FOUND_PER_PAGE:
+            row.headers["x-vigil-note"] = (
+                f"{len(got.media):,} media and {len(got.links):,} links: the first "
+                f"{MAX_FOUND_PER_PAGE:,} of each kept"
+            )
+            got.media, got.links = got.media[:MAX_FOUND_PER_PAGE], got.links[:MAX_FOUND_PER_PAGE]
         found = [
             CrawlUrl(url=m, kind="media", depth=row.depth, host=host_of(m), referrer=row.url)
             for m in got.media

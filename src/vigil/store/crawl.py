@@ -182,12 +182,15 @@ class CrawlRepository:
             added += bool(new)
         return added
 
-    def queued(self, case_id: int, limit: int = 1000) -> list[CrawlUrl]:
-        """The next queued URLs in discovery order (media before pages of the same depth)."""
+    def queued(
+        self, case_id: int, limit: int = 1000, kinds: tuple[str, ...] = ("page", "media")
+    ) -> list[CrawlUrl]:
+        """The next queued URLs of these kinds, in discovery order."""
+        marks = ", ".join("?" for _ in kinds)
         rows = self.db.execute(
-            f"SELECT {', '.join(_URL_COLUMNS)} FROM crawl_urls "
-            "WHERE case_id = ? AND state = 'queued' ORDER BY seq LIMIT ?",
-            (case_id, limit),
+            f"SELECT {', '.join(_URL_COLUMNS)} FROM crawl_urls WHERE case_id = ? "
+            f"AND state = 'queued' AND kind IN ({marks}) ORDER BY seq LIMIT ?",
+            (case_id, *kinds, limit),
         )
         return [_row(r) for r in rows]
 
