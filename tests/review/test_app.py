@@ -98,6 +98,11 @@ def test_headers_and_refusals(app: App) -> None:
         follow_redirects=False,
     )  # fmt: skip
     assert bad.headers["location"] == "/login?error=1"
+    # guessing is slowed down: after five failures the name is refused for a while
+    for _ in range(4):
+        client.post("/login", data={"name": "bob", "password": "wrong" * 3, "csrf": token})
+    right = {"name": "bob", "password": PASSWORD, "csrf": token}
+    assert client.post("/login", data=right).status_code == 429
 
 
 def test_thumbnails_are_blurred_and_grey_in_their_pixels(
@@ -186,7 +191,8 @@ def test_four_eyes_group_grading_undo_and_the_lead(
     )
     lead = another(client)
     csrf_l = login(lead, "lena")
-    assert target in shas_of(lead.get("/queue/disputed").text)
+    disputed = lead.get("/queue/disputed").text
+    assert target in shas_of(disputed) and "alice: 1 · bob: 2" in disputed
     lead.post("/api/decide", json=resolve, headers={"x-csrf-token": csrf_l})
     final = review.statuses()[target[0]]
     assert (final.state, final.category) == (CONFIRMED, "2")

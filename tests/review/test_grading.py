@@ -33,7 +33,7 @@ def test_unknown_needs_two_reviewers_who_agree() -> None:
     both = status_of([g("alice", "grade", "1"), g("bob", "grade", "1")], None, False)
     assert (both.state, both.category, both.reviewers) == (CONFIRMED, "1", ("alice", "bob"))
     apart = status_of([g("alice", "grade", "1"), g("bob", "grade", "2")], None, False)
-    assert apart.state == DISPUTED
+    assert apart.state == DISPUTED and apart.proposals == (("alice", "1"), ("bob", "2"))
     lead = Grade(0, "s" * 64, "lena", "lead", "resolve", "2", "vics-us", "c", "t", None)
     settled = status_of([g("alice", "grade", "1"), g("bob", "grade", "2"), lead], None, False)
     assert (settled.state, settled.category) == (CONFIRMED, "2")

@@ -40,6 +40,8 @@ class Status:
     state: str
     category: str | None = None
     reviewers: tuple[str, ...] = ()
+    #: Each reviewer's latest decision (reviewer, category): what a lead weighs.
+    proposals: tuple[tuple[str, str | None], ...] = ()
 
     def graded_by(self, name: str) -> bool:
         """Whether ``name`` already decided on this medium."""
@@ -60,21 +62,22 @@ def status_of(grades: Iterable[Grade], listed_category: str | None, matched: boo
     reviewers = tuple(latest)
     if resolved is not None:
         return Status(CONFIRMED, resolved.category, (*reviewers, resolved.reviewer))
+    proposals = tuple((g.reviewer, g.category) for g in latest.values())
     if not latest:
         return Status(PENDING, listed_category if matched else None, reviewers)
     if matched:
         disputed = [g for g in latest.values() if g.verdict == "dispute"]
         if disputed:
-            return Status(DISPUTED, listed_category, reviewers)
+            return Status(DISPUTED, listed_category, reviewers, proposals)
         category = next((g.category for g in latest.values() if g.category), listed_category)
-        return Status(CONFIRMED, category, reviewers)
+        return Status(CONFIRMED, category, reviewers, proposals)
     categories = {g.category for g in latest.values()}
     if len(categories) > 1:
-        return Status(DISPUTED, None, reviewers)
+        return Status(DISPUTED, None, reviewers, proposals)
     (category,) = categories
     if len(latest) >= 2:
-        return Status(CONFIRMED, category, reviewers)
-    return Status(AWAITING, category, reviewers)
+        return Status(CONFIRMED, category, reviewers, proposals)
+    return Status(AWAITING, category, reviewers, proposals)
 
 
 def exportable(status: Status, profile: str) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,9 @@ from vigil.review.service import QUEUES, ReviewSession
 from vigil.review.thumbs import NoPictureError
 
 COOKIE = "vigil_review"
+#: Failed logins of one name allowed in the window before further tries are refused.
+MAX_FAILURES = 5
+FAILURE_WINDOW = 15 * 60.0
 LOGIN_COOKIE = "vigil_login"
 PAGE_SIZE = 100
 STATIC = Path(__file__).parent / "static"
@@ -70,6 +74,7 @@ class ReviewApp:
         self.review = review
         self.accounts = Accounts(review.store)
         self._lock = threading.Lock()
+        self._failures: dict[str, list[float]] = {}
         self.templates = Environment(
             loader=PackageLoader("vigil.web.review", "templates"),
             autoescape=select_autoescape(["html", "j2"]),
@@ -103,6 +108,17 @@ class ReviewApp:
             if not csrf_ok(session, presented):
                 raise HTTPException(403, "missing or wrong CSRF token")
         return session
+
+    def throttled(self, name: str) -> bool:
+        """Whether ``name`` had too many failed logins lately (guessing is slowed down)."""
+        now = time.monotonic()
+        recent = [t for t in self._failures.get(name, []) if now - t < FAILURE_WINDOW]
+        self._failures[name] = recent
+        return len(recent) >= MAX_FAILURES
+
+    def failed(self, name: str) -> None:
+        """Count a failed login for ``name``."""
+        self._failures.setdefault(name, []).append(time.monotonic())
 
     def page(self, name: str, **context: Any) -> HTMLResponse:
         """Render a template with what every page shows."""
@@ -160,9 +176,12 @@ def create_app(review: ReviewSession, *, allowed_hosts: list[str] | None = None)
         expected = request.cookies.get(LOGIN_COOKIE) or ""
         if not expected or not secrets.compare_digest(expected, csrf):
             raise HTTPException(403, "missing or wrong CSRF token")
+        if state.throttled(name):
+            raise HTTPException(429, "too many failed logins for this name: wait 15 minutes")
         with state.db():
             opened = state.accounts.login(name, password)
         if opened is None:
+            state.failed(name)
             return RedirectResponse("/login?error=1", 303)
         token, session = opened
         with state.db():
