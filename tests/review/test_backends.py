@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
-from tests.cli_runner import vigil
+import pytest
+from PIL import Image
+
+from tests.cli_runner import scan_example, vigil
 from tests.review.evidence import make_evidence
 from tests.stores import store_url  # noqa: F401 - the fixture
 from vigil.review.accounts import Accounts
 from vigil.review.export import confirmed_entries
 from vigil.review.grading import AWAITING, CONFIRMED
 from vigil.review.service import ReviewSession
+from vigil.review.thumbs import Look
+from vigil.settings import Settings
 from vigil.store import open_store
 
 
@@ -45,3 +51,19 @@ def test_review_on_each_backend(store_url: str, tmp_path: Path) -> None:  # noqa
         assert review.open_reveal(alice, token) == (shas[0], "full")
         assert review.end_reveal(alice, token) is not None
         assert [e.reviewer for e in review.exposures()] == ["alice"]
+
+
+def test_pictures_inside_archives_are_shown_through_their_locators(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("VIGIL_HOME", str(home))
+    monkeypatch.delenv("VIGIL_DATABASE_URL", raising=False)
+    scan_example(home)
+    with open_store(Settings.from_env().store_url) as store:
+        review = ReviewSession(store, "demo", cache_root=tmp_path / "cache")
+        members = [m for m in review.media.values() if "!/" in m.first.path and m.kind == "image"]
+        assert members, "the example evidence holds pictures inside archives"
+        for medium in members:
+            shown = Image.open(io.BytesIO(review.thumbnail(medium.sha256, Look())))
+            assert shown.mode == "L" and max(shown.size) <= 256
