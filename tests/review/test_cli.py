@@ -60,6 +60,19 @@ def test_leads(reviewed: Reviewed) -> None:
     assert [t["taken"][:10] for t in data["timeline"]] == ["2021-07-04", "2021-07-05", "2022-01-01"]
     assert data["thumbnail_matches"][0]["path"] == str(reviewed.files["c"])
     assert vigil("leads", "nope", home=reviewed.home).returncode == 2
+    rows = [
+        json.loads(x)
+        for x in vigil("leads", "c1", "--items", home=reviewed.home).stdout.splitlines()
+    ]
+    by_path = {r["path"]: r for r in rows}
+    assert len(rows) == 7  # every picture file, copies included
+    assert (
+        by_path[str(reviewed.files["a"])]["group"]
+        == by_path[str(reviewed.files["a_small"])]["group"]
+    )
+    assert by_path[str(reviewed.files["b"])]["exif"]["serial"] == "SN-0001"
+    assert by_path[str(reviewed.files["c"])]["thumbnail_match"][0]["hashset"] == "KNOWN"
+    assert by_path[str(reviewed.files["d"])]["thumbnail_match"] == []
     # the analysis is in the audit log
     log = vigil("audit", "c1", home=reviewed.home).stdout
     assert "review.analyse" in log

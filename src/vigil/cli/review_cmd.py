@@ -118,13 +118,21 @@ def leads_command(
     all_cameras: bool = typer.Option(
         False, "--all-cameras", help="Every camera with a serial, not only those with matches."
     ),
+    items: bool = typer.Option(
+        False, "--items", help="One JSON line per file: group, exif, thumbnail_match."
+    ),
 ) -> None:
     """Print a case's metadata leads: cameras with matched material, positions, timeline."""
     session = _session("leads", case_name)
     try:
         leads = case_leads(list(session.media.values()), all_cameras=all_cameras)
+        fields = session.item_fields() if items else []
     finally:
         session.store.close()
+    if items:
+        for row in fields:
+            typer.echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
+        return
     if as_json:
         typer.echo(json.dumps(leads.to_json(), indent=2, ensure_ascii=False))
         return

@@ -226,6 +226,26 @@ class ReviewSession:
         rows.sort(key=lambda r: (r[0], r[1]))
         return [r[2] for r in rows]
 
+    def item_fields(self) -> list[dict[str, Any]]:
+        """Per file (copies included): ``group``, ``exif`` summary, ``thumbnail_match``.
+
+        The review's result fields, keyed by path and SHA-256 like ``vigil results``.
+        """
+        rows: list[dict[str, Any]] = []
+        for medium in self.media.values():
+            for place in medium.places:
+                rows.append(
+                    {
+                        "path": place.path,
+                        "sha256": medium.sha256,
+                        "group": medium.group,
+                        "exif": medium.meta.get("exif"),
+                        "thumbnail": medium.meta.get("thumbnail"),
+                        "thumbnail_match": medium.meta.get("thumbnail_match", []),
+                    }
+                )
+        return rows
+
     def counts(self, user: User) -> dict[str, int]:
         """Groups waiting in each queue for ``user``, and confirmed media."""
         out = {name: len(self.queue(name, user)) for name in QUEUES}
