@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -268,3 +269,24 @@ def test_the_e01_chunk_reader_agrees_with_libewf(disks: dict[str, Path]) -> None
             assert reader.read_at(5_000_000, 70_000) == raw[5_000_000:5_070_000]
         finally:
             reader.close()
+
+
+def test_a_file_claiming_more_than_its_partition_is_an_error_item(
+    disks: dict[str, Path], tmp_path: Path
+) -> None:
+    m = builder()
+    data = bytearray(disks["raw"].read_bytes())
+    start, size = m.P3_START << 20, m.P3_SIZE << 20
+    part = tmp_path / "p3.img"
+    part.write_bytes(bytes(data[start : start + size]))
+    subprocess.run(
+        ["debugfs", "-w", "-R", "sif home/todo.txt size 109951162777600", str(part)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    data[start : start + size] = part.read_bytes()
+    absurd = tmp_path / "absurd.dd"
+    absurd.write_bytes(bytes(data))
+    item = inside(absurd)["p3/home/todo.txt"]  # 100 TB claimed in a 10 MB partition
+    assert item.size == 109951162777600
+    assert item.error is not None and "more than its partition holds" in item.error
+    assert item.data is None
