@@ -144,6 +144,8 @@ def unit_key(entry: Unit) -> str:
     partitions, so that a 3 TB image resumes where it stopped) gives each unit its own
     item and locator, and so its own key, without a change here.
     """
+    if isinstance(entry, ImagePart) and entry.key:
+        return entry.key
     return entry.locator.display() if entry.locator is not None else entry.path
 
 
@@ -245,10 +247,15 @@ def _image_units(
     batch: list[EvidenceItem | Region] = []
     load = listed = 0
 
+    keys: Counter[str] = Counter()
+
     def part(items: list[EvidenceItem | Region]) -> ImagePart:
         first = items[0]
         head = source.region_item(first) if isinstance(first, Region) else first
-        return ImagePart(entry, fmt, items, head)
+        shown = head.locator.display() if head.locator is not None else head.path
+        keys[shown] += 1
+        key = shown if keys[shown] == 1 else f"{shown} #{keys[shown]}"
+        return ImagePart(entry, fmt, items, head, key)
 
     try:
         for item in planned:

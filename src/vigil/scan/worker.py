@@ -109,6 +109,9 @@ class ImagePart:
     format: str
     items: list[EvidenceItem | Region]
     head: EvidenceItem
+    #: The unit's key: ``head``'s display path, made unique within the image (a deleted
+    #: and a live file may share a name) with `` #2``, `` #3``...
+    key: str = ""
 
     @property
     def path(self) -> str:
