@@ -135,3 +135,16 @@ def test_any_history_matches_the_model(store_url, history):
             now_top = store.hashsets.top_entry(store.hashsets.require(f"S{name}").id)
             assert now_top >= top
             top = now_top
+
+
+def test_a_second_pull_of_the_same_exchange_stops(store_url):
+    """Two pulls read the same checkpoint; the one that commits second is refused."""
+    with open_store(store_url) as one, open_store(store_url) as two:
+        first, second = ExchangeRepository(one.db), ExchangeRepository(two.db)
+        ex1 = first.add("partner", "file", "/x", "FROM_PARTNER", {})
+        ex2 = second.require("partner")
+        first.apply_batch(ex1, [Delta("1", {"md5": MD5S[0]})], {"n": 1})
+        with pytest.raises(StoreError, match="another pull"):
+            second.apply_batch(ex2, [Delta("1", {"md5": MD5S[0]})], {"n": 1})
+        assert first.require("partner").checkpoint == {"n": 1}
+        assert first.known_ids(ex1) == ["1"]

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from vigil.errors import UsageError
+from vigil.errors import StoreConflictError, UsageError
 from vigil.hashsets.model import Entry, HashSetInfo, HashSetKind
 from vigil.store.curation import Curation, check_set_name
 from vigil.store.database import Database
@@ -341,6 +341,7 @@ class ExchangeRepository:
         result = Applied()
         fetched_at = _now()
         with self.db.transaction():
+            self._check_checkpoint(exchange)
             info = self._target(exchange)
             known = self._known(exchange, [d.partner_id for d in deltas])
             if full_snapshot:
@@ -415,8 +416,8 @@ class ExchangeRepository:
         set_id = int(info.id or 0)
         if not add:
             return set_id
-        entries = [_entry(d, exchange.name, fetched_at) for d in add]
-        if self.sets.top_entry(set_id) < 0:
+        top = self.sets.top_entry(set_id)
+        if top < 0:
             # An empty set (a first pull): the import's bulk path, entries numbered 0, 1, ...
             stored = self.sets.replace(
                 HashSetInfo(
@@ -427,18 +428,26 @@ class ExchangeRepository:
                     source_format="exchange",
                     attributes=dict(info.attributes or {}),
                 ),
-                entries,
+                (_entry(d, exchange.name, fetched_at) for d in add),
             )
             set_id = int(stored.id or 0)
             for n, delta in enumerate(add):
                 rows[delta.partner_id] = (n, delta.content(), 1)
             return set_id
         # A partner's increment: the entry-at-a-time path, in this batch's transaction.
-        top = self.sets.top_entry(set_id)
+        # Rows straight from the deltas (no Entry objects): the same metadata as _entry's.
         rows_out = []
-        for n, (entry, delta) in enumerate(zip(entries, add, strict=True), start=top + 1):
-            meta = json.dumps({"extra": entry.extra}, ensure_ascii=False, separators=(",", ":"))
-            rows_out.append((n, entry.hashes(), entry.category, meta))
+        name, when = _json_text(exchange.name), _json_text(fetched_at)
+        for n, delta in enumerate(add, start=top + 1):
+            if delta.metadata:
+                extra = _entry(delta, exchange.name, fetched_at).extra
+                meta = json.dumps({"extra": extra}, ensure_ascii=False, separators=(",", ":"))
+            else:
+                meta = (
+                    f'{{"extra":{{"metadata":{{"exchange":{{"name":{name},'
+                    f'"partner_id":{_json_text(delta.partner_id)},"fetched_at":{when}}}}}}}}}'
+                )
+            rows_out.append((n, dict(delta.signals or {}), delta.category, meta))
             rows[delta.partner_id] = (n, delta.content(), 1)
         self.sets.append_entries(set_id, rows_out)
         self.db.execute(
@@ -465,6 +474,25 @@ class ExchangeRepository:
                     (exchange.id, pid, set_id, n, content, live, fetched_at)
                     for pid, (n, content, live) in rows.items()
                 ],
+            )
+
+    def _check_checkpoint(self, exchange: Exchange) -> None:
+        """Refuse a batch when another pull moved the checkpoint since this one read it.
+
+        Two pulls of one exchange (cron and ``--sync-every``, say) would otherwise apply
+        the same pages twice and move the checkpoint back; the second one stops instead.
+        """
+        lock = " FOR UPDATE" if self.db.dialect == "postgres" else ""
+        rows = self.db.execute(
+            f"SELECT checkpoint FROM exchanges WHERE id = ?{lock}", (exchange.id,)
+        )
+        if not rows:
+            raise UsageError(f"exchange {exchange.name} was removed during the pull")
+        stored = json.loads(rows[0][0]) if rows[0][0] else None
+        if stored != exchange.checkpoint:
+            raise StoreConflictError(
+                f"exchange {exchange.name}: another pull moved its checkpoint meanwhile; "
+                "this one stops (nothing of this batch was applied)"
             )
 
     def _target(self, exchange: Exchange) -> HashSetInfo:
@@ -693,6 +721,11 @@ class ExchangeRepository:
             if kept:
                 out.setdefault(item_id(kept), []).append(entry_no)
         return out
+
+
+def _json_text(text: str) -> str:
+    """``text`` as a JSON string literal."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _entry(delta: Delta, exchange: str, fetched_at: str) -> Entry:
