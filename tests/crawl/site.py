@@ -23,8 +23,28 @@ class Page:
     trickle: bool = False  # send the body slowly, a byte at a time
 
 
-class Site:
+class Gauge:
+    """Requests in progress at once: overall and per server address (shared by sites)."""
+
     def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now: Counter[str] = Counter()
+        self.most: Counter[str] = Counter()
+
+    def enter(self, key: str) -> None:
+        with self.lock:
+            for k in (key, "all"):
+                self.now[k] += 1
+                self.most[k] = max(self.most[k], self.now[k])
+
+    def leave(self, key: str) -> None:
+        with self.lock:
+            for k in (key, "all"):
+                self.now[k] -= 1
+
+
+class Site:
+    def __init__(self, address: str = "127.0.0.1", gauge: Gauge | None = None) -> None:
         self.routes: dict[str, Page] = {}
         self.sequences: dict[str, list[Page]] = {}  # served in turn, then routes[path]
         self.hits: Counter[str] = Counter()
@@ -46,8 +66,12 @@ class Site:
                 page = queue.pop(0) if queue else site.routes.get(self.path)
                 if page is None:
                     page = Page(b"not found", 404)
+                if site.gauge is not None:
+                    site.gauge.enter(site.address)
                 if page.delay:
                     time.sleep(page.delay)
+                if site.gauge is not None:
+                    site.gauge.leave(site.address)
                 try:
                     self.send_response(page.status)
                     for k, v in page.headers.items():
@@ -64,13 +88,15 @@ class Site:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = address
+        self.gauge = gauge
+        self.server = ThreadingHTTPServer((address, 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.address}:{self.port}{path}"
 
     def html(self, path: str, body: str, **kw: object) -> None:
         self.routes[path] = Page(body.encode(), headers={"Content-Type": "text/html"}, **kw)  # type: ignore[arg-type]

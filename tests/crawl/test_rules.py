@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.crawl.conftest import pictures
-from tests.crawl.site import Page, Site
+from tests.crawl.site import Gauge, Page, Site
 from vigil.crawl.crawler import CrawlRequest, crawl_case
 from vigil.crawl.extract import extract, srcset_urls
 from vigil.crawl.route import Route
@@ -140,3 +140,16 @@ def test_a_picture_that_changes_between_visits(store: Store, site: Site) -> None
         site.url("/"),
         site.url("/again.html"),
     }
+
+
+def test_hosts_are_fetched_at_once_but_never_two_requests_to_one_host(store: Store) -> None:
+    gauge = Gauge()
+    with Site("127.0.0.1", gauge) as one, Site("127.0.0.2", gauge) as two:
+        for site in (one, two):
+            site.html("/", '<a href="/a">a</a><a href="/b">b</a>', delay=0.5)
+            site.html("/a", "a", delay=0.5)
+            site.html("/b", "b", delay=0.5)
+        crawl_case(store, request(one, seeds=(one.url("/"), two.url("/")), concurrency=4))
+        assert gauge.most["127.0.0.1"] == 1 and gauge.most["127.0.0.2"] == 1
+        assert gauge.most["all"] == 2  # the two hosts were fetched at the same time
+        assert one.hits["/a"] == 1 and two.hits["/b"] == 1

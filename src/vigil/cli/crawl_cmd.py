@@ -53,6 +53,9 @@ def crawl_command(
         None, "--proxy", help="SOCKS proxy, e.g. socks5h://127.0.0.1:9050 (Tor; needed for .onion)."
     ),
     rate: str = typer.Option("1/s", "--rate", help="Requests per host, e.g. 1/s, 30/min, 0."),
+    concurrency: int = typer.Option(
+        4, "--concurrency", min=1, max=64, help="Fetches at once (never two to one host)."
+    ),
     user_agent: str = typer.Option(DEFAULT_USER_AGENT, "--user-agent", help="User-Agent sent."),
     ignore_robots: bool = typer.Option(
         False, "--ignore-robots", help="Do not read robots.txt (where a mandate covers it)."
@@ -86,6 +89,7 @@ def crawl_command(
         allow_domains=tuple(allow_domain),
         proxy=proxy,
         rate=parse_rate(rate),
+        concurrency=concurrency,
         user_agent=user_agent,
         ignore_robots=ignore_robots,
         allow_private=allow_private,

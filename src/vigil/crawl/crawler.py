@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -76,6 +77,7 @@ class CrawlRequest:
     max_media_bytes: int = 64 * MiB
     timeout: float = 30.0  # seconds for one response
     retries: int = 2  # further tries of a URL that may pass later
+    concurrency: int = 4  # fetches at once (never two to one host)
     backoff: float = 2.0  # seconds before the first retry, doubled each time
 
 
@@ -148,6 +150,8 @@ class Crawler:
 
         ``hash_media`` False fetches media without hashing them (benchmarks only).
         """
+        if request.concurrency < 1:
+            raise CrawlUsageError("--concurrency must be at least 1")
         if min(request.rate, request.depth, request.max_pages, request.max_media) < 0:
             raise CrawlUsageError("--rate, --depth, --max-pages and --max-media cannot be negative")
         seeds = [normalise(s) for s in request.seeds]
@@ -250,74 +254,101 @@ class Crawler:
         return out
 
     def _loop(self, fetcher: Fetcher, robots: Robots) -> None:
+        """Schedule fetches: up to ``concurrency`` at once, one per host, politely.
+
+        Fetches run in worker threads (they wait on the network); everything else
+        (robots, sniffing, hashing, matching, parsing, the store) runs here, in order.
+        """
         fetched = self._fetched()
         limits = {"page": self.request.max_pages, "media": self.request.max_media}
         pending: deque[CrawlUrl] = deque()
-        while True:
-            if not pending:
-                self._flush()
-                open_kinds = tuple(k for k in ("page", "media") if fetched[k] < limits[k])
-                if open_kinds:
-                    pending.extend(self.repo.queued(self.case.id, 5000, kinds=open_kinds))
-                if not pending:
-                    return
-            self.progress.queued = len(pending)
-            row = self._next_ready(pending)
-            if row is None:
+        flying: dict[Future[Response], CrawlUrl] = {}
+        pool = ThreadPoolExecutor(self.request.concurrency, thread_name_prefix="vigil-crawl")
+        try:
+            while True:
+                if not pending and not flying:
+                    self._flush()
+                    open_kinds = tuple(k for k in ("page", "media") if fetched[k] < limits[k])
+                    if open_kinds:
+                        pending.extend(self.repo.queued(self.case.id, 5000, kinds=open_kinds))
+                    if not pending:
+                        return
+                self.progress.queued = len(pending)
+                wait_for = self._start_ready(
+                    pending, flying, fetched, limits, fetcher, robots, pool
+                )
+                if not flying:
+                    if pending:
+                        time.sleep(wait_for)
+                    continue
+                done, _ = wait(flying, timeout=wait_for, return_when=FIRST_COMPLETED)
+                for future in done:
+                    row = flying.pop(future)
+                    if self._visited(row, future.result()):
+                        fetched[row.kind] += 1
+                    else:
+                        pending.append(row)  # retried later (not_before set)
+                    if self.on_progress is not None:
+                        self.on_progress(self.progress)
+        finally:
+            pool.shutdown(wait=not flying, cancel_futures=True)
+
+    def _start_ready(
+        self,
+        pending: deque[CrawlUrl],
+        flying: dict[Future[Response], CrawlUrl],
+        fetched: dict[str, int],
+        limits: dict[str, int],
+        fetcher: Fetcher,
+        robots: Robots,
+        pool: ThreadPoolExecutor,
+    ) -> float:
+        """Start fetches of pending URLs whose host is free and due; seconds to the next due."""
+        busy = {row.host for row in flying.values()}
+        counts = Counter(row.kind for row in flying.values())
+        now, wall = time.monotonic(), time.time()
+        soonest = 5.0
+        index = 0
+        while index < len(pending) and len(flying) < self.request.concurrency:
+            row = pending[index]
+            if fetched[row.kind] + counts[row.kind] >= limits[row.kind]:
+                del pending[index]  # left queued: a later run with a higher limit takes it up
                 continue
-            if fetched[row.kind] >= limits[row.kind]:
-                continue  # left queued: a later run with a higher limit takes it up
+            due = max(self._next_at.get(row.host, 0.0), now + max(0.0, row.not_before - wall))
+            if row.host in busy or due > now:
+                if row.host not in busy:
+                    soonest = min(soonest, due - now)
+                index += 1
+                continue
+            del pending[index]
             if not robots.allowed(row.url):
                 row.state, row.error = "skipped", "disallowed by robots.txt"
                 row.fetched_at = time.time()
                 self._record(row)
                 self.progress.skipped += 1
                 continue
-            self._wait_politely(row.host, robots.delay(row.url))
-            done = self._visit(fetcher, row)
-            if done is not None:
-                fetched[row.kind] += 1
-            if done is None:
-                pending.append(row)  # retried later (not_before set)
-            if self.on_progress is not None:
-                self.on_progress(self.progress)
-
-    def _next_ready(self, pending: deque[CrawlUrl]) -> CrawlUrl | None:
-        """The first pending URL whose host and retry time allow a fetch now (else wait)."""
-        now = time.monotonic()
-        wall = time.time()
-        soonest = float("inf")
-        for index, row in enumerate(pending):
-            ready = max(self._next_at.get(row.host, 0.0), now + max(0.0, row.not_before - wall))
-            if ready <= now:
-                del pending[index]
-                return row
-            soonest = min(soonest, ready)
-        time.sleep(min(max(0.0, soonest - now), 5.0))
-        return None
-
-    def _wait_politely(self, host: str, crawl_delay: float) -> None:
-        interval = max(1.0 / self.request.rate if self.request.rate else 0.0, crawl_delay)
-        now = time.monotonic()
-        ready = self._next_at.get(host, 0.0)
-        if ready > now:
-            time.sleep(ready - now)
-        self._next_at[host] = max(now, ready) + interval
+            interval = 1.0 / self.request.rate if self.request.rate else 0.0
+            self._next_at[row.host] = time.monotonic() + max(interval, robots.delay(row.url))
+            limit = (
+                self.request.max_page_bytes if row.kind == "page" else self.request.max_media_bytes
+            )
+            follow = self.scope.follows if row.kind == "page" else None
+            flying[pool.submit(fetcher.get, row.url, limit, follow)] = row
+            busy.add(row.host)
+            counts[row.kind] += 1
+        return max(0.0, soonest)
 
     # -- one URL --------------------------------------------------------------------------
 
-    def _visit(self, fetcher: Fetcher, row: CrawlUrl) -> CrawlUrl | None:
-        """Fetch and record one URL; None when it is to be retried later."""
-        limit = self.request.max_page_bytes if row.kind == "page" else self.request.max_media_bytes
-        follow = self.scope.follows if row.kind == "page" else None
-        response = fetcher.get(row.url, limit, follow=follow)
+    def _visited(self, row: CrawlUrl, response: Response) -> bool:
+        """Record one fetch; False when the URL is to be retried later."""
         row.attempts += 1
         if response.error and response.retryable and row.attempts <= self.request.retries:
             row.not_before = time.time() + self.request.backoff * 2 ** (row.attempts - 1)
             row.error = response.error
             self._record(row)  # keeps it queued, with its attempts
             self.progress.retries += 1
-            return None
+            return False
         self._fill(row, response)
         found: list[CrawlUrl] = []
         sightings: list[tuple[str, str]] = []
@@ -338,7 +369,7 @@ class Crawler:
             else:
                 self.progress.media += 1
         self._record(row, found, sightings, response.fetched_at)
-        return row
+        return True
 
     def _record(
         self,
