@@ -271,3 +271,18 @@ def test_an_exception_in_the_child_is_reported_with_its_text() -> None:
         got.extend(in_child(_raises))
     assert got == [1]
     assert list(in_child(lambda: iter(range(5)))) == [0, 1, 2, 3, 4]
+
+
+def test_image_format_forced_and_hash_of_an_image(disks: dict[str, Path], tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    forced = vigil(
+        "scan", str(disks["raw"]), "--case", "f", "--image-format", "ewf", "-q", home=home
+    )
+    assert forced.returncode == 1  # a raw image read as EWF: the image's error, nothing else
+    rows = results("f", home)
+    assert [r["kind"] for r in rows] == ["disk image"]
+    assert "cannot read disk image" in rows[0]["error"]
+    hashed = vigil("hash", "--json", str(disks["raw"]), home=home)
+    paths = [json.loads(line)["path"] for line in hashed.stdout.splitlines()]
+    assert f"{disks['raw']}!/p2/garden.png:hidden" in paths
+    assert f"{disks['raw']}!/p1/docs/album.zip!/trip/IMG_1003.jpg" in paths
