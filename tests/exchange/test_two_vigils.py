@@ -164,3 +164,32 @@ def test_wrong_pinned_key_is_refused_and_changes_nothing(pair, tmp_path):
     listed = json.loads(run("exchange", "list", "--json", home=pair.b_home))[0]
     assert listed["checkpoint"] is None and listed["last_fetch_ok"] is False
     assert pair.b_matches(X) == []
+
+
+def test_hma_type_pulls_a_bank_from_vigils_hma_routes(pair, tmp_path):
+    """B pulls A's bank through HMA's routes (A standing in for an HMA instance)."""
+    with pair.a_curator() as c:
+        assert c.post("/c/banks", json={"name": "SHARED_BANK"}).status_code == 201
+        added = c.post("/c/bank/SHARED_BANK/signal", json={"pdq": PDQ})
+        assert added.status_code == 200, added.text
+        content_id = added.json()["id"]
+    creds = tmp_path / "hma-creds.json"
+    creds.write_text(json.dumps({"api_key": pair.a_keys["matcher"]}))
+    run(
+        "exchange", "add", "hmaA", "--type", "hma", "--url", pair.a.base,
+        "--option", "bank=SHARED_BANK", "--credentials", str(creds), "--into", "FROM_A_HMA",
+        home=pair.b_home,
+    )  # fmt: skip
+    assert "1 added" in run("exchange", "pull", "hmaA", home=pair.b_home)
+    with pair.b.client(pair.b_keys["matcher"]) as c:
+
+        def hits() -> list[str]:
+            r = c.get("/v1/match", params={"signal_type": "pdq", "signal": PDQ})
+            return [m["hashset"] for m in r.json()["matches"]]
+
+        assert wait_for(lambda: hits() == ["FROM_A_HMA"])
+        with pair.a_curator() as a:
+            r = a.put(f"/c/bank/SHARED_BANK/content/{content_id}", json={"disable_until_ts": 0})
+            assert r.status_code == 200, r.text
+        assert "1 withdrawn" in run("exchange", "pull", "hmaA", home=pair.b_home)
+        assert wait_for(lambda: hits() == [])
