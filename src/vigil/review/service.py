@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.errors import UsageError
-from vigil.hashsets.categories import CategoryProfile, load_profiles
+from vigil.hashsets.categories import CategoryProfile, Profiles, load_profiles
 from vigil.media.sources.registry import locator_of, open_locator
 from vigil.review.accounts import settings_of, token_hash
 from vigil.review.grading import AWAITING, CONFIRMED, DISPUTED, PENDING, Status, status_of
@@ -27,6 +27,7 @@ from vigil.review.media import ReviewMedium, case_media
 from vigil.review.metadata import image_metadata, thumbnail_hashes, video_metadata
 from vigil.review.thumbs import Look, NoPictureError, ThumbnailCache, blurred, clear, read_item
 from vigil.services.cases import Case, CaseService
+from vigil.services.hashsets import HashSets
 from vigil.services.matcher import Matcher, Query, open_snapshot
 from vigil.store import Store
 from vigil.store.review import Exposure, Grade, ReviewRepository
@@ -87,7 +88,8 @@ class ReviewSession:
         self.cases = CaseService(store)
         self.case: Case = self.cases.require(case_name)
         self.repo = ReviewRepository(store.db)
-        self.profile: CategoryProfile = load_profiles().get(profile or self._case_profile())
+        profiles = load_profiles()
+        self.profile: CategoryProfile = profiles.get(profile or self._case_profile(profiles))
         self.distance = distance
         self.cache = ThumbnailCache(
             cache_root or self.cases.home / "cache" / "review" / str(self.case.id)
@@ -99,11 +101,15 @@ class ReviewSession:
         self.analysed = False
         self.reload(analyse=analyse)
 
-    def _case_profile(self) -> str:
-        """The profile of the case's first alert set that has one, else VICS US."""
-        for info in self.case.settings.get("hashsets", []) or []:
-            if isinstance(info, dict) and info.get("category_profile"):
-                return str(info["category_profile"])
+    def _case_profile(self, profiles: Profiles) -> str:
+        """The profile of the first alert set the case was scanned with, else VICS US."""
+        sets = HashSets(self.store)
+        for used in self.case.settings.get("hash_sets", []) or []:
+            if not isinstance(used, dict) or used.get("kind", "alert") != "alert":
+                continue
+            info = sets.get(str(used.get("name")))
+            if info is not None and info.category_profile in profiles.profiles:
+                return str(info.category_profile)
         return DEFAULT_PROFILE
 
     # -- analysis ---------------------------------------------------------------------------
@@ -183,7 +189,9 @@ class ReviewSession:
             for sha, m in self.media.items()
         }
 
-    def queue(self, name: str, user: User) -> list[GroupView]:
+    def queue(
+        self, name: str, user: User, statuses: dict[str, Status] | None = None
+    ) -> list[GroupView]:
         """The groups of a queue for ``user``, most pressing first.
 
         ``matched``: groups with a matched medium nobody confirmed or disputed yet.
@@ -195,7 +203,7 @@ class ReviewSession:
         """
         if name not in QUEUES:
             raise ReviewError(f"unknown queue {name!r} (queues: {', '.join(QUEUES)})")
-        statuses = self.statuses()
+        statuses = self.statuses() if statuses is None else statuses
         matched_cameras = {m.camera() for m in self.media.values() if m.matched and m.camera()}
         rows: list[tuple[int, int, GroupView]] = []
         for number, members in self.groups.items():
@@ -248,8 +256,9 @@ class ReviewSession:
 
     def counts(self, user: User) -> dict[str, int]:
         """Groups waiting in each queue for ``user``, and confirmed media."""
-        out = {name: len(self.queue(name, user)) for name in QUEUES}
-        out["confirmed"] = sum(1 for s in self.statuses().values() if s.state == CONFIRMED)
+        statuses = self.statuses()
+        out = {name: len(self.queue(name, user, statuses)) for name in QUEUES}
+        out["confirmed"] = sum(1 for s in statuses.values() if s.state == CONFIRMED)
         return out
 
     # -- decisions --------------------------------------------------------------------------
