@@ -9,7 +9,6 @@ See docs/exchange.md for each exchange type.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -93,7 +92,7 @@ def add_command(
         None, "--public-key", help="vigil type: the publisher's public key, pinned now."
     ),
 ) -> None:
-    """Configure an exchange (nothing is fetched until ``vigil exchange pull``)."""
+    """Configure an exchange (nothing is fetched until vigil exchange pull)."""
     with _store() as store:
         ex = exchanges.add_exchange(
             store,
@@ -236,10 +235,10 @@ def unpublish_command(
     typer.echo(f"{hashset}: no longer readable by key {key}")
 
 
-def feedback_lines(store: Store, hashset: str) -> list[str]:
+def feedback_lines(report: list[dict[str, Any]]) -> list[str]:
     """``vigil hashset show SET --feedback``: provenance and feedback per entry."""
     lines = []
-    for row in exchanges.entry_report(store, hashset):
+    for row in report:
         prov = row.get("provenance")
         head = f"  entry {row['entry']}"
         if prov:
@@ -253,7 +252,3 @@ def feedback_lines(store: Store, hashset: str) -> list[str]:
             note = f": {fb['note']}" if fb.get("note") else ""
             lines.append(f"      {fb['verdict']} {arrow} {fb['party']} at {fb['at']}{note}")
     return lines or ["  (no exchange provenance or feedback)"]
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())

@@ -190,7 +190,7 @@ def show_command(
             from vigil.exchange.sync import entry_report
 
             report = entry_report(store, name)
-            lines = feedback_lines(store, name)
+            lines = feedback_lines(report)
     data = _info_json(info)
     data["hashes"] = by_type
     data["categories"] = {("uncategorised" if k is None else k): v for k, v in by_category.items()}
