@@ -9,12 +9,13 @@ import pytest
 from PIL import Image
 
 from tests.cli_runner import scan_example, vigil
+from tests.review.conftest import Reviewed
 from tests.review.evidence import make_evidence
 from tests.stores import store_url  # noqa: F401 - the fixture
-from vigil.review.accounts import Accounts
+from vigil.review.accounts import Accounts, User
 from vigil.review.export import confirmed_entries
 from vigil.review.grading import AWAITING, CONFIRMED
-from vigil.review.service import ReviewSession
+from vigil.review.service import ReviewError, ReviewSession
 from vigil.review.thumbs import Look
 from vigil.settings import Settings
 from vigil.store import open_store
@@ -67,3 +68,25 @@ def test_pictures_inside_archives_are_shown_through_their_locators(
         for medium in members:
             shown = Image.open(io.BytesIO(review.thumbnail(medium.sha256, Look())))
             assert shown.mode == "L" and max(shown.size) <= 256
+
+
+@pytest.mark.parametrize(
+    ("profile", "key", "category"),
+    [
+        ("uk-caid", "1", "A"),
+        ("uk-caid", "c", "C"),
+        ("ncmec-industry", "B2", "B2"),
+        ("vics-us", "4", "4"),
+    ],
+)
+def test_keys_grade_in_the_case_profile(
+    reviewed: Reviewed, profile: str, key: str, category: str
+) -> None:
+    store, review = reviewed.session(profile=profile)
+    alice = User(1, "alice", "reviewer")
+    sha = next(m.sha256 for m in review.media.values() if not m.matched)
+    review.decide(alice, [sha], key)
+    assert review.statuses()[sha].category == category
+    with pytest.raises(ReviewError, match="profile"):
+        review.decide(alice, [sha], "Z9")
+    store.close()
