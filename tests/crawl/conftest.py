@@ -12,6 +12,7 @@ import pytest
 from tests.crawl.site import Site
 from tests.factory import image_bytes, picture
 from tests.stores import store_url  # noqa: F401  (the fixture, on both backends)
+from vigil.hashsets.model import HashSetKind
 from vigil.services.hashsets import HashSets
 from vigil.store import Store, open_store
 
@@ -49,8 +50,10 @@ def store(store_url: str) -> Iterator[Store]:  # noqa: F811
         s.close()
 
 
-def import_set(store: Store, path: Path, name: str = "known") -> None:
-    HashSets(store).import_file(path, name=name)
+def import_set(
+    store: Store, path: Path, name: str = "known", kind: HashSetKind | None = None
+) -> None:
+    HashSets(store).import_file(path, name=name, kind=kind)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from vigil.crawl.crawler import CrawlRequest, crawl_case
 from vigil.crawl.notices import NoticeRequest, write_notices
 from vigil.crawl.recheck import RecheckRequest, recheck_case
 from vigil.crawl.takedown import percentile, takedown
+from vigil.hashsets.model import HashSetKind
 from vigil.services.cases import CaseService
 from vigil.store import Store
 from vigil.store.crawl import CrawlRepository
@@ -139,3 +140,23 @@ def test_nearest_rank_percentile() -> None:
     assert percentile([5.0], 90) == 5.0
     assert percentile([float(i) for i in range(1, 11)], 90) == 9.0
     assert percentile([1.0, 2.0, 3.0], 50) == 2.0
+
+
+def test_finds_only_on_a_watch_set_are_not_notified(
+    store: Store, site: Site, tmp_path: Path
+) -> None:
+    known = pictures(2, start=30)
+    import_set(store, write_vics(tmp_path / "a.json", known[:1]), "alerting")
+    import_set(store, write_vics(tmp_path / "w.json", known[1:]), "watching", HashSetKind.watch)
+    site.html("/", '<img src="/a.png"><img src="/w.png">')
+    site.file("/a.png", known[0])
+    site.file("/w.png", known[1])
+    crawl(store, site)
+    notices = write_notices(
+        store,
+        NoticeRequest(
+            case="web", contacts=contacts_csv(tmp_path / "c.csv"), out=tmp_path / "out",
+            reporter_org="Hotline", reporter_email="r@hotline.example",
+        ),
+    )  # fmt: skip
+    assert [u for n in notices for u in n.urls] == [site.url("/a.png")]

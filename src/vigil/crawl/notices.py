@@ -1,6 +1,6 @@
 """``vigil notices``: removal notices for the confirmed finds of a crawl, one per provider.
 
-Confirmed finds are the media whose hashes matched an alert or watch set. Each is
+Confirmed finds are the media whose hashes matched an alert set (not a watch set). Each is
 assigned to a hosting provider by the user's contacts table (``contacts.py``: by
 address, then by host name); each provider gets a folder with ``notice.txt`` (for a
 person: what was found where, when, and the hashes) and ``xarf/`` (one XARF v4
@@ -63,8 +63,16 @@ def slug(text: str) -> str:
 
 
 def confirmed_finds(repo: CrawlRepository, case_id: int) -> list[CrawlUrl]:
-    """The case's media that matched, in the order they were found."""
-    return [u for u in repo.urls(case_id, kind="media") if u.matches and u.state == "done"]
+    """The case's media that matched an alert set, in the order they were found.
+
+    Watch sets (lists under observation) do not make a notice: a find only on those
+    is shown in the report, not sent to a host.
+    """
+    return [
+        u
+        for u in repo.urls(case_id, kind="media")
+        if u.state == "done" and any(m.get("kind") == "alert" for m in u.matches)
+    ]
 
 
 def write_notices(store: Store, request: NoticeRequest) -> list[Notice]:
@@ -94,7 +102,7 @@ def write_notices(store: Store, request: NoticeRequest) -> list[Notice]:
         lines: list[str] = []
         for row in rows:
             pages = repo.sightings(case.id, row.url)
-            grade = classification(row.matches, profiles)
+            grade = classification([m for m in row.matches if m.get("kind") == "alert"], profiles)
             report_id = ""
             if grade is None:
                 notice.unclassified.append(row.url)
