@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -101,9 +102,25 @@ def crawl_command(
         timeout=timeout,
     )
 
+    status = None
+    if not json_progress and sys.stderr.isatty():
+        from rich.console import Console
+
+        status = Console(stderr=True).status("crawling")
+        status.start()
+    last = [0.0]
+
     def on_progress(p: CrawlProgress) -> None:
+        if time.monotonic() - last[0] < 0.5:
+            return
+        last[0] = time.monotonic()
         if json_progress:
             typer.echo(json.dumps({"progress": p.__dict__}), err=True)
+        elif status is not None:
+            status.update(
+                f"crawling: {p.pages:,} pages, {p.media:,} media, {p.matched:,} matched, "
+                f"{p.errors:,} errors, {p.queued:,} pending"
+            )
 
     try:
         store = open_store()
@@ -118,6 +135,8 @@ def crawl_command(
     except VigilError as exc:
         fail("crawl", str(exc), 1)
     finally:
+        if status is not None:
+            status.stop()
         store.close()
     p = outcome.progress
     typer.echo(
