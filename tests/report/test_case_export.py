@@ -51,14 +51,15 @@ def test_vics_case_shape_on_request(case_home: Path, tmp_path: Path) -> None:
     assert document["@odata.context"].endswith("/2.0.xml/Default/$metadata#Cases")
     (case,) = document["value"]
     assert case["CaseNumber"] == "demo" and case["ContactName"] == "A. Examiner"
-    assert len(case["Media"]) == 6 and all("MediaID" in m for m in case["Media"])
+    # 6 media files and members, and 5 pictures in the example disk image (drive/usb.E01)
+    assert len(case["Media"]) == 11 and all("MediaID" in m for m in case["Media"])
     back = vigil("hashset", "import", str(out), "--name", "CASEBACK", home=case_home)
-    assert back.returncode == 0 and "imported 6 entries" in back.stdout + back.stderr
+    assert back.returncode == 0 and "imported 11 entries" in back.stdout + back.stderr
 
 
 def test_uncategorised_records_are_counted_in_a_warning(case_home: Path) -> None:
     full = vigil("export", "demo", home=case_home)
-    assert "3 of 6 records have no category in profile vics-us" in full.stderr
+    assert "8 of 11 records have no category in profile vics-us" in full.stderr
     matched = vigil("export", "demo", "--matched-only", home=case_home)
     assert matched.returncode == 0 and "warning" not in matched.stderr
 
