@@ -113,6 +113,8 @@ def test_ncmec(tmp_path):
         hits = matched(home, "md5", MD5_A)
         assert [(h["hashset"], h["category"]) for h in hits] == [("NCMEC", "A1")]
         assert matched(home, "sha1", SHA1_A) and matched(home, "md5", MD5_B)
+        shown = json.loads(run("hashset", "show", "NCMEC", "--json", home=home))
+        assert shown["category_profile"] == "ncmec-industry"
         run("exchange", "feedback", "ncmec", "42-image1", "--verdict", "true-positive", home=home)
         put = [r for r in fake.requests if r.method == "PUT"]
         assert {r.path for r in put} == {

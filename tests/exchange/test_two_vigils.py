@@ -149,6 +149,10 @@ def test_feed_needs_a_grant(pair):
         assert c.get("/v1/feeds").json() == {"feeds": ["CONFIRMED"]}
         r = c.get("/v1/feeds/CONFIRMED", params={"nonce": "abcdefgh", "limit": 1})
         assert r.status_code == 200 and set(r.json()) == {"batch", "signature", "key"}
+        batch = json.loads(r.json()["batch"])
+        assert batch["feed"] == "CONFIRMED" and batch["nonce"] == "abcdefgh"
+        assert batch["cursor"] == 0 and len(batch["items"]) == 1 and batch["has_more"]
+        assert "category_profile" in batch
     run("exchange", "unpublish", "CONFIRMED", "--key", "partner-b", home=pair.a_home)
     with pair.a.client(pair.partner_key) as c:
         assert c.get("/v1/feeds/CONFIRMED", params={"nonce": "abcdefgh"}).status_code == 404

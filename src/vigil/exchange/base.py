@@ -50,6 +50,8 @@ class Batch:
     full_snapshot: bool = False
     #: Estimated total records, when the partner says (0: unknown).
     total: int = 0
+    #: The category profile the partner's categories are read under, when it says.
+    category_profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class SignalExchange:
     credential_fields: ClassVar[tuple[str, ...]] = ()
     #: Whether the URL is required.
     needs_url: ClassVar[bool] = True
+    #: The category profile of the partner's categories (vigil/hashsets/category_profiles.toml).
+    category_profile: ClassVar[str | None] = None
 
     def __init__(
         self, exchange: Exchange, known_ids: Callable[[], list[str]] | None = None

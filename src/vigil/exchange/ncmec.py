@@ -41,6 +41,7 @@ class NCMECExchange(SignalExchange):
     )
     credential_fields: ClassVar[tuple[str, ...]] = ("user", "password")
     needs_url = False
+    category_profile = "ncmec-industry"
 
     def client(self) -> ncmec.NCMECHashAPI:
         """python-threatexchange's client, pointed at ``--url`` when given."""

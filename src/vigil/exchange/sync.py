@@ -122,7 +122,11 @@ def pull(store: Store, name: str, progress: Progress | None = None) -> PullRepor
                 for d in batch.deltas
             ]
             applied = repo.apply_batch(
-                exchange, deltas, batch.checkpoint, full_snapshot=batch.full_snapshot
+                exchange,
+                deltas,
+                batch.checkpoint,
+                full_snapshot=batch.full_snapshot,
+                category_profile=batch.category_profile or api.category_profile,
             )
             report.batches += 1
             report.records += len(deltas)
@@ -223,8 +227,10 @@ def feed_batch(
     repo = repository(store)
     repo.sync_feed(hashset)
     items, more = repo.feed_page(hashset, cursor, max(1, min(limit, MAX_PAGE)))
+    info = store.hashsets.get(hashset)
     body = {
         "feed": hashset,
+        "category_profile": info.category_profile if info is not None else None,
         "cursor": cursor,
         "next_cursor": items[-1]["seq"] if items else cursor,
         "has_more": more,

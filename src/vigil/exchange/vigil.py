@@ -82,11 +82,13 @@ class VigilFeedExchange(SignalExchange):
                 where=f"exchange {self.name}: {page}",
             )
             deltas, next_cursor = self._deltas(body, cursor, page)
+            profile = body.get("category_profile")
             yield Batch(
                 deltas,
                 {"cursor": next_cursor},
                 page=page,
                 total=int(body.get("total") or 0),
+                category_profile=profile if isinstance(profile, str) else None,
             )
             if not body.get("has_more"):
                 return

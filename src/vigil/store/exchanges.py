@@ -329,11 +329,13 @@ class ExchangeRepository:
         checkpoint: dict[str, Any] | None,
         *,
         full_snapshot: bool = False,
+        category_profile: str | None = None,
     ) -> Applied:
         """Apply one batch of deltas to the exchange's set and store ``checkpoint``; atomic.
 
         ``full_snapshot``: the batch is the partner's whole list, so every live id not in
-        it is withdrawn. The set is created (as an alert set) if it does not exist.
+        it is withdrawn. The set is created (as an alert set, its categories read under
+        ``category_profile``) if it does not exist.
         Entries are written through the hash-set repository (never by column here):
         into an empty set by the bulk loader of imports (``replace``), otherwise by its
         entry-at-a-time path (``append_entries``; a partner's increments are small).
@@ -342,7 +344,7 @@ class ExchangeRepository:
         fetched_at = _now()
         with self.db.transaction():
             self._check_checkpoint(exchange)
-            info = self._target(exchange)
+            info = self._target(exchange, category_profile)
             known = self._known(exchange, [d.partner_id for d in deltas])
             if full_snapshot:
                 named = {d.partner_id for d in deltas}
@@ -495,13 +497,14 @@ class ExchangeRepository:
                 "this one stops (nothing of this batch was applied)"
             )
 
-    def _target(self, exchange: Exchange) -> HashSetInfo:
+    def _target(self, exchange: Exchange, category_profile: str | None) -> HashSetInfo:
         info = self.sets.get(exchange.into_set, lock=True)
         if info is None:
             created = self.sets.create(
                 HashSetInfo(
                     name=exchange.into_set,
                     kind=HashSetKind.alert,
+                    category_profile=category_profile,
                     provenance=f"exchange {exchange.name} ({exchange.type} {exchange.url or ''})",
                     source_format="exchange",
                 )
