@@ -310,3 +310,27 @@ def test_usage_errors(tmp_path):
     run("exchange", "add", "n", "--type", "ncmec", home=home)
     bad = vigil("exchange", "pull", "n", home=home)
     assert bad.returncode == 2 and "--credentials" in bad.stderr
+
+
+def test_threatexchange_timeout_is_an_error_not_a_hang(tmp_path, monkeypatch):
+    import time
+
+    from vigil.exchange import threatexchange
+
+    monkeypatch.setattr(threatexchange, "TIMEOUT", 0.5)
+
+    def slow(req: Request):
+        time.sleep(2)
+        return as_json({"data": []})
+
+    home = tmp_path / "home"
+    with FakeServer(slow) as fake:
+        run(
+            "exchange", "add", "te", "--type", "threatexchange", "--url", fake.url,
+            "--option", "privacy_group=1",
+            "--credentials", creds(tmp_path, api_token="1234567890|abcdefghijklmnopqrstuv"),
+            home=home,
+        )  # fmt: skip
+        result = vigil("exchange", "pull", "te", home=home)
+    assert result.returncode == 1 and "exchange te: updates from 0" in result.stderr
+    assert "Timeout" in result.stderr

@@ -20,9 +20,24 @@ from vigil.exchange.base import Batch, Option, SignalExchange, checked_signals
 from vigil.store.exchanges import Delta
 
 try:
+    import requests
     from threatexchange.exchanges.clients.fb_threatexchange.api import ThreatExchangeAPI
 except ImportError as exc:  # pragma: no cover - the registry reports it
     raise ImportError(str(exc), name="threatexchange") from exc
+
+#: Seconds to wait for an answer (the client's own GET has no timeout: it would hang).
+TIMEOUT = 60.0
+
+
+class _ThreatExchangeAPI(ThreatExchangeAPI):
+    """python-threatexchange's client, its one GET given a timeout."""
+
+    def get_json_from_url(self, url: str, params: Any = None, *, json_obj_hook: Any = None) -> Any:
+        """As the client's, with a timeout."""
+        response = requests.get(url, params=params or {}, timeout=TIMEOUT)
+        response.raise_for_status()
+        return response.json(object_hook=json_obj_hook)
+
 
 TYPES = {"HASH_MD5": "md5", "HASH_SHA1": "sha1", "HASH_SHA256": "sha256", "HASH_PDQ": "pdq"}
 FIELDS = ("id", "indicator", "type", "last_updated", "should_delete", "tags")
@@ -47,7 +62,7 @@ class ThreatExchangeExchange(SignalExchange):
         yield from self.guarded(f"updates from {start} to {end}", self._pages(cp, start, end))
 
     def _pages(self, cp: dict[str, Any], start: int, end: int) -> Iterator[Batch]:
-        api = ThreatExchangeAPI(
+        api = _ThreatExchangeAPI(
             str(self.credentials()["api_token"]), endpoint_override=self.url or None
         )
         cursor = api.get_threat_updates(
