@@ -27,11 +27,12 @@ class ReviewMedium:
     known: bool = False
     group: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    #: The medium's identity (its first copy's SHA-256), kept plain: queues read it often.
+    sha256: str = ""
 
-    @property
-    def sha256(self) -> str:
-        """The medium's identity."""
-        return str(self.first.sha256)
+    def __post_init__(self) -> None:
+        """Take the identity from the first copy."""
+        self.sha256 = self.sha256 or str(self.first.sha256)
 
     @property
     def matched(self) -> bool:

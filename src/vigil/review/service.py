@@ -130,9 +130,34 @@ class ReviewSession:
             self._index_groups()
 
     def _index_groups(self) -> None:
+        """Groups by number, and the unknown queue's order by leads (fixed by the analysis)."""
         self.groups = {}
         for medium in self.media.values():
             self.groups.setdefault(medium.group, []).append(medium)
+        cameras = {m.camera() for m in self.media.values() if m.matched and m.camera()}
+        self._leads = {
+            number: _lead_rank(members, cameras) for number, members in self.groups.items()
+        }
+        self._order = sorted(self.groups, key=lambda n: (self._leads[n][0], n))
+
+    def _todo(
+        self, name: str, user: User, members: list[ReviewMedium], statuses: dict[str, Status]
+    ) -> list[ReviewMedium]:
+        """The members of a group that wait in queue ``name`` for ``user``."""
+        if name == "matched":
+            return [m for m in members if m.matched and statuses[m.sha256].state == PENDING]
+        if name == "disputed":
+            return [m for m in members if statuses[m.sha256].state == DISPUTED]
+        todo = []
+        for m in members:
+            if m.matched or m.known:
+                continue
+            status = statuses[m.sha256]
+            if status.state == PENDING or (
+                status.state == AWAITING and not status.graded_by(user.name)
+            ):
+                todo.append(m)
+        return todo
 
     def analyse(self, *, workers: int = 2, actor: str | None = None) -> dict[str, int]:
         """Group the media, read their metadata, hash and match EXIF thumbnails; store it.
@@ -184,13 +209,24 @@ class ReviewSession:
         by_sha: dict[str, list[Grade]] = {}
         for grade in self.repo.grades(self.case):
             by_sha.setdefault(grade.sha256, []).append(grade)
-        return {
-            sha: status_of(by_sha.get(sha, []), m.listed_category(self.profile.name), m.matched)
-            for sha, m in self.media.items()
-        }
+        pending_unknown = Status(PENDING)
+        out: dict[str, Status] = {}
+        for sha, m in self.media.items():
+            grades = by_sha.get(sha)
+            if grades is None and not m.matched:
+                out[sha] = pending_unknown  # most media: nobody decided yet
+            else:
+                out[sha] = status_of(grades or [], m.listed_category(self.profile.name), m.matched)
+        return out
 
     def queue(
-        self, name: str, user: User, statuses: dict[str, Status] | None = None
+        self,
+        name: str,
+        user: User,
+        statuses: dict[str, Status] | None = None,
+        *,
+        start: int = 0,
+        limit: int | None = None,
     ) -> list[GroupView]:
         """The groups of a queue for ``user``, most pressing first.
 
@@ -204,35 +240,23 @@ class ReviewSession:
         if name not in QUEUES:
             raise ReviewError(f"unknown queue {name!r} (queues: {', '.join(QUEUES)})")
         statuses = self.statuses() if statuses is None else statuses
-        matched_cameras = {m.camera() for m in self.media.values() if m.matched and m.camera()}
-        rows: list[tuple[int, int, GroupView]] = []
-        for number, members in self.groups.items():
-            if name == "matched":
-                todo = [m for m in members if m.matched and statuses[m.sha256].state == PENDING]
-                rank, reason = 0, "matched"
-            elif name == "disputed":
-                todo = [m for m in members if statuses[m.sha256].state == DISPUTED]
-                rank, reason = 0, "disputed"
-            else:
-                todo = [
-                    m
-                    for m in members
-                    if not m.matched
-                    and not m.known
-                    and (
-                        statuses[m.sha256].state == PENDING
-                        or (
-                            statuses[m.sha256].state == AWAITING
-                            and not statuses[m.sha256].graded_by(user.name)
-                        )
-                    )
-                ]
-                rank, reason = _lead_rank(members, todo, matched_cameras)
-            if todo:
-                view = GroupView(number, todo, {m.sha256: statuses[m.sha256] for m in todo}, reason)
-                rows.append((rank, number, view))
-        rows.sort(key=lambda r: (r[0], r[1]))
-        return [r[2] for r in rows]
+        order = self._order if name == "unknown" else sorted(self.groups)
+        views: list[GroupView] = []
+        waiting = 0
+        for number in order:
+            todo = self._todo(name, user, self.groups[number], statuses)
+            if not todo:
+                continue
+            waiting += 1
+            if waiting <= start:
+                continue
+            reason = self._leads[number][1] if name == "unknown" else name
+            views.append(
+                GroupView(number, todo, {m.sha256: statuses[m.sha256] for m in todo}, reason)
+            )
+            if limit is not None and len(views) >= limit:
+                break
+        return views
 
     def item_fields(self) -> list[dict[str, Any]]:
         """Per file (copies included): ``group``, ``exif`` summary, ``thumbnail_match``.
@@ -254,10 +278,15 @@ class ReviewSession:
                 )
         return rows
 
-    def counts(self, user: User) -> dict[str, int]:
+    def counts(self, user: User, statuses: dict[str, Status] | None = None) -> dict[str, int]:
         """Groups waiting in each queue for ``user``, and confirmed media."""
-        statuses = self.statuses()
-        out = {name: len(self.queue(name, user, statuses)) for name in QUEUES}
+        statuses = self.statuses() if statuses is None else statuses
+        out = {
+            name: sum(
+                1 for members in self.groups.values() if self._todo(name, user, members, statuses)
+            )
+            for name in QUEUES
+        }
         out["confirmed"] = sum(1 for s in statuses.values() if s.state == CONFIRMED)
         return out
 
@@ -437,15 +466,14 @@ class ReviewSession:
             raise NoPictureError("no such medium in this case") from None
 
 
-def _lead_rank(
-    members: list[ReviewMedium], todo: list[ReviewMedium], matched_cameras: set[str | None]
-) -> tuple[int, str]:
+def _lead_rank(members: list[ReviewMedium], matched_cameras: set[str | None]) -> tuple[int, str]:
     """Where an unknown group goes in its queue, and why (the leads that put it there)."""
-    if any(m.matched for m in members):
+    unknown = [m for m in members if not m.matched]
+    if len(unknown) < len(members):
         return 0, "near duplicate of a match"
-    if any(m.camera() in matched_cameras for m in todo if m.camera()):
+    if any(m.camera() in matched_cameras for m in unknown if m.camera()):
         return 1, "same camera as matched media"
-    if any(m.meta.get("thumbnail_match") for m in todo):
+    if any(m.meta.get("thumbnail_match") for m in unknown):
         return 2, "EXIF thumbnail matched"
     return 3, ""
 

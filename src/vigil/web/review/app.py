@@ -215,10 +215,11 @@ def create_app(review: ReviewSession, *, allowed_hosts: list[str] | None = None)
         session = state.require(request)
         if name not in QUEUES:
             raise HTTPException(404, "no such queue")
-        with state.db():
-            groups = review.queue(name, session.user)
-            counts = review.counts(session.user)
         start = max(page, 0) * PAGE_SIZE
+        with state.db():
+            statuses = review.statuses()
+            groups = review.queue(name, session.user, statuses, start=start, limit=PAGE_SIZE + 1)
+            counts = review.counts(session.user, statuses)
         return state.page(
             "queue.html.j2",
             session=session,
@@ -226,9 +227,9 @@ def create_app(review: ReviewSession, *, allowed_hosts: list[str] | None = None)
             queue=name,
             queues=QUEUES,
             counts=counts,
-            groups=groups[start : start + PAGE_SIZE],
+            groups=groups[:PAGE_SIZE],
             page=max(page, 0),
-            more=len(groups) > start + PAGE_SIZE,
+            more=len(groups) > PAGE_SIZE,
             profile=review.profile,
         )
 
