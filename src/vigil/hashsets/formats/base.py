@@ -9,6 +9,7 @@ bytes. Readers stream: they hold one record at a time, never the whole file.
 from __future__ import annotations
 
 import hashlib
+import io
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,31 @@ from vigil.hashsets.model import (
 #: How many leading bytes detection sees.
 HEAD_SIZE = 64 * 1024
 UTF8_BOM = b"\xef\xbb\xbf"
+#: Bytes of whole lines the line readers take at a time.
+LINE_BLOCK = 1 << 22
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a reader accepts from an untrusted file before it gives up (issue 19).
+
+    Hash lists come from partners who may be careless or hostile: every reader holds
+    at most one block of lines, one record, one JSON nesting path, one SQLite row, so
+    memory is bounded by these numbers and not by the file. The defaults are far
+    above anything a real list holds (a VICS record nests 4 levels, an ``md5sum`` line
+    holds one path of at most 4,096 bytes).
+    """
+
+    #: Longest line of a line or CSV format, in bytes.
+    max_line_bytes: int = 1 << 20
+    #: Deepest JSON nesting (arrays and objects); VICS needs about 6.
+    max_json_depth: int = 64
+    #: Most digits of a JSON number (Python refuses more than 4,300 anyway).
+    max_number_digits: int = 1000
+    #: Largest string or blob one SQLite cell of an RDS or .kdb file may hold, in bytes.
+    max_sqlite_value_bytes: int = 1 << 20
+    #: Seconds a SQLite query of an RDS or .kdb file may run without producing a row.
+    max_sqlite_stall_seconds: float = 300.0
 
 
 @dataclass
@@ -46,6 +72,7 @@ class ReadContext:
     version: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     total: int = 0
+    limits: Limits = field(default_factory=Limits)
     _handle: IO[bytes] | None = None
     _position: int = 0
 
@@ -120,19 +147,143 @@ class HashSetFormat(ABC):
                 digest.update(chunk)
         return digest.hexdigest()
 
-def iter_text_lines(ctx: ReadContext, handle: IO[bytes]) -> Iterator[tuple[int, str | None]]:
+
+def line_blocks(
+    ctx: ReadContext, handle: IO[bytes], block: int = LINE_BLOCK
+) -> Iterator[list[bytes] | Rejected]:
+    r"""Blocks of whole lines, each ending in ``\n`` (or ``\r\n``), read in bounded pieces.
+
+    Lines end at LF, CRLF or a lone CR (old Mac text: without this, three CR-ended
+    ``md5sum`` lines read as one line whose name holds the other two). A lone CR is
+    turned into LF so the fast block checks still apply; a CRLF is kept. The UTF-8
+    byte-order mark of the first line is dropped. A line longer than
+    ``ctx.limits.max_line_bytes`` ends the reading with a fatal ``Rejected`` naming
+    it: memory never holds more than a block and one line, whatever the file (a 4 GB
+    file of NULs with no newline is one such line).
+    """
+    limit = ctx.limits.max_line_bytes
+    carry = b""
+    number = 0
+    first = True
+    while True:
+        chunk = handle.read(block)
+        data = carry + chunk if carry else chunk
+        if first and data.startswith(UTF8_BOM):
+            data = data[len(UTF8_BOM) :]
+        first = False
+        if not chunk:
+            if data:
+                yield [_lf(data) + (b"" if data.endswith((b"\n", b"\r")) else b"\n")]
+            return
+        if b"\r" not in data:
+            cut = data.rfind(b"\n") + 1
+            lines = data[:cut].splitlines(keepends=True)
+        else:
+            lines = data.splitlines(keepends=True)
+            # the last line may be cut, also between the CR and LF of a CRLF
+            cut = (
+                len(data) - len(lines[-1]) if lines and not lines[-1].endswith(b"\n") else len(data)
+            )
+            if cut < len(data):
+                lines.pop()
+            lines = [_lf(line) for line in lines]
+        carry = data[cut:]
+        if len(carry) > limit:
+            number += len(lines)
+            if lines:
+                yield lines
+            yield Rejected(
+                ctx.at(number + 1),
+                f"a line longer than {limit:,} bytes: not a line of a hash list "
+                "(the rest of the file is not read)",
+                fatal=True,
+            )
+            return
+        if any(len(line) > limit for line in lines):
+            for line in lines:
+                number += 1
+                if len(line) > limit:
+                    yield Rejected(
+                        ctx.at(number),
+                        f"a line longer than {limit:,} bytes: not a line of a hash list "
+                        "(the rest of the file is not read)",
+                        fatal=True,
+                    )
+                    return
+        number += len(lines)
+        if lines:
+            yield lines
+
+
+def _lf(line: bytes) -> bytes:
+    """A line ending in a lone CR, ending in LF instead."""
+    if line.endswith(b"\r"):
+        return line[:-1] + b"\n"
+    return line
+
+
+def iter_text_lines(
+    ctx: ReadContext, handle: IO[bytes]
+) -> Iterator[tuple[int, str | None] | Rejected]:
     """Numbered lines without their line ending; None for a line that is not UTF-8.
 
-    A UTF-8 byte-order mark on the first line is dropped. Lines are read as bytes and
-    decoded one by one, so one bad byte costs one line, not the file.
+    Read through ``line_blocks`` (bounded, any line ending); its fatal ``Rejected`` is
+    passed on. Lines are decoded one by one, so one bad byte costs one line, not the file.
     """
-    for number, raw in enumerate(handle, start=1):
-        if number == 1 and raw.startswith(UTF8_BOM):
-            raw = raw[3:]
+    number = 0
+    for lines in line_blocks(ctx, handle):
+        if isinstance(lines, Rejected):
+            yield lines
+            return
+        for raw in lines:
+            number += 1
+            try:
+                yield number, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                yield number, None
+
+
+class UnreadableTextError(InvalidRecordError):
+    """The rest of a text file cannot be read: a line does not decode, or is too long.
+
+    ``rejected`` is the fatal record naming the line; CSV readers yield it, so that
+    ``--skip-invalid`` never turns "the rest of the file" into one skipped record.
+    """
+
+    def __init__(self, rejected: Rejected) -> None:
+        """Carry ``rejected`` (fatal) as the error."""
+        super().__init__(str(rejected))
+        self.rejected = rejected
+
+
+def text_lines(ctx: ReadContext, handle: IO[bytes], encoding: str = "utf-8") -> Iterator[str]:
+    """The file as decoded lines with their endings, for ``csv.reader``; bounded as above.
+
+    A line that does not decode, or an overlong one, raises ``UnreadableTextError`` naming
+    its line (the line itself, not the start of the block or of the CSV record).
+    """
+    number = 0
+    for lines in line_blocks(ctx, handle):
+        if isinstance(lines, Rejected):
+            raise UnreadableTextError(lines)
         try:
-            yield number, raw.decode("utf-8").rstrip("\r\n")
+            text = b"".join(lines).decode(encoding)
         except UnicodeDecodeError:
-            yield number, None
+            for at, raw in enumerate(lines, start=number + 1):
+                try:
+                    raw.decode(encoding)
+                except UnicodeDecodeError as exc:
+                    raise UnreadableTextError(
+                        Rejected(
+                            ctx.at(at),
+                            f"not {encoding} text ({exc.reason} at byte {exc.start} of the "
+                            "line); the rest of the file is not read",
+                            fatal=True,
+                        )
+                    ) from None
+            raise  # pragma: no cover - the whole did not decode, so one line does not
+        number += len(lines)
+        yield from io.StringIO(text, newline="")
 
 
 def text_head(head: bytes) -> str:

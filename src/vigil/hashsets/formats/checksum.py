@@ -16,10 +16,11 @@ from typing import IO, ClassVar
 
 from vigil.errors import InvalidHashError
 from vigil.hashsets.formats.base import (
-    UTF8_BOM,
+    LINE_BLOCK,
     HashSetFormat,
     ReadContext,
     first_lines,
+    line_blocks,
     write_text,
 )
 from vigil.hashsets.model import (
@@ -32,8 +33,9 @@ from vigil.hashsets.model import (
 )
 
 _LINE = re.compile(r"^(\\?)([0-9A-Fa-f]+) ([ *])(.*)$")
+
 #: Bytes of whole lines read per block.
-_BLOCK = 1 << 22
+_BLOCK = LINE_BLOCK
 
 
 def _unescape(path: str) -> str:
@@ -116,9 +118,10 @@ class _Checksum(HashSetFormat):
         digits = 2 * DIGEST_SIZES[hash_type]
         number = 0
         with ctx.open() as handle:
-            while lines := handle.readlines(_BLOCK):
-                if number == 0 and lines[0].startswith(UTF8_BOM):
-                    lines[0] = lines[0][len(UTF8_BOM) :]
+            for lines in line_blocks(ctx, handle, _BLOCK):
+                if isinstance(lines, Rejected):
+                    yield lines
+                    return
                 block = _plain_block(lines, digits, hash_type)
                 if block is not None:
                     yield block

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from vigil.errors import InvalidHashError
 from vigil.hashsets.formats.base import (
-    UTF8_BOM,
+    LINE_BLOCK,
     HashSetFormat,
     ReadContext,
+    line_blocks,
     text_head,
     write_text,
 )
@@ -35,8 +36,9 @@ MAGIC = "%%%% HASHDEEP-1.0"
 _KNOWN = ("md5", "sha1", "sha256")
 _OTHER = ("tiger", "whirlpool")
 DEFAULT_COLUMNS = ("size", "md5", "sha1", "sha256", "filename")
+
 #: Bytes of whole lines read per block.
-_BLOCK = 1 << 22
+_BLOCK = LINE_BLOCK
 
 
 class HashdeepFormat(HashSetFormat):
@@ -60,9 +62,9 @@ class HashdeepFormat(HashSetFormat):
         columns: list[str] | None = None
         known: list[list[str]] = []  # the column line, once read (the block reader's view)
         with ctx.open() as handle:
-            for number, text in self._numbered(handle, known):
+            for number, text in self._numbered(ctx, handle, known):
                 if number < 0:
-                    yield text  # type: ignore[misc]  # a DigestBlock of plain rows
+                    yield text  # a DigestBlock of plain rows, or the reader's fatal Rejected
                     continue
                 if text is None:
                     yield Rejected(ctx.at(number), "not UTF-8 text")
@@ -78,24 +80,32 @@ class HashdeepFormat(HashSetFormat):
                     ctx.attributes["hashdeep_columns"] = columns
                     bad = [c for c in columns if c not in (*DEFAULT_COLUMNS, *_OTHER)]
                     if bad or "filename" not in columns or columns[-1] != "filename":
-                        yield Rejected(ctx.at(number), f"unsupported hashdeep columns {columns}")
+                        yield Rejected(
+                            ctx.at(number), f"unsupported hashdeep columns {columns}"[:300], True
+                        )
                         return
                     continue
                 if columns is None:
-                    yield Rejected(ctx.at(number), "row before the '%%%% size,...' column line")
+                    yield Rejected(
+                        ctx.at(number), "row before the '%%%% size,...' column line", True
+                    )
                     return
                 yield self._row(ctx, number, text, columns)
 
     @staticmethod
-    def _numbered(handle: IO[bytes], known: list[list[str]]) -> Iterator[tuple[int, str | None]]:
+    def _numbered(
+        ctx: ReadContext, handle: IO[bytes], known: list[list[str]]
+    ) -> Iterator[tuple[int, Any]]:
         """Numbered lines for the row-by-row reader; plain blocks go out as DigestBlocks.
 
-        A DigestBlock is yielded as the pair ``(-1, block)``; ``read`` passes it on.
+        A DigestBlock is yielded as the pair ``(-1, block)`` and the line reader's fatal
+        ``Rejected`` (an overlong line) as ``(-2, rejected)``; ``read`` passes them on.
         """
         number = 0
-        while lines := handle.readlines(_BLOCK):
-            if number == 0 and lines[0].startswith(UTF8_BOM):
-                lines[0] = lines[0][len(UTF8_BOM) :]
+        for lines in line_blocks(ctx, handle, _BLOCK):
+            if isinstance(lines, Rejected):
+                yield -2, lines
+                return
             block = _plain_block(lines, known[0]) if known else None
             if block is not None:
                 yield -1, block  # type: ignore[misc]
@@ -117,7 +127,7 @@ class HashdeepFormat(HashSetFormat):
             if value == "":
                 continue
             if column == "size":
-                if not value.isdigit():
+                if not (value.isascii() and value.isdigit()):
                     return Rejected(ctx.at(number), f"size {value!r} is not a whole number")
                 entry.media_size = int(value)
             elif column == "filename":
@@ -167,7 +177,7 @@ def _plain_block(lines: list[bytes], columns: list[str]) -> DigestBlock | None:
     pattern = _PATTERNS.get(tuple(columns))
     if pattern is None:
         cells = [
-            r"(\d*)" if c == "size" else r"([^\r\n]*)" if c == "filename" else
+            r"([0-9]*)" if c == "size" else r"([^\r\n]*)" if c == "filename" else
             rf"([0-9A-Fa-f]{{{2 * DIGEST_SIZES[c]}}})"
             for c in columns
         ]  # fmt: skip

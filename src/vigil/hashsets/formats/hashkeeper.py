@@ -16,13 +16,19 @@ in ``extra["HashKeeper"]`` so an export gives them back.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from vigil.errors import InvalidRecordError
-from vigil.hashsets.formats.base import HashSetFormat, ReadContext, checked, text_head
+from vigil.hashsets.formats.base import (
+    HashSetFormat,
+    ReadContext,
+    UnreadableTextError,
+    checked,
+    text_head,
+    text_lines,
+)
 from vigil.hashsets.model import Entry, HashSetInfo, Rejected
 
 COLUMNS: tuple[str, ...] = (
@@ -66,14 +72,15 @@ class HashKeeperFormat(HashSetFormat):
 
     def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
         """Stream the rows; a bad row is named by its line."""
-        with (
-            ctx.open() as raw,
-            io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
-        ):
+        with ctx.open() as raw:
+            text = text_lines(ctx, raw)
             reader = csv.reader(text, strict=True)
             try:
                 header = next(reader, None)
-            except (csv.Error, UnicodeDecodeError) as exc:
+            except UnreadableTextError as exc:
+                yield exc.rejected
+                return
+            except csv.Error as exc:
                 yield Rejected(ctx.at(1), f"unreadable HashKeeper header: {exc}", True)
                 return
             columns = [c.strip().lower() for c in header or []]
@@ -86,8 +93,8 @@ class HashKeeperFormat(HashSetFormat):
                     row = next(reader)
                 except StopIteration:
                     return
-                except UnicodeDecodeError as exc:
-                    yield Rejected(ctx.at(reader.line_num + 1), f"not UTF-8 text: {exc}", True)
+                except UnreadableTextError as exc:
+                    yield exc.rejected
                     return
                 except csv.Error as exc:
                     yield Rejected(ctx.at(reader.line_num), f"bad CSV: {exc}", True)

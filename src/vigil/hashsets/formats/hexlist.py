@@ -15,10 +15,11 @@ from typing import IO, ClassVar
 
 from vigil.errors import InvalidHashError
 from vigil.hashsets.formats.base import (
-    UTF8_BOM,
+    LINE_BLOCK,
     HashSetFormat,
     ReadContext,
     first_lines,
+    line_blocks,
     write_text,
 )
 from vigil.hashsets.model import (
@@ -31,8 +32,9 @@ from vigil.hashsets.model import (
 )
 
 _HEX_LINE = re.compile(r"^[0-9A-Fa-f]+$")
+
 #: Bytes of whole lines read per block.
-_BLOCK = 1 << 22
+_BLOCK = LINE_BLOCK
 
 
 def _clean_block(lines: list[bytes], digits: int) -> list[str] | None:
@@ -78,9 +80,10 @@ class _HexList(HashSetFormat):
         digits = 2 * DIGEST_SIZES[self.hash_type]
         number = 0
         with ctx.open() as handle:
-            while lines := handle.readlines(_BLOCK):
-                if number == 0 and lines[0].startswith(UTF8_BOM):
-                    lines[0] = lines[0][len(UTF8_BOM) :]
+            for lines in line_blocks(ctx, handle, _BLOCK):
+                if isinstance(lines, Rejected):
+                    yield lines
+                    return
                 clean = _clean_block(lines, digits)
                 if clean is not None:
                     yield DigestBlock(self.hash_type, clean)

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from vigil.errors import InvalidRecordError
-from vigil.hashsets.formats.base import HashSetFormat, ReadContext, checked, text_head
+from vigil.hashsets.formats.base import (
+    HashSetFormat,
+    ReadContext,
+    UnreadableTextError,
+    checked,
+    text_head,
+    text_lines,
+)
 from vigil.hashsets.model import Entry, HashSetInfo, Rejected
 
 #: The columns of an ICSE export, in its order.
@@ -102,14 +109,15 @@ class IcseFormat(HashSetFormat):
 
     def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
         """Stream the rows; a bad row is named by its line."""
-        with (
-            ctx.open() as raw,
-            io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
-        ):
+        with ctx.open() as raw:
+            text = text_lines(ctx, raw)
             reader = csv.reader(text, delimiter=DELIMITER, strict=True)
             try:
                 header = next(reader, None)
-            except (csv.Error, UnicodeDecodeError) as exc:
+            except UnreadableTextError as exc:
+                yield exc.rejected
+                return
+            except csv.Error as exc:
                 yield Rejected(ctx.at(1), f"unreadable ICSE header: {exc}", True)
                 return
             if header is None:
@@ -127,8 +135,8 @@ class IcseFormat(HashSetFormat):
                     row = next(reader)
                 except StopIteration:
                     return
-                except UnicodeDecodeError as exc:
-                    yield Rejected(ctx.at(reader.line_num + 1), f"not UTF-8 text: {exc}", True)
+                except UnreadableTextError as exc:
+                    yield exc.rejected
                     return
                 except csv.Error as exc:
                     yield Rejected(ctx.at(reader.line_num), f"bad CSV: {exc}", True)

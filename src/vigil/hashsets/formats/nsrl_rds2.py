@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from vigil.errors import HashSetError, InvalidHashError, UsageError
-from vigil.hashsets.formats.base import UTF8_BOM, HashSetFormat, ReadContext
+from vigil.hashsets.formats.base import (
+    UTF8_BOM,
+    HashSetFormat,
+    ReadContext,
+    UnreadableTextError,
+    text_lines,
+)
 from vigil.hashsets.model import (
     DigestBlock,
     Entry,
@@ -83,15 +89,30 @@ def read_products(raw: bytes) -> dict[str, str]:
     """``NSRLProd.txt`` as product code -> "name version" (the first row of each code)."""
     products: dict[str, str] = {}
     reader = csv.reader(io.StringIO(_text(raw)))
-    header = next(reader, None)
-    if not header or header[0].strip().lower() != "productcode":
-        raise HashSetError(f"{PROD_NAME}: not an RDS product file (header {header!r})")
-    for row in reader:
-        if len(row) >= 3:
-            code = row[0].strip()
-            if code and code not in products:
-                products[code] = " ".join(p for p in (row[1].strip(), row[2].strip()) if p)
+    try:
+        header = next(reader, None)
+        if not header or header[0].strip().lower() != "productcode":
+            raise HashSetError(f"{PROD_NAME}: not an RDS product file (header {header!r})"[:300])
+        for row in reader:
+            if len(row) >= 3:
+                code = row[0].strip()
+                if code and code not in products:
+                    products[code] = " ".join(p for p in (row[1].strip(), row[2].strip()) if p)
+    except csv.Error as exc:
+        raise HashSetError(f"{PROD_NAME}: line {reader.line_num}: bad CSV: {exc}") from None
     return products
+
+
+#: Largest NSRLProd.txt read (NIST's own is about 30 MB); it is held in memory.
+MAX_PRODUCTS_BYTES = 1 << 30
+
+
+def _bounded(handle: IO[bytes]) -> bytes:
+    """The whole products file, or HashSetError when it is larger than it can be."""
+    raw = handle.read(MAX_PRODUCTS_BYTES + 1)
+    if len(raw) > MAX_PRODUCTS_BYTES:
+        raise HashSetError(f"{PROD_NAME} is larger than {MAX_PRODUCTS_BYTES:,} bytes")
+    return raw
 
 
 def _is_file_header(head: bytes) -> bool:
@@ -134,7 +155,8 @@ class NsrlRds2Format(HashSetFormat):
         sibling = _sibling(ctx.path, PROD_NAME)
         products: dict[str, str] = {}
         if sibling is not None:
-            products = read_products(sibling.read_bytes())
+            with sibling.open("rb") as prod_file:
+                products = read_products(_bounded(prod_file))
             ctx.attributes["nsrl_products_file"] = sibling.name
         with ctx.open() as handle:
             yield from self._rows(ctx, handle, products)
@@ -154,7 +176,8 @@ class NsrlRds2Format(HashSetFormat):
             products: dict[str, str] = {}
             prod = _member(names, PROD_NAME)
             if prod is not None:
-                products = read_products(archive.read(prod))
+                with archive.open(prod) as prod_file:
+                    products = read_products(_bounded(prod_file))
                 ctx.attributes["nsrl_products_file"] = prod
             ctx.total = archive.getinfo(member).file_size
             try:
@@ -167,15 +190,17 @@ class NsrlRds2Format(HashSetFormat):
         self, ctx: ReadContext, handle: IO[bytes], products: dict[str, str], where: str = ""
     ) -> Iterator[Entry | DigestBlock | Rejected]:
         """Group consecutive rows of the same file; one entry per group."""
-        with io.TextIOWrapper(handle, encoding="latin-1", newline="") as text:
-            yield from self._parse(ctx, text, products, where)
+        yield from self._parse(ctx, text_lines(ctx, handle, "latin-1"), products, where)
 
     def _parse(
-        self, ctx: ReadContext, text: IO[str], products: dict[str, str], where: str
+        self, ctx: ReadContext, text: Iterator[str], products: dict[str, str], where: str
     ) -> Iterator[Entry | DigestBlock | Rejected]:
         reader = csv.reader(text)
         try:
             header = next(reader, None)
+        except UnreadableTextError as exc:
+            yield exc.rejected
+            return
         except csv.Error as exc:
             yield Rejected(ctx.at(f"{where}1"), f"unreadable header: {exc}", True)
             return
@@ -198,6 +223,9 @@ class NsrlRds2Format(HashSetFormat):
                 row = next(reader)
             except StopIteration:
                 break
+            except UnreadableTextError as exc:
+                yield exc.rejected
+                return
             except csv.Error as exc:
                 yield Rejected(ctx.at(f"{where}{reader.line_num}"), f"bad CSV: {exc}", True)
                 return

@@ -25,15 +25,23 @@ from typing import IO
 
 import numpy as np
 
-from vigil.hashsets.formats.base import UTF8_BOM, HashSetFormat, ReadContext, text_head
+from vigil.hashsets.formats.base import (
+    LINE_BLOCK,
+    HashSetFormat,
+    ReadContext,
+    line_blocks,
+    text_head,
+)
 from vigil.hashsets.model import DigestBlock, Entry, HashSetInfo, Rejected
 
 HEAD_TYPE = "0" * 41
 HEAD_NAME = "0" * 40 + "1"
 _TYPES = {32: "md5", 40: "sha1"}
-_BLOCK = 1 << 22
 _NUL = b"\x00"
 _OFFSET = "|" + "0" * 16
+
+#: Bytes of whole lines read per block.
+_BLOCK = LINE_BLOCK
 
 
 class TskIdxFormat(HashSetFormat):
@@ -52,12 +60,13 @@ class TskIdxFormat(HashSetFormat):
         number = 0
         hash_type: str | None = None
         with ctx.open() as handle:
-            while lines := handle.readlines(_BLOCK):
+            for lines in line_blocks(ctx, handle, _BLOCK):
+                if isinstance(lines, Rejected):
+                    yield lines
+                    return
                 values: list[str] = []
                 for raw in lines:
                     number += 1
-                    if number == 1 and raw.startswith(UTF8_BOM):
-                        raw = raw[3:]
                     text = raw.decode("ascii", errors="replace").rstrip("\r\n")
                     digest, bar, rest = text.partition("|")
                     if digest in (HEAD_TYPE, HEAD_NAME):

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import IO
 
 from vigil.errors import InvalidHashError, InvalidRecordError
-from vigil.hashsets.formats.base import HashSetFormat, ReadContext, text_head
+from vigil.hashsets.formats.base import (
+    HashSetFormat,
+    ReadContext,
+    UnreadableTextError,
+    text_head,
+    text_lines,
+)
 from vigil.hashsets.formats.threatexchange import VIGIL_TO_TX, vigil_type
 from vigil.hashsets.model import Entry, HashSetInfo, Rejected, canonical_hash
 
@@ -38,29 +44,42 @@ class TxCsvFormat(HashSetFormat):
     def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
         """Stream the file's entries (see ``HashSetFormat.read``)."""
         with ctx.open() as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            reader = csv.reader(text)
+            reader = csv.reader(text_lines(ctx, raw))
             try:
                 header = [h.strip().lower() for h in next(reader)]
             except StopIteration:
                 return
-            except (csv.Error, UnicodeDecodeError) as exc:
-                yield Rejected(ctx.at(1), f"unreadable header: {exc}")
+            except UnreadableTextError as exc:
+                yield exc.rejected
+                return
+            except csv.Error as exc:
+                yield Rejected(ctx.at(1), f"unreadable header: {exc}", True)
                 return
             if header[:2] != ["signal_type", "signal_str"]:
-                yield Rejected(ctx.at(1), f"header {header} does not start signal_type,signal_str")
+                yield Rejected(
+                    ctx.at(1), f"header {header} does not start signal_type,signal_str"[:300], True
+                )
                 return
+            line = 1
             while True:
                 try:
                     row = next(reader)
                 except StopIteration:
                     return
-                except (csv.Error, UnicodeDecodeError) as exc:
-                    yield Rejected(ctx.at(reader.line_num), str(exc))
+                except UnreadableTextError as exc:
+                    yield exc.rejected
                     return
+                except csv.Error as exc:
+                    yield Rejected(
+                        ctx.at(reader.line_num),
+                        f"bad CSV: {exc}; the rest of the file is not read",
+                        True,
+                    )
+                    return
+                start, line = line + 1, reader.line_num
                 if not row or not any(row):
                     continue
-                yield _entry(ctx, reader.line_num, dict(zip(header, row, strict=False)))
+                yield _entry(ctx, start, dict(zip(header, row, strict=False)))
 
     def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
         """Write the entries in this format (see ``HashSetFormat.write``)."""

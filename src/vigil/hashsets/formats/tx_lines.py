@@ -46,7 +46,11 @@ class TxLinesFormat(HashSetFormat):
     def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
         """Stream the file's entries (see ``HashSetFormat.read``)."""
         with ctx.open() as handle:
-            for number, text in iter_text_lines(ctx, handle):
+            for item in iter_text_lines(ctx, handle):
+                if isinstance(item, Rejected):
+                    yield item
+                    return
+                number, text = item
                 if text is None:
                     yield Rejected(ctx.at(number), "not UTF-8 text")
                     continue

@@ -32,6 +32,7 @@ import ijson
 
 from vigil.errors import InvalidHashError, InvalidRecordError, UsageError
 from vigil.hashsets.categories import NCMEC_INDUSTRY, UK_CAID, VICS_US, CategoryProfile
+from vigil.hashsets.formats import jsonguard
 from vigil.hashsets.formats.base import (
     UTF8_BOM,
     HashSetFormat,
@@ -99,22 +100,36 @@ class VicsFormat(HashSetFormat):
     # -- reading -------------------------------------------------------------------
 
     def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
-        """Stream the file's entries (see ``HashSetFormat.read``)."""
+        """Stream the file's entries (see ``HashSetFormat.read``).
+
+        A first pass (``jsonguard``) bounds the nesting and the numbers and picks the
+        parser; the structure (an object with a ``value`` array) is checked before any
+        record is read, so a wrong file is an error, never an empty set.
+        """
         with ctx.open() as handle:
             start = 3 if handle.read(3) == UTF8_BOM else 0
+            handle.seek(start)
+            limits = ctx.limits
+            shape = jsonguard.scan(
+                handle, ctx.name, limits.max_json_depth, limits.max_number_digits
+            )
+            self._ijson = _PYTHON_BACKEND() if shape.needs_python_backend else ijson
             handle.seek(start)
             head = handle.read(_HEAD).decode("utf-8", "replace")
             industry = bool(_INDUSTRY_CATEGORY.search(head))
             handle.seek(start)
             try:
-                context, shape = _peek(handle)
-            except ijson.JSONError as exc:
-                yield Rejected(ctx.at("$"), f"not valid JSON: {exc}", fatal=True)
+                context, kind = _peek(self._ijson, handle)
+            except _JSON_ERRORS as exc:
+                yield Rejected(ctx.at("$"), _json_error(exc), fatal=True)
+                return
+            except _StructureError as exc:
+                yield Rejected(ctx.at("$"), str(exc), fatal=True)
                 return
             self._learn_context(ctx, context, industry=industry)
             profile = ctx.profiles.get(ctx.category_profile) if ctx.category_profile else None
             handle.seek(start)
-            if shape == "case":
+            if kind == "case":
                 yield from self._read_cases(ctx, handle, profile)
             else:
                 yield from self._read_media(ctx, handle, profile)
@@ -145,11 +160,12 @@ class VicsFormat(HashSetFormat):
         self, ctx: ReadContext, handle: IO[bytes], profile: CategoryProfile | None
     ) -> Iterator[Entry | Rejected]:
         index = -1
+        items = self._ijson.items(handle, "value.item", use_float=True)
         try:
-            for index, record in enumerate(ijson.items(handle, "value.item", use_float=True)):
+            for index, record in enumerate(items):
                 yield _entry(ctx, record, f"$.value[{index}]", profile)
-        except ijson.JSONError as exc:
-            yield Rejected(ctx.at(f"$.value[{index + 1}]"), f"not valid JSON: {exc}", fatal=True)
+        except _JSON_ERRORS as exc:
+            yield Rejected(ctx.at(f"$.value[{index + 1}]"), _json_error(exc), fatal=True)
 
     def _read_cases(
         self, ctx: ReadContext, handle: IO[bytes], profile: CategoryProfile | None
@@ -159,10 +175,21 @@ class VicsFormat(HashSetFormat):
         media: ijson.ObjectBuilder | None = None
         case: ijson.ObjectBuilder | None = None
         try:
-            for prefix, event, value in ijson.parse(handle, use_float=True):
+            for prefix, event, value in self._ijson.parse(handle, use_float=True):
                 if prefix == "value.item.Media.item" and event == "start_map":
                     media_index += 1
                     media = ijson.ObjectBuilder()
+                elif media is None and prefix == "value.item.Media.item" and event != "end_array":
+                    media_index += 1
+                    where = f"$.value[{case_index}].Media[{media_index}]"
+                    yield Rejected(ctx.at(where), f"a Media record must be an object, not {event}")
+                    continue
+                elif prefix == "value.item.Media" and event not in ("start_array", "end_array"):
+                    where = f"$.value[{case_index}].Media"
+                    yield Rejected(
+                        ctx.at(where), f"a case's Media must be an array, not {event}", True
+                    )
+                    return
                 if media is not None:
                     media.event(event, value)
                     if prefix == "value.item.Media.item" and event == "end_map":
@@ -180,9 +207,9 @@ class VicsFormat(HashSetFormat):
                 if prefix == "value.item" and event == "end_map":
                     ctx.attributes.setdefault("vics_case", case.value)
                     case = None
-        except ijson.JSONError as exc:
+        except _JSON_ERRORS as exc:
             where = f"$.value[{case_index}].Media[{media_index + 1}]"
-            yield Rejected(ctx.at(where), f"not valid JSON: {exc}", fatal=True)
+            yield Rejected(ctx.at(where), _json_error(exc), fatal=True)
 
     # -- writing -------------------------------------------------------------------
 
@@ -309,18 +336,71 @@ def _in_media(prefix: str, event: str, value: Any) -> bool:
     return prefix == "value.item.Media" or prefix.startswith("value.item.Media.")
 
 
-def _peek(handle: IO[bytes]) -> tuple[str | None, str]:
-    """The OData context and the shape ("media" or "case"), from the file's first events."""
+class _StructureError(Exception):
+    """The file is JSON but not VICS: no ``value`` array in a top-level object."""
+
+
+#: What the parsers raise on a file that is not (UTF-8) JSON.
+_JSON_ERRORS = (ijson.JSONError, UnicodeDecodeError, ValueError)
+
+
+def _PYTHON_BACKEND() -> Any:  # noqa: N802 - reads as the constant it stands for
+    """Ijson's pure-Python backend (reads integers of any length; loaded when needed)."""
+    return ijson.get_backend("python")
+
+
+def _json_error(exc: BaseException) -> str:
+    """A parser's error as one line of text (yajl's messages span lines, some are bytes)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text: {exc.reason} at byte {exc.start} of a chunk"
+    message = exc.args[0] if exc.args else type(exc).__name__
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    lines = [" ".join(line.split()) for line in str(message).splitlines()]
+    text = "; ".join(line for line in lines if line and "(right here)" not in line)
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"not valid JSON: {text or type(exc).__name__}"
+
+
+def _peek(backend: Any, handle: IO[bytes]) -> tuple[str | None, str]:
+    """The OData context and the shape ("media" or "case"), from the file's first events.
+
+    The structure is checked here: a top-level object holding a ``value`` array.
+    Anything else (a top-level array, ``"Value"``, ``value`` as an object) raises
+    ``_StructureError``: read as VICS it would be an empty set.
+    """
     context: str | None = None
-    for prefix, event, value in ijson.parse(handle):
-        if prefix in ("odata.metadata", "@odata.context") and event == "string":
+    keys: list[str] = []
+    seen_value = False
+    for prefix, event, value in backend.parse(handle):
+        if prefix == "" and event in ("start_array", "string", "number", "boolean", "null"):
+            raise _StructureError(
+                "a VICS file is a JSON object holding a 'value' array, not "
+                + ("an array" if event == "start_array" else f"a {event}")
+            )
+        if prefix == "" and event == "map_key":
+            if len(keys) < 20:
+                keys.append(str(value))
+        elif prefix == "" and event == "end_map":
+            break
+        elif prefix in ("odata.metadata", "@odata.context") and event == "string":
             context = value
+        elif prefix == "value" and not seen_value:
+            if event != "start_array":
+                kind = "an object" if event == "start_map" else f"a {event}"
+                raise _StructureError(f"'value' must be an array of records, not {kind}")
+            seen_value = True
         elif prefix == "value.item" and event == "map_key" and value == "Media":
             return context, "case"
         elif (prefix == "value.item" and event == "end_map") or (
             prefix == "value" and event == "end_array"
         ):
             return context, "media"
+    if not seen_value:
+        near = [k for k in keys if k.lower() == "value"]
+        hint = f" (it has {near[0]!r}: the name is case-sensitive)" if near else ""
+        raise _StructureError(f"no 'value' array of records in the top-level object{hint}")
     return context, "media"
 
 
@@ -371,9 +451,7 @@ def _map(record: dict[str, Any], profile: CategoryProfile | None) -> Entry:
                 extra["AlternativeHashes"] = kept
         else:
             if upper == "MEDIAFILES" and isinstance(value, list):
-                entry.file_names = tuple(
-                    f["FileName"] for f in value if isinstance(f, dict) and f.get("FileName")
-                )
+                entry.file_names = _file_names(value)
             extra[key] = value
     if not (entry.md5 or entry.sha1 or entry.sha256 or entry.pdq or entry.vpdq or entry.photodna):
         raise InvalidRecordError("no hash: needs MD5, SHA1 or an alternative hash")
@@ -382,9 +460,46 @@ def _map(record: dict[str, Any], profile: CategoryProfile | None) -> Entry:
 
 
 def _category(value: Any, profile: CategoryProfile | None) -> str | None:
+    """The record's category; a value no profile could hold is an invalid record.
+
+    Checked before the profile sees it: a 5,000-digit integer cannot even be printed
+    (Python refuses such conversions), and ``"²"`` passes ``str.isdigit``.
+    """
+    if isinstance(value, (dict, list)):
+        raise InvalidRecordError(f"Category must be a number or text, not {type(value).__name__}")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1 << 63:
+        raise InvalidRecordError("Category is a number too large to be a category code")
+    if isinstance(value, float):
+        raise InvalidRecordError(f"Category must be a whole number or text, not {value!r}")
+    if isinstance(value, str) and len(value) > 100:
+        raise InvalidRecordError(f"Category is {len(value):,} characters long: not a category")
     if profile is None:
         return None if value == "" else str(value)
-    return profile.validate(value)
+    try:
+        return profile.validate(value)
+    except ValueError as exc:
+        if isinstance(exc, InvalidRecordError):
+            raise
+        raise InvalidRecordError(f"category {value!r} is not a category") from None
+
+
+def _file_names(files: list[Any]) -> tuple[str, ...]:
+    """The ``FileName`` of each ``MediaFiles`` item; a name that is not text is refused.
+
+    An exporter writes names as text (md5sum, hashdeep): a number or an object taken
+    here would crash it later.
+    """
+    names: list[str] = []
+    for i, item in enumerate(files):
+        if not isinstance(item, dict) or item.get("FileName") in (None, ""):
+            continue
+        name = item["FileName"]
+        if not isinstance(name, str):
+            raise InvalidRecordError(
+                f"MediaFiles[{i}].FileName must be text, not {type(name).__name__}"
+            )
+        names.append(name)
+    return tuple(names)
 
 
 def _flag(key: str, value: Any) -> bool:
