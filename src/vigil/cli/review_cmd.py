@@ -87,7 +87,14 @@ def review_command(
     app = create_app(session, allowed_hosts=hosts)
     # Blurred thumbnails of the first groups are made while the examiners log in, in
     # each examiner's look; the thread touches only the evidence and the cache.
-    looks = list({session.look(u) for u in Accounts(session.store).list()} | {Look()})
+    examiners = Accounts(session.store).list()
+    if not examiners:
+        typer.echo(
+            "vigil review: no examiners yet: add them with vigil user add NAME --role "
+            "reviewer|lead (the four-eyes rule needs two reviewers)",
+            err=True,
+        )
+    looks = list({session.look(u) for u in examiners} | {Look()})
     stop = threading.Event()
     warming = threading.Thread(
         target=session.warm, args=(session.warm_order(), looks, stop), daemon=True
