@@ -290,3 +290,35 @@ def test_a_file_claiming_more_than_its_partition_is_an_error_item(
     assert item.size == 109951162777600
     assert item.error is not None and "more than its partition holds" in item.error
     assert item.data is None
+
+
+def test_bare_file_system_deleted_files_recovered_or_named(tmp_path: Path) -> None:
+    builder()  # the tools are there
+    tree = tmp_path / "tree" / "home"
+    tree.mkdir(parents=True)
+    (tree / "todo.txt").write_bytes(b"remember the milk\n" * 1000)
+    (tree / "keep.txt").write_bytes(b"kept\n")
+    image = tmp_path / "bare.ext4"
+    with image.open("wb") as f:
+        f.truncate(8 << 20)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(tmp_path / "tree"), str(image)], check=True)
+    subprocess.run(
+        ["debugfs", "-w", "-R", "rm home/todo.txt", str(image)], check=True, capture_output=True
+    )
+    items = inside(image)  # no partition table: paths have no pN/ prefix
+    deleted = items["home/todo.txt"]
+    assert image_facts(deleted.notes)["deleted"] is True
+    assert image_facts(deleted.notes)["partition"] is None
+    assert deleted.data == b"remember the milk\n" * 1000  # its extents survive: recovered
+    assert items["home/keep.txt"].data == b"kept\n"
+    inode = image_facts(deleted.notes)["inode"]
+    subprocess.run(  # its extent tree destroyed: not recoverable
+        ["debugfs", "-w", "-R", f"sif <{inode}> block[0] 0", str(image)],
+        check=True,
+        capture_output=True,
+    )
+    gone = inside(image)["home/todo.txt"]
+    assert gone.data is None
+    assert gone.error is not None and gone.error.startswith(
+        "deleted file: content cannot be recovered"
+    )
