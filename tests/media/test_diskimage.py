@@ -322,3 +322,16 @@ def test_bare_file_system_deleted_files_recovered_or_named(tmp_path: Path) -> No
     assert gone.error is not None and gone.error.startswith(
         "deleted file: content cannot be recovered"
     )
+
+
+def test_a_truncated_second_segment_is_an_error_not_a_crash(
+    disks: dict[str, Path], tmp_path: Path
+) -> None:
+    first = tmp_path / "cut.E01"
+    shutil.copy(disks["split"], first)
+    second = disks["split"].with_suffix(".E02").read_bytes()
+    (tmp_path / "cut.E02").write_bytes(second[: len(second) // 3])
+    items = inside(first)
+    errors = [i.error for i in items.values() if i.error]
+    assert errors  # the image, or what lay in the missing part, is an error item
+    assert all(isinstance(e, str) and e for e in errors)
