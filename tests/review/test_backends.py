@@ -16,7 +16,8 @@ from vigil.review.accounts import Accounts, User
 from vigil.review.export import confirmed_entries
 from vigil.review.grading import AWAITING, CONFIRMED
 from vigil.review.service import ReviewError, ReviewSession
-from vigil.review.thumbs import Look
+from vigil.review import service
+from vigil.review.thumbs import Look, NoPictureError
 from vigil.settings import Settings
 from vigil.store import open_store
 
@@ -89,4 +90,18 @@ def test_keys_grade_in_the_case_profile(
     assert review.statuses()[sha].category == category
     with pytest.raises(ReviewError, match="profile"):
         review.decide(alice, [sha], "Z9")
+    store.close()
+
+
+def test_a_reveal_not_released_expires(reviewed: Reviewed, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, review = reviewed.session()
+    alice = User(1, "alice", "reviewer")
+    sha = next(iter(review.media))
+    token = review.start_reveal(alice, sha, "full")
+    monkeypatch.setattr(service, "REVEAL_SECONDS", -1.0)  # as if held past the longest reveal
+    with pytest.raises(NoPictureError):
+        review.open_reveal(alice, token)
+    review.start_reveal(alice, sha, "keyhole")  # closes the stale one at the longest duration
+    first = review.exposures()[0]
+    assert first.ended_at is not None and first.seconds == 0.0  # capped, never negative
     store.close()
