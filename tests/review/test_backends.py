@@ -12,11 +12,11 @@ from tests.cli_runner import scan_example, vigil
 from tests.review.conftest import Reviewed
 from tests.review.evidence import make_evidence
 from tests.stores import store_url  # noqa: F401 - the fixture
+from vigil.review import service
 from vigil.review.accounts import Accounts, User
 from vigil.review.export import confirmed_entries
 from vigil.review.grading import AWAITING, CONFIRMED
 from vigil.review.service import ReviewError, ReviewSession
-from vigil.review import service
 from vigil.review.thumbs import Look, NoPictureError
 from vigil.settings import Settings
 from vigil.store import open_store
