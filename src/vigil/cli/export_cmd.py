@@ -49,7 +49,7 @@ def export_command(
     output_format: str = typer.Option(
         ExportFormat.vics.value,
         "--format",
-        help="vics or csv; with --confirmed any hash-set format (vigil hashset formats).",
+        help="vics or csv; with --confirmed any hash-set format (as vigil hashset export).",
     ),
     categories: str | None = typer.Option(
         None, "--categories", help="Only media of these categories (comma-separated, e.g. 1,2)."
