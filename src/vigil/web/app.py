@@ -92,13 +92,15 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     app.include_router(v1.build(service))
     app.include_router(hma.build(service))
     app.include_router(exchange_routes.build(service))
-    app.add_middleware(FastMiss, service=service)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=config.max_upload_bytes + 64 * 1024,
         json_limit=config.max_json_bytes,
     )
+    # The lookup that matches nothing is answered in front of everything else.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: FastMiss(build_stack(), service)  # type: ignore[method-assign]
 
     def gauges() -> None:
         snap = service.refresher.snapshot
