@@ -141,7 +141,11 @@ def test_cli_and_web_reach_the_store_only_through_services() -> None:
                     bad = [a.name for a in node.names if a.name not in allowed]
                     if bad:
                         offenders.append(f"{module.relative_to(PACKAGE)}: {node.module} {bad}")
-                elif isinstance(node, ast.Attribute) and node.attr in ("db", "cases", "hashsets"):
-                    if isinstance(node.value, ast.Name) and node.value.id == "store":
-                        offenders.append(f"{module.relative_to(PACKAGE)}: store.{node.attr}")
+                elif (
+                    isinstance(node, ast.Attribute)
+                    and node.attr in ("db", "cases", "hashsets")
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "store"
+                ):
+                    offenders.append(f"{module.relative_to(PACKAGE)}: store.{node.attr}")
     assert not offenders, "the CLI or web reach into the store:\n" + "\n".join(offenders)

@@ -10,8 +10,8 @@ import pytest
 from tests.hashsets import samples
 from tests.hashsets.helpers import read_all
 from vigil.errors import InvalidRecordError
-from vigil.services.hashsets import import_file
 from vigil.hashsets.model import canonical_hash
+from vigil.services.hashsets import import_file
 from vigil.store import open_store
 
 

@@ -17,9 +17,8 @@ from hypothesis import strategies as st
 
 from tests.hashsets import samples
 from tests.hashsets.helpers import read_all, rewrite
-from vigil.services.hashsets import export_set
-from vigil.services.hashsets import import_file
 from vigil.hashsets.model import Entry
+from vigil.services.hashsets import export_set, import_file
 from vigil.store import open_store
 
 HEX = "0123456789abcdef"
