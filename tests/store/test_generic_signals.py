@@ -223,3 +223,26 @@ def test_any_mix_of_blocks_and_entries_round_trips(tmp_path_factory, parts) -> N
             )
     finally:
         bulkload.RUN_ROWS, bulkload.BLOCK = original
+
+
+def test_blocks_keep_names_sizes_and_extras(store_url: str) -> None:
+    """What plain lists carry beside their digests comes back as entry metadata."""
+    md5s = [f"{i:032x}" for i in range(4)]
+    sha1s = [f"{i:040x}" for i in range(4)]
+    blocks = [
+        DigestBlock("md5", md5s[:2], file_names=["a é.jpg", ""]),
+        DigestBlock(
+            "md5",
+            md5s[2:],
+            others={"sha1": sha1s[2:]},
+            file_names=["c.jpg", "d,e.jpg"],
+            sizes=[10, None],
+            extras=[{"nsrl_products": ["p 1"]}, None],
+        ),
+    ]
+    expected = [e for b in blocks for e in b.entries()]
+    assert expected[0].file_names == ("a é.jpg",) and expected[2].media_size == 10
+    with open_store(store_url) as store:
+        store.hashsets.replace(HashSetInfo(name="named"), blocks)
+        assert list(store.hashsets.entries("named")) == expected
+        assert store.hashsets.counts("named")[0] == {"md5": 4, "sha1": 2}
