@@ -9,9 +9,9 @@ filled by ``INSERT ... SELECT ... ORDER BY digest``, SQLite's sorter spent about
 of the 2.3 µs per line of a 10 M-line list (issue 16).
 
 So on SQLite the loader sorts the digests itself, with numpy, in runs of at most
-``RUN_ROWS`` rows (a fixed memory bound whatever the list's size); a set larger than
-one run spills its sorted runs to a temporary file and merges them block by block
-(``_merge``), so the index is always filled once, in key order. Rows of plain lists
+``RUN_ROWS`` rows and ``RUN_BYTES`` (a fixed memory bound whatever the list's size);
+a set larger than one run spills its sorted runs to a temporary file and merges them
+block by block (``_merge``), so the index is always filled once, in key order. Rows of plain lists
 reach SQLite without one Python object per line: a block's digests travel as one
 blob and its entry numbers as one JSON array, split into rows inside SQLite by
 ``json_each`` and ``substr``. PostgreSQL gets the entry and signal rows by ``COPY``
@@ -38,8 +38,10 @@ from vigil.hashsets.model import DigestBlock, Entry
 from vigil.signals import SIGNAL_TYPES
 from vigil.store.database import Database
 
-#: Rows per sorted run held in memory (per digest size: 4 M x 48 bytes at most).
+#: Rows per sorted run held in memory, and bytes: a run of SHA-256s (42 bytes a row
+#: with its entry number) stops at 2.4 M rows, one of MD5s (26 bytes) at 3.9 M.
 RUN_ROWS = 4_000_000
+RUN_BYTES = 96 << 20
 #: Rows per statement of the json_each paths and per merge block.
 BLOCK = 65_536
 #: Entries per batch of the Entry path.
@@ -393,7 +395,7 @@ class _IndexSorter:
         rows["cat"] = cats
         self._pending.setdefault(code, []).append(rows)
         self._pending_rows[code] = self._pending_rows.get(code, 0) + len(rows)
-        if self._pending_rows[code] >= RUN_ROWS:
+        if self._pending_rows[code] >= min(RUN_ROWS, RUN_BYTES // rows.dtype.itemsize):
             self._spill(code)
 
     def _sorted_pending(self, code: int) -> np.ndarray:
