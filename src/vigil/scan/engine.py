@@ -34,12 +34,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-from vigil.errors import VigilError
-from vigil.media.sniff import HEAD_SIZE, media_kind
+from vigil.media.sniff import media_kind
 from vigil.media.sources.base import SEPARATOR, EvidenceItem
-from vigil.media.sources.diskimage import Region, detect_head, plan
+from vigil.media.sources.diskimage import Region, plan
 from vigil.media.sources.isolate import ChildFailedError, in_child
-from vigil.media.sources.registry import source_for, walk
+from vigil.media.sources.registry import walk
 from vigil.parallel import ordered_map
 from vigil.records import ScanItem
 from vigil.scan.worker import (
@@ -48,6 +47,7 @@ from vigil.scan.worker import (
     ImageSegment,
     ScanOptions,
     Unit,
+    image_format,
     image_source,
     item_from_entry,
     scan_unit,
@@ -180,32 +180,6 @@ def _failed_source(
     return seq, [item], not isinstance(entry, ImagePart)
 
 
-#: Files smaller than this are never taken for disk images (the smallest file system
-#: TSK reads is larger); raw images are whole sectors, E01 segments are named so.
-MIN_IMAGE_BYTES = 64 << 10
-_EWF_NAMES = (".e01", ".ex01", ".s01")
-
-
-def _image_format(entry: EvidenceItem, named: set[str], options: ScanOptions) -> str | None:
-    """``raw`` or ``ewf`` if the top-level file ``entry`` is a disk image to split into units."""
-    loc = entry.locator
-    if entry.kind != "file" or entry.error or loc is None or loc.depth != 0:
-        return None
-    if options.image_format and loc.root.name in named:
-        return options.image_format
-    size = entry.size or 0
-    if size < MIN_IMAGE_BYTES:
-        return None
-    if size % 512 and not loc.root.name.lower().endswith(_EWF_NAMES):
-        return None
-    try:
-        with source_for(loc, options.archives).open(loc) as stream:
-            head = stream.read(HEAD_SIZE)
-    except (VigilError, OSError):
-        return None  # the worker reads it as a file and records why it cannot
-    return detect_head(head, loc.root.name)
-
-
 def _units(
     entries: Iterable[EvidenceItem], roots: list[Path], options: ScanOptions
 ) -> Iterator[Unit]:
@@ -217,7 +191,7 @@ def _units(
         if loc is not None and loc.depth == 0 and loc.root.name in claimed:
             yield ImageSegment(entry, first=claimed[loc.root.name])
             continue
-        fmt = _image_format(entry, named, options)
+        fmt = image_format(entry, named, options)
         if fmt is None:
             yield entry
         else:

@@ -26,7 +26,7 @@ from vigil.errors import MediaError, VigilError
 from vigil.media.archives import ArchiveLimits
 from vigil.media.sniff import HEAD_SIZE, media_kind, sniff
 from vigil.media.sources.base import EvidenceItem, Locator, Source
-from vigil.media.sources.diskimage import DiskImageSource, Region
+from vigil.media.sources.diskimage import DiskImageSource, Region, detect_head
 from vigil.media.sources.isolate import ChildFailedError, in_child
 from vigil.media.sources.registry import expand_item, source_for
 from vigil.records import ScanItem
@@ -140,6 +140,7 @@ class ImagePart:
 
 
 Unit = EvidenceItem | ImageFile | ImagePart
+_IMAGE_TYPES = {"ewf": "application/x-ewf", "raw": "application/x-raw-disk-image"}
 
 
 def scan_unit(unit: Unit, options: ScanOptions, key: str) -> list[ScanItem]:
@@ -162,9 +163,7 @@ def image_row(unit: ImageFile, key: str) -> ScanItem:
     row.kind = "disk image"
     header = unit.header or {}
     if header:
-        row.type = (
-            "application/x-ewf" if header.get("format") == "ewf" else "application/x-raw-disk-image"
-        )
+        row.type = _IMAGE_TYPES.get(str(header.get("format")))
         row.notes.append(str(header.get("layout")))
         for name, value in sorted(header.get("hashes", {}).items()):
             row.notes.append(
@@ -266,6 +265,34 @@ def _carve_rows(
     return rows
 
 
+#: Files smaller than this are never taken for disk images (the smallest file system
+#: TSK reads is larger); raw images are whole sectors, E01 segments are named so.
+MIN_IMAGE_BYTES = 64 << 10
+_EWF_NAMES = (".e01", ".ex01", ".s01")
+
+
+def image_format(
+    entry: EvidenceItem, named: set[str] | frozenset[str], options: ScanOptions
+) -> str | None:
+    """``raw`` or ``ewf`` if the top-level file ``entry`` is a disk image to split into units."""
+    loc = entry.locator
+    if entry.kind != "file" or entry.error or loc is None or loc.depth != 0:
+        return None
+    if options.image_format and loc.root.name in named:
+        return options.image_format
+    size = entry.size or 0
+    if size < MIN_IMAGE_BYTES:
+        return None
+    if size % 512 and not loc.root.name.lower().endswith(_EWF_NAMES):
+        return None
+    try:
+        with source_for(loc, options.archives).open(loc) as stream:
+            head = stream.read(HEAD_SIZE)
+    except (VigilError, OSError):
+        return None  # the worker reads it as a file and records why it cannot
+    return detect_head(head, loc.root.name)
+
+
 def hash_unit(
     entry: EvidenceItem, options: ScanOptions
 ) -> list[tuple[EvidenceItem, FileHashes | None]]:
@@ -281,16 +308,34 @@ def hash_unit(
 def hash_with(
     source: Source, entry: EvidenceItem, options: ScanOptions
 ) -> list[tuple[EvidenceItem, FileHashes | None]]:
-    """``hash_unit`` through an open ``source`` (one disk image opened once per part)."""
+    """``hash_unit`` through an open ``source`` (one disk image opened once per part).
+
+    A top-level disk image is not hashed whole (as in a scan: ``vigil verify-image``
+    hashes the media); its items follow it.
+    """
     if entry.kind != "file" or entry.error or entry.locator is None:
         return [(entry, None)]
+    fmt = image_format(entry, frozenset(), options)
+    if fmt is not None:
+        record = FileHashes(path=entry.path, size=entry.size, type=_IMAGE_TYPES[fmt])
+        record.notes.append("disk image: not hashed whole (vigil verify-image hashes its media)")
+        out: list[tuple[EvidenceItem, FileHashes | None]] = [(entry, record)]
+        for inner in expand_item(source, entry, options.archives):
+            if inner.kind == "file" and inner.error is None:
+                hashed = hash_content(
+                    inner.path, inner.data, inner.stream, options.hashing, options.known
+                )
+                out.append((inner, hashed))
+            else:
+                out.append((inner, None))
+        return out
     try:
         stream = source.open(entry.locator)
     except VigilError as exc:
         return [(entry, FileHashes(path=entry.path, error=str(exc)))]
     with stream:
         hashed = hash_opened(entry.path, stream, options.hashing, options.known)
-        out: list[tuple[EvidenceItem, FileHashes | None]] = [(entry, hashed)]
+        out = [(entry, hashed)]
         if hashed.size and not hashed.known and hashed.error is None:
             stream.seek(0)
             for inner in expand_item(source, entry, options.archives, stream=stream):
