@@ -32,7 +32,7 @@ from vigil.errors import InvalidHashError, UnknownHashSetError, UsageError, Vigi
 from vigil.hashsets.formats import FORMATS
 from vigil.hashsets.lookup import parse_query
 from vigil.hashsets.model import HashSetInfo, HashSetKind
-from vigil.services.hashsets import HashSets
+from vigil.services.hashsets import HashSets, path_problem
 from vigil.store import Store, open_store
 
 app = typer.Typer(
@@ -92,8 +92,9 @@ def import_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Import a hash-set file (replacing any set of the same name, atomically)."""
-    if not file.is_file():
-        _fail(f"no such file: {file}", 2)
+    problem = path_problem(file)
+    if problem is not None:
+        _fail(problem, 2)
     with _store() as store, _progress_bar(not quiet, file.name) as progress:
         report = HashSets(store).import_file(
             file,

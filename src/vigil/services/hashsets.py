@@ -15,13 +15,17 @@ format and kind), nothing is written at all.
 
 from __future__ import annotations
 
+import csv
+import sqlite3
+import stat
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from vigil.errors import HashSetError, InvalidRecordError, UsageError
+from vigil.errors import HashSetError, InvalidRecordError, UsageError, VigilError, describe
 from vigil.hashsets.formats import detect_format, get_format
 from vigil.hashsets.formats.base import HashSetFormat, ReadContext
 from vigil.hashsets.model import (
@@ -41,6 +45,8 @@ Progress = Callable[[int, int], None]
 #: Rejected records kept in the report (all are counted).
 MAX_REPORTED = 1000
 _PROGRESS_EVERY = 20_000
+#: Bytes of file read after which the loader is made to write the entries it holds.
+FLUSH_BYTES = 64 << 20
 
 
 def import_file(
@@ -54,8 +60,9 @@ def import_file(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import ``path`` as the set ``name`` (default: the file's stem); see the module doc."""
-    if not path.is_file():
-        raise HashSetError(f"{path}: no such file")
+    problem = path_problem(path)
+    if problem is not None:
+        raise HashSetError(problem)
     format_name = format_name or detect_format(path)
     fmt = get_format(format_name)
     info = HashSetInfo(
@@ -80,17 +87,82 @@ def import_file(
     skipped = [0]
 
     def finish(stored: HashSetInfo) -> None:
+        if not entries_seen[0]:
+            # raised before the commit: the transaction rolls back, any old set stays
+            kept = f"; the existing set {info.name!r} is kept" if old is not None else ""
+            why = f" ({skipped[0]:,} invalid records skipped)" if skipped[0] else ""
+            raise HashSetError(
+                f"{path}: no entries read as {fmt.name}{why}: nothing was imported{kept}"
+            )
         stored.category_profile = ctx.category_profile
         stored.version = ctx.version
         stored.attributes = dict(ctx.attributes)
         if skipped[0]:
             stored.attributes["skipped_records"] = skipped[0]
 
-    entries = _checked(fmt, ctx, report, skipped, skip_invalid, progress)
-    report.info = repo.replace(info, entries, finish)
+    entries_seen = [0]
+    checked = _checked(fmt, ctx, report, skipped, skip_invalid, progress)
+    entries = _counted(checked, entries_seen)
+    try:
+        report.info = repo.replace(info, entries, finish)
+    finally:
+        entries.close()  # the reader's file closes now, not when the cycle collector runs
+        checked.close()
     report.imported = report.info.entry_count
     report.seconds = time.perf_counter() - started
     return report
+
+
+def path_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be imported (missing, a folder, a FIFO, a device), or None.
+
+    A FIFO or a device would be read for ever or block; each gets its own message
+    rather than "no such file".
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"{path}: no such file"
+    except OSError as exc:
+        return f"{path}: cannot read: {exc.strerror or exc}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return f"{path}: is a folder, not a hash-set file"
+    if stat.S_ISFIFO(mode):
+        return f"{path}: is a FIFO (named pipe), not a hash-set file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return f"{path}: is a device, not a hash-set file"
+    if stat.S_ISSOCK(mode):
+        return f"{path}: is a socket, not a hash-set file"
+    return f"{path}: is not a regular file"
+
+
+def _counted(
+    items: Iterator[Entry | DigestBlock], seen: list[int]
+) -> Iterator[Entry | DigestBlock]:
+    """``items``, counting the entries they hold into ``seen[0]``."""
+    for item in items:
+        seen[0] += len(item.values) if type(item) is DigestBlock else 1  # type: ignore[union-attr]
+        yield item
+
+
+#: Reader exceptions that mean "this file is not what the format reads" when a reader
+#: missed a case: reported as a HashSetError naming the file, never as a traceback.
+_READER_FAILURES = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    UnicodeError,
+    RecursionError,
+    OverflowError,
+    MemoryError,
+    csv.Error,
+    sqlite3.Error,
+    zipfile.BadZipFile,
+    EOFError,
+)
 
 
 def _checked(
@@ -101,13 +173,51 @@ def _checked(
     skip_invalid: bool,
     progress: Progress | None,
 ) -> Iterator[Entry | DigestBlock]:
-    """The reader's entries; a Rejected one stops the import or is set aside."""
+    """The reader's entries; a Rejected one stops the import or is set aside.
+
+    The store batches entries by count; a list of huge records would make a batch
+    huge, so after ``FLUSH_BYTES`` of file read since the last flush an empty
+    DigestBlock is passed on, which makes the loader write what it holds.
+    """
+    items = fmt.read(ctx)
+    try:
+        yield from _checked_items(items, fmt, ctx, report, skipped, skip_invalid, progress)
+    finally:
+        items.close()  # type: ignore[attr-defined]
+
+
+def _checked_items(
+    items: Iterator[Entry | DigestBlock | Rejected],
+    fmt: HashSetFormat,
+    ctx: ReadContext,
+    report: ImportReport,
+    skipped: list[int],
+    skip_invalid: bool,
+    progress: Progress | None,
+) -> Iterator[Entry | DigestBlock]:
+    """``_checked``'s loop over the reader's ``items``."""
     countdown = _PROGRESS_EVERY
-    for item in fmt.read(ctx):
+    mark = 0
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            break
+        except VigilError:
+            raise
+        except _READER_FAILURES as exc:
+            raise HashSetError(
+                f"{ctx.name}: cannot be read as {fmt.name}: {describe(exc)}"
+            ) from exc
         if type(item) is Entry:
             yield item
+            position = ctx.position
+            if position - mark > FLUSH_BYTES:
+                mark = position
+                yield DigestBlock("md5", [])
         elif type(item) is DigestBlock:
             yield item
+            mark = ctx.position
             countdown = 1
         else:
             assert isinstance(item, Rejected)

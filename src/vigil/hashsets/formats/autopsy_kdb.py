@@ -22,8 +22,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from vigil.errors import HashSetError, UsageError
-from vigil.hashsets.formats.base import HashSetFormat, ReadContext
+from vigil.errors import HashSetError, UsageError, describe
+from vigil.hashsets.formats.base import (
+    SQLITE_READ_ERRORS,
+    HashSetFormat,
+    ReadContext,
+    SqliteReader,
+)
 from vigil.hashsets.model import Entry, HashSetInfo, Rejected
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -42,19 +47,24 @@ _BATCH = 10_000
 _SIZES = {"md5": 16, "sha1": 20, "sha2_256": 32}
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """Read-only and immutable: a reference database is never written by an import."""
-    return sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True)
+#: The tables a hash database is read from; views and virtual tables are never queried.
+_TABLES = ("HASHES", "FILE_NAMES", "COMMENTS", "DB_PROPERTIES")
 
 
 def is_kdb(path: Path) -> bool:
     """Whether ``path`` is a SQLite database with TSK's ``hashes`` and ``db_properties``."""
     try:
-        with _connect(path) as db:
-            names = {n.lower() for (n,) in db.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.Error:
+        with SqliteReader(path) as reader:
+            tables = reader.tables()
+    except SQLITE_READ_ERRORS:
         return False
-    return {"hashes", "db_properties"} <= names
+    return "HASHES" in tables and "DB_PROPERTIES" in tables
+
+
+def _texts(array: object) -> list[str]:
+    """A ``json_group_array`` of names or comments as text (SQLite stores any type)."""
+    items = json.loads(array) if isinstance(array, str) else []
+    return [item if isinstance(item, str) else json.dumps(item) for item in items]
 
 
 def _hex(value: object, column: str, row: int) -> str | None:
@@ -90,8 +100,21 @@ class AutopsyKdbFormat(HashSetFormat):
                 ctx.at("hashes"), "not a TSK hash database (hashes, db_properties)", True
             )
             return
-        db = _connect(ctx.path)
         try:
+            reader = SqliteReader(ctx.path, ctx.limits)
+        except SQLITE_READ_ERRORS as exc:
+            yield Rejected(ctx.at("hashes"), f"not a readable SQLite database: {exc}", True)
+            return
+        db = reader.db
+        try:
+            tables = reader.tables()
+            not_tables = [t.lower() for t in _TABLES if tables.get(t, "table") != "table"]
+            if not_tables or tables.get("FILE_NAMES") is None or tables.get("COMMENTS") is None:
+                what = ", ".join(not_tables) or "file_names or comments missing"
+                yield Rejected(
+                    ctx.at("hashes"), f"not a TSK hash database: {what} (tables only)", True
+                )
+                return
             row = db.execute(
                 "SELECT value FROM db_properties WHERE name = 'Schema Version'"
             ).fetchone()
@@ -107,6 +130,7 @@ class AutopsyKdbFormat(HashSetFormat):
             )
             count = 0
             while rows := cursor.fetchmany(_BATCH):
+                reader.alive()
                 for hash_id, md5, sha1, sha256, names, comments in rows:
                     count += 1
                     try:
@@ -116,20 +140,22 @@ class AutopsyKdbFormat(HashSetFormat):
                             sha256=_hex(sha256, "sha2_256", hash_id),
                         )
                     except ValueError as exc:
-                        yield Rejected(ctx.at(f"hashes id {hash_id}"), str(exc))
+                        yield Rejected(ctx.at(f"hashes id {hash_id}"), describe(exc))
                         continue
                     if entry.md5 is None and entry.sha1 is None and entry.sha256 is None:
                         yield Rejected(ctx.at(f"hashes id {hash_id}"), "a row with no hash")
                         continue
-                    entry.file_names = tuple(json.loads(names))
-                    texts = json.loads(comments)
+                    entry.file_names = tuple(_texts(names))
+                    texts = _texts(comments)
                     entry.comments = "\n".join(texts) if texts else None
                     yield entry
                 ctx.position = count
-        except sqlite3.Error as exc:
-            raise HashSetError(f"{ctx.name}: reading the hash database failed: {exc}") from exc
+        except SQLITE_READ_ERRORS as exc:
+            raise HashSetError(
+                f"{ctx.name}: reading the hash database failed: {describe(exc)}"
+            ) from exc
         finally:
-            db.close()
+            reader.close()
 
     def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
         """A new ``.kdb`` at ``out`` (a path that must not exist); entries without MD5 skipped.

@@ -1,14 +1,12 @@
-"""A pass over a JSON file before ijson parses it: nesting depth and number lengths.
+"""A pass over a JSON file before ijson parses it: nesting depth, control bytes.
 
 Why (issue 19): ijson's parsers keep the path of every open level as a string
 ("value.item.item..."), so memory grows with the square of the nesting depth (a
-200 KB file of ``[`` took over 20 GB); and its yajl2 C backend crashes the process on
-an integer of more than 4,300 digits and refuses integers above 2^63. This pass reads
-the file in bounded chunks, in C (a regular expression drops escape pairs, numpy
-tracks strings and depth), and says how deep the file nests and how long its longest
-number is, before any parser sees it. Too deep or too long is a ``HashSetError``; a
-number the C backend cannot take (19 digits or more) sends the file to ijson's
-pure-Python backend, which reads such numbers exactly.
+200 KB file of ``[`` took over 20 GB, and ``[`` x 20,000 took 1 GB and then imported
+nothing). This pass reads the file in bounded chunks, in C (a regular expression
+drops escape pairs, numpy tracks strings and depth), and says how deep the file nests
+before any parser sees it: deeper than the limit is a ``HashSetError``. It also notes
+whether the file escapes UTF-16 surrogates, so that the reader can refuse a lone one.
 """
 
 from __future__ import annotations
@@ -23,90 +21,77 @@ from vigil.errors import HashSetError
 
 #: Bytes scanned at a time.
 CHUNK = 1 << 20
-#: Digits from which a number goes to the pure-Python backend (2^63 has 19).
-LONG_NUMBER = 19
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
-_LONG_DIGITS = re.compile(rb"[0-9]{%d,}" % LONG_NUMBER)
-_DIGITS = b"0123456789"
-_DELTA = np.zeros(256, dtype=np.int8)
-_DELTA[[ord("["), ord("{")]] = 1
-_DELTA[[ord("]"), ord("}")]] = -1
 _QUOTE = ord('"')
+_OPEN_ARRAY, _CLOSE_ARRAY, _OPEN_MAP, _CLOSE_MAP = (ord(c) for c in "[]{}")
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Every byte but those ``_CONTROL`` finds (``bytes.translate`` deletes them: fast).
+_NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL.match(bytes([b])))
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 @dataclass
 class JsonShape:
-    """What the pass found: the deepest nesting and the longest run of digits."""
+    """What the pass found: the deepest nesting, and whether surrogates are escaped."""
 
     depth: int = 0
-    longest_number: int = 0
-
-    @property
-    def needs_python_backend(self) -> bool:
-        """Whether a number is too long for the C backend (which crashes or refuses it)."""
-        return self.longest_number >= LONG_NUMBER
+    #: Whether a ``\uD800``-``\uDFFF`` escape occurs (records are then checked for a
+    #: lone surrogate, which UTF-8 cannot hold and SQLite would store as "?").
+    surrogate_escapes: bool = False
 
 
-def scan(handle: IO[bytes], name: str, max_depth: int, max_digits: int) -> JsonShape:
-    """Scan ``handle`` from its position to its end; HashSetError past either limit.
+def scan(handle: IO[bytes], name: str, max_depth: int) -> JsonShape:
+    """Scan ``handle`` from its position to its end; HashSetError past the depth limit.
 
-    Digits inside strings are not numbers and brackets inside strings do not nest: a
-    quote preceded by an escaping backslash does not end a string. Digit runs count
-    fraction and exponent digits too (a long fraction also goes to the Python backend,
-    which is harmless).
+    Brackets inside strings do not nest: a quote preceded by an escaping backslash
+    does not end a string. A control byte (JSON allows none, not even in strings) ends
+    the scan at once: a file of NULs is not read to its end.
     """
     shape = JsonShape()
     depth = 0
-    in_string = False
+    in_string = 0  # 1 when the last chunk ended inside a string
     pending = b""  # an escaping backslash cut from the end of the last chunk
-    tail_digits = 0  # digits at the end of the last chunk, outside strings
     offset = 0
+    previous = b""
     while chunk := handle.read(CHUNK):
-        data = _ESCAPE.sub(b"", pending + chunk)
-        pending = b""
-        if data.endswith(b"\\"):
-            pending, data = b"\\", data[:-1]
+        control = _CONTROL.search(chunk) if chunk.translate(None, _NOT_CONTROL) else None
+        if control is not None:
+            raise HashSetError(
+                f"{name}: not JSON text: a control byte 0x{chunk[control.start()]:02x} at "
+                f"byte {offset + control.start():,} (JSON holds none, even in strings)"
+            )
+        if not shape.surrogate_escapes and _SURROGATE.search(previous[-6:] + chunk):
+            shape.surrogate_escapes = True
+        previous = chunk
         offset += len(chunk)
+        data = pending + chunk
+        pending = b""
+        if b"\\" in data:
+            data = _ESCAPE.sub(b"", data)
+            if data.endswith(b"\\"):
+                pending, data = b"\\", data[:-1]
         if not data:
             continue
         raw = np.frombuffer(data, dtype=np.uint8)
-        quotes = raw == _QUOTE
-        inside = (np.cumsum(quotes, dtype=np.int64) + in_string) & 1
-        inside = inside.astype(bool)
-        in_string = bool(inside[-1])
-        delta = _DELTA[raw].astype(np.int64)
-        delta[inside] = 0
-        levels = np.cumsum(delta) + depth
-        deepest = int(levels.max())
-        depth = int(levels[-1])
-        if deepest > shape.depth:
-            shape.depth = deepest
-            if deepest > max_depth:
-                raise HashSetError(
-                    f"{name}: JSON nested {max_depth + 1} levels deep or more (within its "
-                    f"first {offset:,} bytes); a hash list needs about 6 and Vigil reads at "
-                    f"most {max_depth}"
-                )
-        outside = raw.copy()
-        outside[inside | quotes] = ord("x")
-        text = outside.tobytes()
-        lead = len(text) - len(text.lstrip(_DIGITS))
-        if lead == len(text):
-            tail_digits += lead
-            _longest(shape, tail_digits, name, max_digits)
-            continue
-        _longest(shape, tail_digits + lead, name, max_digits)
-        for match in _LONG_DIGITS.finditer(text):
-            _longest(shape, match.end() - match.start(), name, max_digits)
-        tail_digits = len(text) - len(text.rstrip(_DIGITS))
+        quotes = np.flatnonzero(raw == _QUOTE)
+        brackets = np.flatnonzero(
+            (raw == _OPEN_ARRAY) | (raw == _OPEN_MAP) | (raw == _CLOSE_ARRAY) | (raw == _CLOSE_MAP)
+        )
+        if len(brackets):
+            outside = ((np.searchsorted(quotes, brackets) + in_string) & 1) == 0
+            kept = raw[brackets[outside]]
+            delta = np.where((kept == _OPEN_ARRAY) | (kept == _OPEN_MAP), 1, -1)
+            if len(delta):
+                levels = np.cumsum(delta) + depth
+                deepest = int(levels.max())
+                depth = int(levels[-1])
+                if deepest > shape.depth:
+                    shape.depth = deepest
+                    if deepest > max_depth:
+                        raise HashSetError(
+                            f"{name}: JSON nested {max_depth + 1} levels deep or more (within "
+                            f"its first {offset:,} bytes); a hash list needs about 6 and Vigil "
+                            f"reads at most {max_depth}"
+                        )
+        in_string = (len(quotes) + in_string) & 1
     return shape
-
-
-def _longest(shape: JsonShape, digits: int, name: str, max_digits: int) -> None:
-    if digits > shape.longest_number:
-        shape.longest_number = digits
-        if digits > max_digits:
-            raise HashSetError(
-                f"{name}: a JSON number of {max_digits + 1:,} digits or more; Vigil reads "
-                f"numbers of at most {max_digits:,} digits"
-            )

@@ -4,9 +4,10 @@ RDS v3 ships one SQLite file per edition (modern, android, ios, legacy; minimal 
 full) with the tables ``FILE(sha256, sha1, md5, crc32, file_name, file_size,
 package_id)``, ``PKG``, ``OS``, ``MFG`` and ``VERSION``, and the view ``DISTINCT_HASH``
 (the distinct ``sha256, sha1, md5, crc32`` of ``FILE``). A lookup needs the digests
-only, so Vigil reads ``DISTINCT_HASH`` and copies neither file names, sizes, package
-rows nor CRC-32s: the modern minimal edition's ~441.6 M ``FILE`` rows become ~73.8 M
-entries. ``FILE``'s primary key begins with the digests, so SQLite serves the view's
+only, so Vigil reads the distinct digests of ``FILE`` (the view's own query, run on
+the table: a file's views are untrusted SQL) and copies neither file names, sizes,
+package rows nor CRC-32s: the modern minimal edition's ~441.6 M ``FILE`` rows become
+~73.8 M entries. ``FILE``'s primary key begins with the digests, so SQLite serves the
 ``DISTINCT`` from that index without a sort or a temporary table.
 
 A hit against an NSRL set means "a known file", never "a harmless file".
@@ -20,10 +21,15 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from vigil.errors import HashSetError, InvalidHashError, UsageError
-from vigil.hashsets.formats.base import HashSetFormat, ReadContext
+from vigil.errors import HashSetError, InvalidHashError, UsageError, describe
+from vigil.hashsets.formats.base import (
+    SQLITE_READ_ERRORS,
+    HashSetFormat,
+    ReadContext,
+    SqliteReader,
+)
 from vigil.hashsets.model import (
     DigestBlock,
     Entry,
@@ -83,22 +89,19 @@ CREATE VIEW DISTINCT_HASH AS SELECT DISTINCT sha256, sha1, md5, crc32 FROM FILE;
 _BATCH = 10_000
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """Open read-only and immutable: an evidence-grade reference file is never written."""
-    return sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True)
+#: The query Vigil runs instead of the file's own ``DISTINCT_HASH`` view: the same
+#: rows, over the real ``FILE`` table (a file's views are its author's SQL, see below).
+DISTINCT_QUERY = 'SELECT DISTINCT sha256, sha1, md5, crc32 FROM main."FILE"'
 
 
 def is_rds(path: Path) -> bool:
     """Whether ``path`` is a SQLite database with RDS v3's FILE table and DISTINCT_HASH view."""
     try:
-        with _connect(path) as db:
-            names = {
-                (t.lower(), n.upper())
-                for t, n in db.execute("SELECT type, name FROM sqlite_master")
-            }
-    except sqlite3.Error:
+        with SqliteReader(path) as reader:
+            tables = reader.tables()
+    except SQLITE_READ_ERRORS:
         return False
-    return ("table", "FILE") in names and ("view", "DISTINCT_HASH") in names
+    return tables.get("FILE") == "table" and tables.get("DISTINCT_HASH") == "view"
 
 
 class NsrlFormat(HashSetFormat):
@@ -115,66 +118,101 @@ class NsrlFormat(HashSetFormat):
         return 100 if head.startswith(SQLITE_MAGIC) and is_rds(path) else 0
 
     def read(self, ctx: ReadContext) -> Iterator[Entry | DigestBlock | Rejected]:
-        """The distinct digest triples of ``DISTINCT_HASH``, nothing else."""
-        if not is_rds(ctx.path):
-            yield Rejected(ctx.at("FILE"), "not an RDS v3 database (FILE, DISTINCT_HASH)", True)
-            return
-        db = _connect(ctx.path)
+        """The distinct digest triples of the ``FILE`` table, nothing else.
+
+        An RDS file is untrusted input (issue 19): a view is SQL its author wrote, and
+        an endless or ``zeroblob`` view ran as ``DISTINCT_HASH`` or ``VERSION``. Vigil
+        reads real tables only (``FILE`` and ``VERSION``), computes the distinct
+        digests itself with the view's own definition, and reads through
+        ``SqliteReader``'s limits (cell size, stall time, cache).
+        """
         try:
-            self._learn_version(ctx, db)
+            reader = SqliteReader(ctx.path, ctx.limits)
+        except SQLITE_READ_ERRORS as exc:
+            yield Rejected(ctx.at("FILE"), f"not a readable SQLite database: {exc}", True)
+            return
+        try:
+            tables = reader.tables()
+            if tables.get("FILE") != "table":
+                what = tables.get("FILE")
+                yield Rejected(
+                    ctx.at("FILE"),
+                    "not an RDS v3 database: no FILE table"
+                    + (f" (FILE is a {what}, not a table)" if what else ""),
+                    True,
+                )
+                return
+            if tables.get("VERSION") == "table":
+                self._learn_version(ctx, reader.db)
             ctx.total = 0  # the number of distinct rows is unknown until the end
-            cursor = db.execute("SELECT sha256, sha1, md5 FROM DISTINCT_HASH")
+            cursor = reader.db.execute(DISTINCT_QUERY)
             row_number = 0
             while rows := cursor.fetchmany(_BATCH):
+                reader.alive()
                 block = _digest_block(rows)
                 if block is not None:  # every row three well-formed digests: no Entry each
                     yield block
                     row_number += len(rows)
                     ctx.position = row_number
                     continue
-                for sha256, sha1, md5 in rows:
+                for sha256, sha1, md5, _crc32 in rows:
                     row_number += 1
+                    where = ctx.at(f"FILE distinct row {row_number}")
                     try:
-                        yield Entry(
-                            md5=canonical_hash("md5", md5) if md5 else None,
-                            sha1=canonical_hash("sha1", sha1) if sha1 else None,
-                            sha256=canonical_hash("sha256", sha256) if sha256 else None,
+                        entry = Entry(
+                            md5=_digest("md5", md5),
+                            sha1=_digest("sha1", sha1),
+                            sha256=_digest("sha256", sha256),
                         )
-                    except (InvalidHashError, TypeError) as exc:
-                        yield Rejected(ctx.at(f"DISTINCT_HASH row {row_number}"), str(exc))
+                    except InvalidHashError as exc:
+                        yield Rejected(where, str(exc))
+                        continue
+                    if not entry.signals:
+                        yield Rejected(where, "a row with no digest")
+                        continue
+                    yield entry
                 ctx.position = row_number
-        except sqlite3.Error as exc:
-            raise HashSetError(f"{ctx.name}: reading the RDS failed: {exc}") from exc
+        except SQLITE_READ_ERRORS as exc:
+            stalled = isinstance(exc, sqlite3.OperationalError) and "interrupt" in str(exc)
+            reason = (
+                f"a query produced no row for {ctx.limits.max_sqlite_stall_seconds:g} s"
+                if stalled
+                else describe(exc)
+            )
+            raise HashSetError(f"{ctx.name}: reading the RDS failed: {reason}") from exc
         finally:
-            db.close()
+            reader.close()
 
     @staticmethod
     def _learn_version(ctx: ReadContext, db: sqlite3.Connection) -> None:
         try:
             row = db.execute(
-                "SELECT version, build_set, build_date, release_date, description FROM VERSION"
+                "SELECT version, build_set, build_date, release_date, description "
+                'FROM main."VERSION"'
             ).fetchone()
-        except sqlite3.Error:
+        except SQLITE_READ_ERRORS:
             row = None
         if row:
             keys = ("version", "build_set", "build_date", "release_date", "description")
-            ctx.attributes["nsrl_version"] = dict(zip(keys, row, strict=True))
-            ctx.version = f"RDS {row[0]}"
-            ctx.attributes["nsrl_identity"] = "|".join(str(v) for v in row)
+            values = [_version_text(v) for v in row]
+            ctx.attributes["nsrl_version"] = dict(zip(keys, values, strict=True))
+            ctx.version = f"RDS {values[0]}"
+            ctx.attributes["nsrl_identity"] = "|".join(str(v) for v in values)
 
     def source_identity(self, path: Path) -> str:
         """An RDS's release row and size, not a digest of the whole file.
 
         Hashing a 100 GB database to notice a re-import would cost minutes, and its
-        VERSION row names a release just as well.
+        VERSION row names a release just as well. Only a real VERSION table is read.
         """
+        rows: list[object] = []
         try:
-            uri = f"file:{path.resolve()}?mode=ro&immutable=1"
-            with sqlite3.connect(uri, uri=True) as db:
-                row = db.execute("SELECT * FROM VERSION").fetchall()
-        except sqlite3.Error:
-            row = []
-        return "rds:" + hashlib.sha256(f"{row!r}|{path.stat().st_size}".encode()).hexdigest()
+            with SqliteReader(path) as reader:
+                if reader.tables().get("VERSION") == "table":
+                    rows = reader.db.execute('SELECT * FROM main."VERSION" LIMIT 16').fetchall()
+        except SQLITE_READ_ERRORS:
+            rows = []
+        return "rds:" + hashlib.sha256(f"{rows!r}|{path.stat().st_size}".encode()).hexdigest()
 
     def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
         """A new RDS v3 database at ``out`` (which must be a path, and must not exist)."""
@@ -222,13 +260,31 @@ class NsrlFormat(HashSetFormat):
         return count
 
 
-def _digest_block(rows: list[tuple[str, str, str]]) -> DigestBlock | None:
+def _version_text(value: object) -> str | int | float | None:
+    """A VERSION cell as JSON-ready text (a blob there is shown as hex, never stored raw)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value[:300] if isinstance(value, str) else value
+    if isinstance(value, bytes):
+        return "x'" + value[:64].hex() + "'"
+    return str(value)[:300]
+
+
+def _digest(hash_type: str, value: object) -> str | None:
+    """A FILE digest cell as canonical hex; None for an empty one."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidHashError(f"{hash_type.upper()} is a {type(value).__name__}, not hex text")
+    return canonical_hash(hash_type, value)
+
+
+def _digest_block(rows: list[tuple[Any, ...]]) -> DigestBlock | None:
     """The rows as one DigestBlock (SHA-256 + SHA-1 + MD5) if all are well formed, else None.
 
     Lengths are checked per column and the hex of each column by one ``bytes.fromhex``
     in C; any doubt sends the batch down the row-by-row path, which names bad rows.
     """
-    columns = list(zip(*rows, strict=True))
+    columns = list(zip(*rows, strict=True))[:3]
     values = []
     for column, digits in zip(columns, (64, 40, 32), strict=True):
         if any(type(v) is not str for v in column) or set(map(len, column)) != {digits}:

@@ -102,18 +102,37 @@ class VicsFormat(HashSetFormat):
     def read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
         """Stream the file's entries (see ``HashSetFormat.read``).
 
-        A first pass (``jsonguard``) bounds the nesting and the numbers and picks the
-        parser; the structure (an object with a ``value`` array) is checked before any
-        record is read, so a wrong file is an error, never an empty set.
+        ijson's yajl2 C backend reads integers up to 2^63 only: with ``use_float`` it
+        refuses a larger one ("integer overflow"), and without it crashes the process on
+        one of 4,300 digits (so it is never called without). A file holding such an
+        integer (a MediaID) is read again by the pure-Python backend, which reads any
+        integer Python can hold; the records already passed on are skipped, so the
+        import sees each record once.
+        """
+        self._ijson: Any = ijson
+        passed = 0
+        try:
+            for item in self._read(ctx):
+                passed += 1
+                yield item
+        except _IntegerOverflowError:
+            self._ijson = _PYTHON_BACKEND()
+            for number, item in enumerate(self._read(ctx)):
+                if number >= passed:
+                    yield item
+
+    def _read(self, ctx: ReadContext) -> Iterator[Entry | Rejected]:
+        """One reading with ``self._ijson``; see ``read``.
+
+        A first pass (``jsonguard``) bounds the nesting; the structure (an object with
+        a ``value`` array) is checked before any record is read, so a wrong file is an
+        error, never an empty set.
         """
         with ctx.open() as handle:
             start = 3 if handle.read(3) == UTF8_BOM else 0
             handle.seek(start)
-            limits = ctx.limits
-            shape = jsonguard.scan(
-                handle, ctx.name, limits.max_json_depth, limits.max_number_digits
-            )
-            self._ijson = _PYTHON_BACKEND() if shape.needs_python_backend else ijson
+            shape = jsonguard.scan(handle, ctx.name, ctx.limits.max_json_depth)
+            self._surrogates = shape.surrogate_escapes
             handle.seek(start)
             head = handle.read(_HEAD).decode("utf-8", "replace")
             industry = bool(_INDUSTRY_CATEGORY.search(head))
@@ -121,6 +140,7 @@ class VicsFormat(HashSetFormat):
             try:
                 context, kind = _peek(self._ijson, handle)
             except _JSON_ERRORS as exc:
+                _overflow(self._ijson, exc)
                 yield Rejected(ctx.at("$"), _json_error(exc), fatal=True)
                 return
             except _StructureError as exc:
@@ -163,8 +183,9 @@ class VicsFormat(HashSetFormat):
         items = self._ijson.items(handle, "value.item", use_float=True)
         try:
             for index, record in enumerate(items):
-                yield _entry(ctx, record, f"$.value[{index}]", profile)
+                yield _entry(ctx, record, f"$.value[{index}]", profile, self._surrogates)
         except _JSON_ERRORS as exc:
+            _overflow(self._ijson, exc)
             yield Rejected(ctx.at(f"$.value[{index + 1}]"), _json_error(exc), fatal=True)
 
     def _read_cases(
@@ -194,7 +215,7 @@ class VicsFormat(HashSetFormat):
                     media.event(event, value)
                     if prefix == "value.item.Media.item" and event == "end_map":
                         where = f"$.value[{case_index}].Media[{media_index}]"
-                        yield _entry(ctx, media.value, where, profile)
+                        yield _entry(ctx, media.value, where, profile, self._surrogates)
                         media = None
                     continue
                 if prefix == "value.item" and event == "start_map":
@@ -208,6 +229,7 @@ class VicsFormat(HashSetFormat):
                     ctx.attributes.setdefault("vics_case", case.value)
                     case = None
         except _JSON_ERRORS as exc:
+            _overflow(self._ijson, exc)
             where = f"$.value[{case_index}].Media[{media_index + 1}]"
             yield Rejected(ctx.at(where), _json_error(exc), fatal=True)
 
@@ -349,6 +371,16 @@ def _PYTHON_BACKEND() -> Any:  # noqa: N802 - reads as the constant it stands fo
     return ijson.get_backend("python")
 
 
+class _IntegerOverflowError(Exception):
+    """The C backend met an integer beyond 64 bits: read the file with the Python one."""
+
+
+def _overflow(backend: Any, exc: BaseException) -> None:
+    """Raise ``_IntegerOverflowError`` for the C backend's "integer overflow"."""
+    if backend is ijson and "integer overflow" in str(exc):
+        raise _IntegerOverflowError from exc
+
+
 def _json_error(exc: BaseException) -> str:
     """A parser's error as one line of text (yajl's messages span lines, some are bytes)."""
     if isinstance(exc, UnicodeDecodeError):
@@ -373,7 +405,7 @@ def _peek(backend: Any, handle: IO[bytes]) -> tuple[str | None, str]:
     context: str | None = None
     keys: list[str] = []
     seen_value = False
-    for prefix, event, value in backend.parse(handle):
+    for prefix, event, value in backend.parse(handle, use_float=True):
         if prefix == "" and event in ("start_array", "string", "number", "boolean", "null"):
             raise _StructureError(
                 "a VICS file is a JSON object holding a 'value' array, not "
@@ -405,13 +437,28 @@ def _peek(backend: Any, handle: IO[bytes]) -> tuple[str | None, str]:
 
 
 def _entry(
-    ctx: ReadContext, record: Any, where: str, profile: CategoryProfile | None
+    ctx: ReadContext,
+    record: Any,
+    where: str,
+    profile: CategoryProfile | None,
+    surrogates: bool = False,
 ) -> Entry | Rejected:
-    """Map one Media record to an Entry, or say why it cannot be."""
+    """Map one Media record to an Entry, or say why it cannot be.
+
+    ``surrogates``: the file escapes UTF-16 surrogates, so the record is checked for a
+    lone one (such as U+D800 alone): refused, never stored as "?".
+    """
     if not isinstance(record, dict):
         return Rejected(
             ctx.at(where), f"a Media record must be an object, not {type(record).__name__}"
         )
+    if surrogates:
+        try:
+            json.dumps(record, ensure_ascii=False, default=str).encode("utf-8")
+        except UnicodeEncodeError:
+            return Rejected(
+                ctx.at(where), "a lone UTF-16 surrogate escape (\\uD800-\\uDFFF): not text"
+            )
     try:
         return _map(record, profile)
     except InvalidRecordError as exc:
