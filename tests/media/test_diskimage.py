@@ -335,3 +335,20 @@ def test_a_truncated_second_segment_is_an_error_not_a_crash(
     errors = [i.error for i in items.values() if i.error]
     assert errors  # the image, or what lay in the missing part, is an error item
     assert all(isinstance(e, str) and e for e in errors)
+
+
+def test_an_iso_9660_image(tmp_path: Path) -> None:
+    if shutil.which("genisoimage") is None:
+        pytest.skip("genisoimage missing (./dev installs it)")
+    picture = (REPO / "examples" / "evidence" / "holiday" / "beach.jpg").read_bytes()
+    (tmp_path / "src" / "pics").mkdir(parents=True)
+    (tmp_path / "src" / "pics" / "beach.jpg").write_bytes(picture)
+    iso = tmp_path / "disc.iso"
+    subprocess.run(
+        ["genisoimage", "-quiet", "-R", "-J", "-o", str(iso), str(tmp_path / "src")], check=True
+    )
+    with iso.open("rb") as f:
+        assert detect_head(f.read(4096), iso.name) == "raw"  # ISO 9660 is told by its name
+    item = inside(iso)["pics/beach.jpg"]
+    assert item.data == picture
+    assert image_facts(item.notes)["filesystem"] == "ISO 9660"
