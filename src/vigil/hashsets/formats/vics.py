@@ -107,9 +107,11 @@ class VicsFormat(HashSetFormat):
         one of 4,300 digits (so it is never called without). A file holding such an
         integer (a MediaID) is read again by the pure-Python backend, which reads any
         integer Python can hold; the records already passed on are skipped, so the
-        import sees each record once.
+        import sees each record once. A file escaping UTF-16 surrogates is read by the
+        Python backend from the start (yajl replaces a lone one with "?").
         """
         self._ijson: Any = ijson
+        self._surrogates = False
         passed = 0
         try:
             for item in self._read(ctx):
@@ -132,7 +134,11 @@ class VicsFormat(HashSetFormat):
             start = 3 if handle.read(3) == UTF8_BOM else 0
             handle.seek(start)
             shape = jsonguard.scan(handle, ctx.name, ctx.limits.max_json_depth)
-            self._surrogates = shape.surrogate_escapes
+            if shape.surrogate_escapes:
+                # yajl turns a lone surrogate into "?" without a word: the Python backend
+                # keeps it, and ``_entry`` refuses the record.
+                self._surrogates = True
+                self._ijson = _PYTHON_BACKEND()
             handle.seek(start)
             head = handle.read(_HEAD).decode("utf-8", "replace")
             industry = bool(_INDUSTRY_CATEGORY.search(head))
