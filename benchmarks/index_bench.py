@@ -3,6 +3,13 @@
 Usage:
     .venv/bin/python benchmarks/index_bench.py [--sizes 1000000,10000000] [--queries 1000]
         [--batch 2000] [--faiss-queries 200] [--threads 2] [--workdir /tmp]
+    nice -n 10 .venv/bin/python benchmarks/index_bench.py --n 30000000 --faiss ""
+
+``--n N`` is one size; with ``--faiss ""`` the raw bytes are freed before Vigil's index
+is built, and the planted truth stands for brute force (every neighbour 0..31 planted
+around each query must be found, no decoy 32..40 returned); that is how sizes beyond
+FAISS's memory (tens of millions of rows) are measured. The peak RSS of the whole run is
+printed at the end, with the index's bytes per row, so that larger sizes can be projected.
 
 For each size N it makes N random 256-bit hashes from a fixed seed and plants, around
 each of ``--queries`` random query hashes, one neighbour at every distance 0..31 and
@@ -26,6 +33,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -213,6 +221,10 @@ def run_size(n: int, args) -> list[dict]:
     qwords = bytes_to_words(queries)
     queries_hex = words_to_hex(qwords)
     print(f"\n## N = {n:,}: data made in {time.perf_counter() - t:.1f} s", flush=True)
+    if not args.faiss:
+        del data  # the words hold the same bits; the bytes are only FAISS's input
+        data = None
+        gc.collect()
 
     results = bench_vigil(data, words, queries_hex, qwords, n_planted, args, workdir)
     vigils = list(results)
@@ -235,6 +247,11 @@ def run_size(n: int, args) -> list[dict]:
         decoys = {p for p in v["batch_pairs"] if p not in planted and p[0] < n_planted}
         v["planted_ok"] = planted <= v["batch_pairs"] and not decoys
     print_table(n, results, len(vigils), args)
+    v = vigils[0]
+    print(
+        f"per row: index {v['index_mb'] * 1e6 / n:.1f} bytes, build {v['build_s'] * 1e9 / n:.0f} ns"
+        f" ({args.threads} threads), RSS growth of the build {v['rss_mb'] * 1e6 / n:.1f} bytes"
+    )
     return results
 
 
@@ -336,6 +353,7 @@ def bench_updates(n: int, args) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--n", type=int, help="one size (overrides --sizes)")
     parser.add_argument("--queries", type=int, default=1000, help="planted queries")
     parser.add_argument("--batch", type=int, default=2000, help="queries per batch")
     parser.add_argument("--faiss-queries", type=int, default=200, help="single FAISS queries")
@@ -345,6 +363,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--updates", action="store_true", help="also disable/add/save/compact")
     args = parser.parse_args(argv)
     args.faiss = [k for k in args.faiss.split(",") if k]
+    if args.n:
+        args.sizes = str(args.n)
     # Saved indexes go to a directory of this run's own: two runs never share files.
     args.workdir = tempfile.mkdtemp(prefix="vigil-index-bench-", dir=args.workdir)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -353,6 +373,8 @@ def main(argv: list[str] | None = None) -> None:
         run_size(n, args)
         if args.updates:
             bench_updates(n, args)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of the run {peak:,.0f} MB")
     shutil.rmtree(args.workdir, ignore_errors=True)
 
 

@@ -8,6 +8,14 @@ and results come back in input order as soon as they are ready. A batch whose
 worker died is retried once on a fresh pool, then each of its items is handed to
 ``on_failure`` so that the caller records an error row instead of stopping.
 
+On a Dask cluster (``vigil.scan.cluster``) a dying worker does not break the
+executor: the scheduler re-runs the worker's tasks on another worker by itself, and
+only a task that was running on ``allowed-failures`` workers that all died ends in
+``KilledWorker``. That is this module's "worker died" too (recognised by name, as
+this first stage never imports Dask): the batch is split and each item run alone, so
+that the one file that kills workers becomes an error row and the rest are hashed;
+the cluster's executor is not restarted (the other batches in flight are unharmed).
+
 Workers die with their parent: ``die_with_parent`` (the pool's initialiser) asks the
 Linux kernel to SIGKILL a worker when the process that started it dies, however it
 dies (``kill -9``, the OOM killer), so that no worker lives on holding memory and open
@@ -58,6 +66,17 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     """A local process pool whose workers die with this process."""
     return ProcessPoolExecutor(
         max_workers=jobs, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
+
+
+def worker_died(exc: BaseException) -> bool:
+    """Whether ``exc`` says that the worker running a task died (not that the task failed).
+
+    ``BrokenProcessPool`` for a local pool; Dask's ``KilledWorker`` (by name: Dask is an
+    optional dependency of a later stage) for a cluster.
+    """
+    return isinstance(exc, BrokenProcessPool) or any(
+        c.__name__ == "KilledWorker" for c in type(exc).__mro__
     )
 
 
@@ -149,7 +168,10 @@ def ordered_map(
                     for b, f in pending
                 )
             except Exception as exc:
-                results = [on_failure(item, exc) for item in batch]
+                if worker_died(exc):  # a cluster's KilledWorker: the executor lives on
+                    results = _retry_alone(pool, fn, batch, on_failure)
+                else:
+                    results = [on_failure(item, exc) for item in batch]
             yield from results
             for nxt in islice(source, 1):
                 pending.append((nxt, pool.submit(fn, nxt)))
@@ -171,6 +193,6 @@ def _retry_alone(
         except BrokenProcessPool as exc:
             results.append(on_failure(item, exc))
             pool.restart()
-        except Exception as exc:
+        except Exception as exc:  # KilledWorker included: Dask replaces its own workers
             results.append(on_failure(item, exc))
     return results

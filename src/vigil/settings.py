@@ -170,6 +170,14 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Keep fetched URLs in the match log (by default only their hashes are kept).",
     ),
+    Setting(
+        "dask_scheduler",
+        "VIGIL_DASK_SCHEDULER",
+        str,
+        None,
+        "A Dask scheduler (tcp://HOST:8786) that vigil scan runs its workers on, as with "
+        "--cluster (docs/scale.md). Default: a local process pool.",
+    ),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -221,6 +229,7 @@ class Settings:
     serve_fetch_timeout: float = 10.0
     serve_fetch_redirects: int = 3
     serve_log_urls: bool = False
+    dask_scheduler: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

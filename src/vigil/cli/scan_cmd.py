@@ -42,6 +42,7 @@ from vigil.scan.case_scan import CaseScan, ScanRequest, scan_case
 from vigil.scan.engine import Progress as ScanProgress
 from vigil.scan.engine import ScanSummary, count_sources
 from vigil.services.cases import Case
+from vigil.settings import Settings
 from vigil.store import Store, open_store
 
 RESULT_FIELDS = (
@@ -96,6 +97,13 @@ def scan_command(
     carve: bool = typer.Option(
         False, "--carve", help="Carve pictures out of disk images' unallocated space."
     ),
+    cluster: str | None = typer.Option(
+        None,
+        "--cluster",
+        help="Run the workers on this Dask scheduler (tcp://HOST:8786; default: "
+        "VIGIL_DASK_SCHEDULER, else local processes); the store must be PostgreSQL "
+        "(docs/scale.md).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json_progress: bool = typer.Option(
         False, "--json-progress", help="Progress as JSON lines on standard error, for logs."
@@ -117,6 +125,7 @@ def scan_command(
         jobs=jobs,
         image_format=None if image_format == ImageFormat.auto else image_format.value,
         carve=carve,
+        cluster=cluster or Settings.from_env().dask_scheduler,
     )
     try:
         store = open_store()

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from vigil import __version__
+from vigil.errors import UsageError
 from vigil.hashsets.model import HashSetInfo, HashSetKind
 from vigil.media.archives import ArchiveLimits
 from vigil.records import ScanItem
+from vigil.scan import cluster
 from vigil.scan.case_sink import StoreCaseSink
 from vigil.scan.engine import Progress, ScanSummary, run_scan
 from vigil.scan.known import IgnoreSetLookup
@@ -44,6 +46,7 @@ class ScanRequest:
     jobs: int = 0  # worker processes; 0: every core
     image_format: str | None = None  # raw or ewf: forced for disk images named as evidence
     carve: bool = False  # carve pictures out of disk images' unallocated space
+    cluster: str | None = None  # a Dask scheduler (tcp://HOST:8786): workers there (docs/scale.md)
 
 
 @dataclass
@@ -124,6 +127,11 @@ def scan_case(
     On Ctrl-C the case records ``scan.stop`` and KeyboardInterrupt goes on up: the
     same request run again resumes where this one stopped.
     """
+    if request.cluster and not database_url().startswith("postgresql"):
+        raise UsageError(
+            "a cluster scan needs the case store in PostgreSQL, which every worker and "
+            "client reaches (VIGIL_DATABASE_URL=postgresql://...); SQLite is one machine's file"
+        )
     cases = CaseService(store)
     snapshot = open_snapshot(store)
     alerting, ignoring = choose_sets(snapshot, request.hashsets)
@@ -152,21 +160,35 @@ def scan_case(
         image_format=request.image_format,
         carve=request.carve,
     )
+    client = None
+    jobs, factory = request.jobs, None
+    if request.cluster:  # before the scan starts: a worker that cannot see a root stops it
+        client = cluster.connect(request.cluster)
+        try:
+            cluster.check_roots(client, request.roots)
+        except BaseException:
+            client.close()
+            raise
+        jobs, factory = cluster.cluster_jobs(client), cluster.executor_factory(client)
     try:
         summary = run_scan(
             request.roots,
             StoreCaseSink(store, case),
             options,
             matcher=finding_matcher(matcher),
-            jobs=request.jobs,
+            jobs=max(jobs, 2) if client else jobs,  # 1 would run in this process
             progress=progress,
             on_progress=on_progress,
+            executor_factory=factory,
         )
     except KeyboardInterrupt:
         stopped = {"reason": "interrupted", **cases.counts(case), "seal": cases.seal(case)}
         cases.record(case, "scan.stop", stopped, actor)
         cases.sign_head(case, "scan.stop", actor)
         raise
+    finally:
+        if client is not None:
+            client.close()
     duplicates = cases.duplicate_count(case)
     finished: dict[str, Any] = {**cases.counts(case), "errors": summary.errors}
     finished["matched_items"] = summary.matched_items
