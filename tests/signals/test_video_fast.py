@@ -293,3 +293,16 @@ def test_every_frame_in_fast_mode_is_every_frame(tmp_path: Path) -> None:
     exact, _ = vpdq_from_video(path, mode="exact", seconds_per_hash=0)
     fast, _ = vpdq_from_video(path, mode="fast", seconds_per_hash=0)
     assert len(fast) == 40 and fast == exact
+
+
+@pytest.mark.parametrize("command", ["scan", "match"])
+def test_video_mode_option_of_scan_and_match(tmp_path: Path, command: str) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    video(evidence / "clip.mp4", seconds=2)
+    case = ("--case", "c1") if command == "scan" else ()
+    for mode in ("exact", "fast"):
+        result = vigil(command, str(evidence), *case, "--video-mode", mode, home=tmp_path)
+        assert result.returncode == 0, result.stderr
+    bad = vigil(command, str(evidence), *case, "--video-mode", "quick", home=tmp_path)
+    assert bad.returncode == 2
