@@ -306,3 +306,16 @@ def test_video_mode_option_of_scan_and_match(tmp_path: Path, command: str) -> No
         assert result.returncode == 0, result.stderr
     bad = vigil(command, str(evidence), *case, "--video-mode", "quick", home=tmp_path)
     assert bad.returncode == 2
+
+
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+def test_a_video_that_cannot_be_split_exactly_is_hashed_serially(tmp_path: Path, mode: str) -> None:
+    """MPEG-TS seeks by bytes, so a segment's seek misses its keyframe: the serial result."""
+    path = _encode(tmp_path / "long.ts", _scene(160, 120, 5, 10), 160, fps=10, gop=20)
+    serial, _ = vpdq_from_video(path, mode=mode)  # type: ignore[arg-type]
+    segments = plan_segments(index_video(path), 4)
+    job = {"path": str(path), "seconds_per_hash": 1.0, "max_frame_pixels": 10**7, "mode": mode}
+    assert len(segments) == 4 and _segment_job(segments[1], **job) is None  # type: ignore[arg-type]
+    with ThreadPoolExecutor(2) as pool:
+        split, _ = vpdq_from_video(path, mode=mode, executor=pool, min_segment_frames=50)  # type: ignore[arg-type]
+    assert split == serial and len(serial) == 16
