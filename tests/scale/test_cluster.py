@@ -138,9 +138,7 @@ def test_a_batch_that_kills_workers_is_split_to_its_culprit(cluster: Cluster) ->
         client.close()
     culprit = killers.CULPRIT
     assert results[culprit] == (culprit, "KilledWorker")
-    assert results[:culprit] + results[culprit + 1 :] == [
-        n * n for n in range(16) if n != culprit
-    ]
+    assert results[:culprit] + results[culprit + 1 :] == [n * n for n in range(16) if n != culprit]
     cluster.client(2).close()
 
 
