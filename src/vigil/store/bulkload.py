@@ -38,8 +38,9 @@ from vigil.hashsets.model import DigestBlock, Entry
 from vigil.signals import SIGNAL_TYPES
 from vigil.store.database import Database
 
-#: Rows per sorted run held in memory, and bytes: a run of SHA-256s (42 bytes a row
-#: with its entry number) stops at 2.4 M rows, one of MD5s (26 bytes) at 3.9 M.
+#: Rows per sorted run held in memory, and bytes of all pending runs together: a run
+#: of SHA-256s alone (42 bytes a row with its entry number) stops at 2.4 M rows, one
+#: of MD5s at 3.9 M.
 RUN_ROWS = 4_000_000
 RUN_BYTES = 96 << 20
 #: Rows per statement of the json_each paths and per merge block.
@@ -395,8 +396,12 @@ class _IndexSorter:
         rows["cat"] = cats
         self._pending.setdefault(code, []).append(rows)
         self._pending_rows[code] = self._pending_rows.get(code, 0) + len(rows)
-        if self._pending_rows[code] >= min(RUN_ROWS, RUN_BYTES // rows.dtype.itemsize):
+        # The bound is on all types pending together (hashdeep: MD5 and SHA-256 rows).
+        held = {c: sum(p.nbytes for p in parts) for c, parts in self._pending.items()}
+        if self._pending_rows[code] >= RUN_ROWS:
             self._spill(code)
+        elif sum(held.values()) >= RUN_BYTES:
+            self._spill(max(held, key=held.__getitem__))
 
     def _sorted_pending(self, code: int) -> np.ndarray:
         parts = self._pending.pop(code, [])
