@@ -18,7 +18,9 @@ PACKAGE = Path(vigil.__file__).parent
 
 #: Each line imports only lines above it (and its own).
 STAGES: tuple[frozenset[str], ...] = (
-    frozenset({"__init__", "errors", "settings", "fsutil", "records", "audit", "parallel"}),
+    frozenset(
+        {"__init__", "errors", "settings", "fsutil", "records", "audit", "parallel", "netaddr"}
+    ),
     frozenset({"media"}),
     frozenset({"signals"}),
     frozenset({"hashsets"}),

@@ -16,15 +16,13 @@ own copy of the check because the web layer comes after this stage):
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from vigil import netaddr
 from vigil.crawl import CrawlUsageError, UnsafeUrlError
 from vigil.crawl.urls import is_onion
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from vigil.netaddr import IPAddress, is_public, unmapped
 
 
 @dataclass(frozen=True)
@@ -67,11 +65,10 @@ class Route:
 
     def permits(self, address: IPAddress) -> bool:
         """Whether a connection to ``address`` is allowed."""
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        address = unmapped(address)
         if self.allow_private:
             return not address.is_multicast and not address.is_unspecified
-        return address.is_global and not address.is_multicast
+        return is_public(address)
 
     def target(self, url: str) -> Target:
         """Check ``url`` for this route; UnsafeUrlError names what is refused."""
@@ -86,7 +83,7 @@ class Route:
             port = parts.port or (443 if scheme == "https" else 80)
         except ValueError:
             raise UnsafeUrlError(f"{url}: bad port") from None
-        literal = _literal(host)
+        literal = netaddr.literal(host)
         if literal is not None:
             if not self.permits(literal):
                 raise UnsafeUrlError(
@@ -110,13 +107,6 @@ class Route:
         return Target(scheme, host, port, tuple(addresses))
 
 
-def _literal(host: str) -> IPAddress | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
-
-
 class ResolveError(UnsafeUrlError):
     """A host name has no address (it may be gone: recheck counts it as such)."""
 
@@ -124,14 +114,6 @@ class ResolveError(UnsafeUrlError):
 def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address ``host`` resolves to (once: the connection goes to one of these)."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise ResolveError(f"cannot resolve {host!r} ({exc})") from None
-    out: list[IPAddress] = []
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if address not in out:
-            out.append(address)
-    if not out:
-        raise ResolveError(f"{host!r} has no address")
-    return out
+        return netaddr.resolve(host, port)
+    except netaddr.ResolveError as exc:
+        raise ResolveError(str(exc)) from None

@@ -27,16 +27,16 @@ them. What the media is gets decided by sniffing the bytes, not the server's
 from __future__ import annotations
 
 import ipaddress
-import socket
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from vigil import netaddr
+from vigil.netaddr import IPAddress, is_public, unmapped
 from vigil.web.errors import ApiError
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _REDIRECTS = {301, 302, 303, 307, 308}
 
@@ -70,11 +70,10 @@ class FetchPolicy:
 
     def permits(self, host: str, address: IPAddress) -> bool:
         """Whether ``address`` (which ``host`` resolved to) may be connected to."""
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        address = unmapped(address)
         if host in self.allowed_hosts or any(address in n for n in self.allowed_networks):
             return True
-        return address.is_global and not address.is_multicast
+        return is_public(address)
 
 
 @dataclass(frozen=True)
@@ -115,22 +114,9 @@ def check_url(url: str) -> tuple[str, str, int]:
 def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address ``host`` resolves to (once: the fetch connects to one of these)."""
     try:
-        literal = ipaddress.ip_address(host.strip("[]"))
-        return [literal]
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise _refuse(f"Failed to fetch URL: cannot resolve {host!r} ({exc})") from None
-    out: list[IPAddress] = []
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if address not in out:
-            out.append(address)
-    if not out:
-        raise _refuse(f"Failed to fetch URL: {host!r} has no address")
-    return out
+        return netaddr.resolve(host, port)
+    except netaddr.ResolveError as exc:
+        raise _refuse(f"Failed to fetch URL: {exc}") from None
 
 
 def fetch(url: str, policy: FetchPolicy) -> Fetched:
