@@ -24,11 +24,12 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from vigil.errors import HashSetError, InvalidHashError, UsageError
+from vigil.errors import HashSetError, InvalidHashError, UsageError, describe
 from vigil.hashsets.formats.base import (
     UTF8_BOM,
     HashSetFormat,
@@ -54,6 +55,17 @@ PROD_COLUMNS = ("ProductCode", "ProductName", "ProductVersion", "OpSystemCode", 
 FILE_HEADER = ",".join(f'"{c}"' for c in FILE_COLUMNS)
 PROD_HEADER = ",".join(f'"{c}"' for c in PROD_COLUMNS)
 ZIP_MAGIC = b"PK\x03\x04"
+#: What reading a damaged or hostile zip raises (zlib's own error for a bad deflate
+#: stream, NotImplementedError for an unknown compression, RuntimeError when encrypted).
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 def _member(names: Iterable[str], wanted: str) -> str | None:
@@ -138,7 +150,7 @@ class NsrlRds2Format(HashSetFormat):
             try:
                 with zipfile.ZipFile(path) as archive:
                     return 100 if _member(archive.namelist(), FILE_NAME) else 0
-            except (OSError, zipfile.BadZipFile):
+            except ZIP_ERRORS:
                 return 0
         return 100 if _is_file_header(head) else 0
 
@@ -164,8 +176,8 @@ class NsrlRds2Format(HashSetFormat):
     def _read_zip(self, ctx: ReadContext) -> Iterator[Entry | DigestBlock | Rejected]:
         try:
             archive = zipfile.ZipFile(ctx.path)
-        except (OSError, zipfile.BadZipFile) as exc:
-            yield Rejected(ctx.at("offset 0"), f"not a readable zip: {exc}", True)
+        except ZIP_ERRORS as exc:
+            yield Rejected(ctx.at("offset 0"), f"not a readable zip: {describe(exc)}", True)
             return
         with archive:
             names = archive.namelist()
@@ -175,16 +187,16 @@ class NsrlRds2Format(HashSetFormat):
                 return
             products: dict[str, str] = {}
             prod = _member(names, PROD_NAME)
-            if prod is not None:
-                with archive.open(prod) as prod_file:
-                    products = read_products(_bounded(prod_file))
-                ctx.attributes["nsrl_products_file"] = prod
-            ctx.total = archive.getinfo(member).file_size
             try:
+                if prod is not None:
+                    with archive.open(prod) as prod_file:
+                        products = read_products(_bounded(prod_file))
+                    ctx.attributes["nsrl_products_file"] = prod
+                ctx.total = archive.getinfo(member).file_size
                 with archive.open(member) as handle:
                     yield from self._rows(ctx, handle, products, where=f"{member}:")
-            except (zipfile.BadZipFile, EOFError, OSError) as exc:
-                yield Rejected(ctx.at(member), f"the zip is damaged: {exc}", True)
+            except ZIP_ERRORS as exc:
+                yield Rejected(ctx.at(member), f"the zip is damaged: {describe(exc)}", True)
 
     def _rows(
         self, ctx: ReadContext, handle: IO[bytes], products: dict[str, str], where: str = ""
