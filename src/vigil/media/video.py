@@ -259,7 +259,10 @@ class VideoSampler:
             raise SkipCheckFailedError("frame numbering not proven")
 
     def frames_fast(self, segment: Segment | None = None) -> Iterator[SampledFrame]:
-        """Fast mode: B frames skipped, the decoded frame nearest each sampling point.
+        """Fast mode: decode what the sampling points need, hash the frame nearest each.
+
+        See the module docstring: sampled frames decoded fully, the B frames they may
+        refer to near them, no other B frame, no GOP tail after its last sampling point.
 
         With ``segment`` only that part of the video is decoded (see ``plan_segments``);
         the frames are those the whole video's fast pass gives for its sampling points.
