@@ -19,7 +19,17 @@ PACKAGE = Path(vigil.__file__).parent
 #: Each line imports only lines above it (and its own).
 STAGES: tuple[frozenset[str], ...] = (
     frozenset(
-        {"__init__", "errors", "settings", "fsutil", "records", "audit", "parallel", "netaddr"}
+        {
+            "__init__",
+            "errors",
+            "settings",
+            "fsutil",
+            "records",
+            "audit",
+            "parallel",
+            "netaddr",
+            "keys",
+        }
     ),
     frozenset({"media"}),
     frozenset({"signals"}),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from vigil.keys import PRIVATE_FILE, key_folder
 from vigil.refer.signing import (
     SigningKeyError,
     fingerprint,
@@ -34,7 +35,7 @@ app = typer.Typer(
 
 def default_key() -> Path:
     """Where the signing key lives unless --key says otherwise."""
-    return Settings.from_env().vigil_home / "keys" / "signing.pem"
+    return key_folder(Settings.from_env().vigil_home) / PRIVATE_FILE
 
 
 def passphrase(path: Path | None) -> bytes | None:

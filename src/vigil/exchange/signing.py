@@ -6,22 +6,21 @@ no re-serialisation can differ between the two. The batch names its feed, the cu
 it starts from and the subscriber's nonce: a batch of another feed, another cursor,
 or an earlier request (a replay) is refused even though its signature is good.
 
-The keys are those ``vigil keys generate`` makes (PEM, PKCS#8). Loaded here with
-``cryptography`` directly: the exchange stage comes before ``vigil.refer``.
+The keys are those ``vigil keys generate`` makes (PEM, PKCS#8), read through
+``vigil.keys``.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from vigil import keys
 from vigil.exchange.base import ExchangeError
 
 FORMAT = "vigil-feed/1"
@@ -30,41 +29,25 @@ FORMAT = "vigil-feed/1"
 def load_private(path: Path, passphrase: bytes | None = None) -> Ed25519PrivateKey:
     """The publisher's private key; ExchangeError if missing or not Ed25519."""
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), passphrase)
-    except OSError as exc:
-        raise ExchangeError(
-            f"cannot read the signing key {path}: {exc.strerror} (run vigil keys generate)"
-        ) from exc
-    except (ValueError, TypeError) as exc:
-        raise ExchangeError(f"signing key {path}: {exc}") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ExchangeError(f"signing key {path} is not an Ed25519 key")
-    return key
+        return keys.load_private_key(path, passphrase)
+    except keys.SigningKeyError as exc:
+        raise ExchangeError(f"signing key: {exc} (run vigil keys generate)") from exc
 
 
 def parse_public(pem: bytes, where: str) -> Ed25519PublicKey:
     """A pinned public key from its PEM text."""
     try:
-        key = serialization.load_pem_public_key(pem)
-    except ValueError as exc:
-        raise ExchangeError(f"{where} is not a PEM public key: {exc}", usage=True) from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise ExchangeError(f"{where} is not an Ed25519 public key", usage=True)
-    return key
+        return keys.parse_public_key(pem, where)
+    except keys.SigningKeyError as exc:
+        raise ExchangeError(str(exc), usage=True) from exc
 
 
 def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """The PEM text of a key's public half."""
-    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return public.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return keys.public_pem(key).decode()
 
 
-def fingerprint(key: Ed25519PublicKey) -> str:
-    """``SHA256:<hex>`` of the raw public key (as ``vigil keys`` prints it)."""
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "SHA256:" + hashlib.sha256(raw).hexdigest()
+fingerprint = keys.fingerprint
 
 
 def sign_batch(key: Ed25519PrivateKey, body: dict[str, Any]) -> dict[str, Any]:

@@ -28,11 +28,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from vigil.errors import VigilError
-from vigil.fsutil import atomic_path, atomic_write
+from vigil.fsutil import atomic_path
+from vigil.keys import (
+    SigningKeyError,
+    fingerprint,
+    generate_key,
+    load_private_key,
+    load_public_key,
+    parse_public_key,
+    public_pem,
+)
+
+__all__ = [
+    "PackageError",
+    "SigningKeyError",
+    "fingerprint",
+    "generate_key",
+    "load_private_key",
+    "load_public_key",
+    "public_pem",
+    "verify_package",
+    "write_package",
+]
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
@@ -41,88 +61,8 @@ MANIFEST_FORMAT = "vigil-package-manifest/1"
 _RESERVED = frozenset({MANIFEST, SIGNATURE, PUBLIC_KEY})
 
 
-class SigningKeyError(VigilError):
-    """A key file is missing, unreadable, of the wrong type, or needs another passphrase."""
-
-
 class PackageError(VigilError):
     """A package cannot be written (bad member name, unwritable folder)."""
-
-
-def fingerprint(public_key: Ed25519PublicKey) -> str:
-    """``SHA256:<hex>`` of the raw 32-byte public key: what to compare out of band."""
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "SHA256:" + hashlib.sha256(raw).hexdigest()
-
-
-def generate_key(private_path: Path, passphrase: bytes | None = None) -> Ed25519PrivateKey:
-    """Create a private key file (PEM, PKCS#8, encrypted with ``passphrase`` if given).
-
-    Refuses to overwrite an existing key: losing a signing key cannot be undone.
-    """
-    if private_path.exists():
-        raise SigningKeyError(f"{private_path} exists: refusing to overwrite a key")
-    key = Ed25519PrivateKey.generate()
-    encryption = (
-        serialization.BestAvailableEncryption(passphrase)
-        if passphrase
-        else serialization.NoEncryption()
-    )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-    )
-    _write_atomic(private_path, pem, mode=0o600)
-    return key
-
-
-def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
-    """The public key as PEM (SubjectPublicKeyInfo), to hand to recipients."""
-    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return public.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def load_private_key(path: Path, passphrase: bytes | None = None) -> Ed25519PrivateKey:
-    """Read a private key file; errors say what is wrong with it."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SigningKeyError(f"cannot read private key {path}: {exc.strerror}") from exc
-    try:
-        key = serialization.load_pem_private_key(data, password=passphrase)
-    except TypeError as exc:
-        raise SigningKeyError(f"private key {path}: {exc}") from exc
-    except ValueError as exc:
-        raise SigningKeyError(f"private key {path} is not a readable PEM key: {exc}") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyError(f"private key {path} is not an Ed25519 key")
-    return key
-
-
-def load_public_key(path: Path) -> Ed25519PublicKey:
-    """Read a public key file (PEM); errors say what is wrong with it."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SigningKeyError(f"cannot read public key {path}: {exc.strerror}") from exc
-    return _parse_public(data, str(path))
-
-
-def _parse_public(data: bytes, where: str) -> Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(data)
-    except ValueError as exc:
-        raise SigningKeyError(f"public key {where} is not a readable PEM key: {exc}") from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise SigningKeyError(f"public key {where} is not an Ed25519 key")
-    return key
-
-
-def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write to a temporary file in the same folder, then rename: never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, data, mode=mode)
 
 
 def write_package(
@@ -255,7 +195,7 @@ def verify_package(
             embedded = _read(archive, PUBLIC_KEY, result)
             if embedded is not None:
                 try:
-                    key = _parse_public(embedded, PUBLIC_KEY)
+                    key = parse_public_key(embedded, PUBLIC_KEY)
                 except SigningKeyError as exc:
                     result.problems.append(str(exc))
         if key is not None and signature is not None:

@@ -161,30 +161,23 @@ class CaseService:
         return problems
 
     def _private_key(self) -> Any | None:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from vigil.keys import PRIVATE_FILE, SigningKeyError, key_folder, load_private_key
 
-        path = self.home / "keys" / "signing.pem"
         try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (OSError, ValueError, TypeError):  # none, unreadable, or needs a passphrase
+            return load_private_key(key_folder(self.home) / PRIVATE_FILE)
+        except SigningKeyError:  # none, unreadable, or needs a passphrase
             return None
-        return key if isinstance(key, Ed25519PrivateKey) else None
 
     def _public_key(self) -> Any | None:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        from vigil.keys import PUBLIC_FILE, SigningKeyError, key_folder, load_public_key
 
         private = self._private_key()
         if private is not None:
             return private.public_key()
         try:
-            key = serialization.load_pem_public_key(
-                (self.home / "keys" / "signing.pub").read_bytes()
-            )
-        except (OSError, ValueError):
+            return load_public_key(key_folder(self.home) / PUBLIC_FILE)
+        except SigningKeyError:
             return None
-        return key if isinstance(key, Ed25519PublicKey) else None
 
     @property
     def _heads_file(self) -> Path:

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from vigil.exchange import EXCHANGE_TYPES, ExchangeError, exchange_type
 from vigil.exchange import sync as exchanges
 from vigil.exchange.signing import load_private
+from vigil.keys import PRIVATE_FILE, key_folder
 from vigil.settings import Settings
 from vigil.web.auth import requirement
 from vigil.web.errors import ApiError
@@ -48,7 +49,7 @@ class _Key:
     def get(self) -> Any:
         with self._lock:
             if self._key is None:
-                path = Settings.from_env().vigil_home / "keys" / "signing.pem"
+                path = key_folder(Settings.from_env().vigil_home) / PRIVATE_FILE
                 try:
                     self._key = load_private(path)
                 except ExchangeError as exc:
