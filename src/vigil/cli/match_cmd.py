@@ -53,7 +53,7 @@ def match_command(
     video_mode: VideoMode = typer.Option(
         VideoMode.fast,
         "--video-mode",
-        help="vPDQ path: fast (same verdicts, several times faster) or exact "
+        help="vPDQ path: fast (same verdicts, about twice as fast) or exact "
         "(bit-identical with the vpdq package); docs/pdq.md.",
     ),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = all cores)."),

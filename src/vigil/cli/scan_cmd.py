@@ -82,7 +82,7 @@ def scan_command(
     video_mode: VideoMode = typer.Option(
         VideoMode.fast,
         "--video-mode",
-        help="vPDQ path: fast (same verdicts, several times faster) or exact "
+        help="vPDQ path: fast (same verdicts, about twice as fast) or exact "
         "(bit-identical with the vpdq package); docs/pdq.md.",
     ),
     max_depth: int = typer.Option(

@@ -45,7 +45,7 @@ class HashOptions:
     #: fast meets the accuracy bar (docs/pdq.md); use exact for hashes you will share.
     mode: PdqMode = "fast"
     dihedral: bool = False
-    #: vPDQ path: fast keeps the match verdicts at several times the speed; exact gives
+    #: vPDQ path: fast keeps the match verdicts at about twice the speed; exact gives
     #: the reference's frames and hashes bit for bit (docs/pdq.md).
     video_mode: VideoMode = "fast"
     seconds_per_hash: float = 1.0

@@ -13,7 +13,7 @@ the reference's README example uses the reverse. Both are parameters.
 
 Two modes (docs/pdq.md): ``exact`` gives the reference's frames and hashes; ``fast``
 skips B frames and hashes, at each sampling point, the decoded frame nearest to it
-(vigil.media.video), which keeps the match verdicts at several times the speed.
+(vigil.media.video), which keeps the match verdicts at about twice the speed.
 Either mode can split one long video at keyframes into segments hashed by several
 worker processes (``workers``) and joined in order: the result is the serial one.
 """
