@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from vigil.errors import UnknownHashSetError
+from vigil.errors import UnknownHashSetError, UsageError
 from vigil.hashsets.model import HashSetInfo
 from vigil.services.content_ids import content_ids
 from vigil.services.hashsets import HashSets
@@ -109,11 +109,17 @@ def build(service: Service, hasher: HmaHasher) -> APIRouter:
             with service.pool.store() as store:
                 if HashSets(store).get(name) is not None:
                     raise ApiError(403, "conflict", "Bank already exists")
-                return HashSets(store).create_set(
-                    name,
-                    attributes={RATIO: 1.0 if ratio is None else ratio},
-                    provenance=f"vigil serve HMA API (key {key.name})",
-                )
+                try:
+                    return HashSets(store).create_set(
+                        name,
+                        attributes={RATIO: 1.0 if ratio is None else ratio},
+                        provenance=f"vigil serve HMA API (key {key.name})",
+                    )
+                except UsageError:
+                    if HashSets(store).get(name) is None:
+                        raise
+                    # another creator won the race since the check above: HMA's answer
+                    raise ApiError(403, "conflict", "Bank already exists") from None
 
         info = await run_in_threadpool(work)
         await run_in_threadpool(service.changed)
