@@ -110,6 +110,8 @@ FOREIGN_SQL = {
     "hashsets/formats/nsrl.py",
     # Autopsy / The Sleuth Kit hash databases (.kdb) are SQLite files too.
     "hashsets/formats/autopsy_kdb.py",
+    # Their shared read-only, limited connection to such a file (issue 19).
+    "hashsets/formats/sqlite_reader.py",
 }
 
 

@@ -23,12 +23,8 @@ from pathlib import Path
 from typing import IO
 
 from vigil.errors import HashSetError, UsageError, describe
-from vigil.hashsets.formats.base import (
-    SQLITE_READ_ERRORS,
-    HashSetFormat,
-    ReadContext,
-    SqliteReader,
-)
+from vigil.hashsets.formats.base import HashSetFormat, ReadContext
+from vigil.hashsets.formats.sqlite_reader import SQLITE_READ_ERRORS, SqliteReader
 from vigil.hashsets.model import Entry, HashSetInfo, Rejected
 
 SQLITE_MAGIC = b"SQLite format 3\x00"

@@ -24,12 +24,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from vigil.errors import HashSetError, InvalidHashError, UsageError, describe
-from vigil.hashsets.formats.base import (
-    SQLITE_READ_ERRORS,
-    HashSetFormat,
-    ReadContext,
-    SqliteReader,
-)
+from vigil.hashsets.formats.base import HashSetFormat, ReadContext
+from vigil.hashsets.formats.sqlite_reader import SQLITE_READ_ERRORS, SqliteReader
 from vigil.hashsets.model import (
     DigestBlock,
     Entry,
