@@ -215,11 +215,6 @@ def test_hash_file_follows_the_video_mode(tmp_path: Path) -> None:
     assert [f["pdq"] for f in fast] != [f["pdq"] for f in exact]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scan/worker.py's _hash_video does not pass options.video_mode to vpdq_from_video "
-    "(a one-line change in a file this work does not own): the CLI hashes videos exactly",
-)
 def test_fast_video_mode_reaches_the_command_line(tmp_path: Path) -> None:
     path = vfr_video(tmp_path / "vfr.mp4", frames=90)
     frames = {}

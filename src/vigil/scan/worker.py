@@ -17,21 +17,25 @@ read by a fresh child.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from vigil.errors import MediaError, VigilError
+from vigil.errors import VigilError
 from vigil.media.archives import ArchiveLimits
-from vigil.media.sniff import HEAD_SIZE, media_kind, sniff
+from vigil.media.sniff import HEAD_SIZE
 from vigil.media.sources.base import EvidenceItem, Locator, Source
 from vigil.media.sources.diskimage import DiskImageSource, Region, detect_head
 from vigil.media.sources.isolate import ChildFailedError, in_child
 from vigil.media.sources.registry import expand_item, source_for
 from vigil.records import ScanItem
-from vigil.signals.filehash import FileHashes, HashOptions, KnownTest, hash_content
-from vigil.signals.vpdq import vpdq_from_video
+from vigil.signals.filehash import (
+    FileHashes,
+    HashOptions,
+    KnownTest,
+    hash_content,
+    hash_stream,
+)
 
 
 @dataclass(frozen=True)
@@ -408,71 +412,12 @@ def _take_hashes(item: ScanItem, hashed: FileHashes) -> None:
 # files as bytes, everything else streamed once for digests, then a video re-read from
 # the start by the decoder, as ``hash_file`` re-reads the path.
 
-_DIGESTS_ONLY_NOTE = "too large to decode in memory: digests only"
-
 
 def hash_opened(
     label: str, stream: BinaryIO, options: HashOptions, known: KnownTest | None = None
 ) -> FileHashes:
-    """Hash an opened, seekable item as ``hash_file`` hashes a file. Never raises for the item."""
-    try:
-        declared = _size(stream)
-        head = stream.read(HEAD_SIZE)
-        stream.seek(0)
-    except OSError as exc:
-        return FileHashes(path=label, error=f"read failed: {exc.strerror or exc}")
-    kind = media_kind(sniff(head)) if options.perceptual else None
-    if declared == 0 or (kind == "image" and declared <= options.max_image_bytes):
-        try:
-            data = stream.read()
-        except OSError as exc:
-            return FileHashes(path=label, error=f"read failed: {exc.strerror or exc}")
-        record = hash_content(label, data=data, options=options, known=known)
-    else:
-        record = hash_content(label, stream=stream, options=options, known=known)
-        if _DIGESTS_ONLY_NOTE in record.notes:
-            record.notes.remove(_DIGESTS_ONLY_NOTE)
-        if record.error is None and not record.known and record.size:
-            if kind == "image":
-                record.error = (
-                    f"image of {record.size:,} bytes is over the {options.max_image_bytes:,}-byte "
-                    "decoding limit: digests only"
-                )
-            elif kind == "video":
-                stream.seek(0)
-                _hash_video(record, stream, options)
-    if record.error is None and record.size is not None and record.size != declared:
-        record.error = (
-            f"file changed while being read: {declared:,} bytes at open, {record.size:,} read"
-        )
-    return record
+    """Hash an opened, seekable item as ``hash_file`` hashes a file. Never raises for the item.
 
-
-def _size(stream: BinaryIO) -> int:
-    try:
-        return os.fstat(stream.fileno()).st_size
-    except (AttributeError, OSError, ValueError):
-        end = stream.seek(0, os.SEEK_END)
-        stream.seek(0)
-        return end
-
-
-def _hash_video(record: FileHashes, stream: BinaryIO, options: HashOptions) -> None:
-    try:
-        frames, info = vpdq_from_video(
-            stream,
-            seconds_per_hash=options.seconds_per_hash,
-            max_frame_pixels=options.max_frame_pixels,
-        )
-    except MediaError as exc:
-        record.error = str(exc)
-        return
-    except Exception as exc:  # a decoder on hostile input raises anything
-        record.error = f"internal error ({type(exc).__name__}): {exc}"
-        return
-    record.width, record.height = info.width, info.height
-    record.frames = len(frames)
-    record.vpdq = [
-        {"pdq": f.pdq, "quality": f.quality, "timestamp": f.timestamp, "frame": f.frame}
-        for f in frames
-    ]
+    Every registered signal type computes itself (``vigil.signals.filehash.hash_stream``).
+    """
+    return hash_stream(label, stream, options, known)

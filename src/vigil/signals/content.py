@@ -14,7 +14,7 @@ import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from vigil.errors import MediaError
 from vigil.media.images import (
@@ -79,9 +79,16 @@ class Content:
         self.options = options
         self.digests = digests
         self.data = data
-        self.video = video
+        self._video = video
         self._reopen = reopen
         self._image: DecodedImage | None = None
+
+    @property
+    def video(self) -> VideoSource | None:
+        """What the video decoder reads: a path, or the item's stream rewound to its start."""
+        if self._video is not None and not isinstance(self._video, (str, os.PathLike)):
+            self._video.seek(0)
+        return self._video
 
     @property
     def media(self) -> ContentKind | None:
@@ -89,12 +96,15 @@ class Content:
         kind = media_kind(self.record.type or "")
         return kind if kind in ("image", "video") else None  # type: ignore[return-value]
 
-    def open(self) -> BinaryIO:
+    def open(self) -> BinaryIO | io.RawIOBase:
         """A fresh read-only stream of the content's bytes (for a signal's own pass)."""
         if self.data is not None:
             return io.BytesIO(bytes(self.data))
         if self._reopen is not None:
-            return self._reopen()
+            stream = self._reopen()
+            if stream.seekable():
+                stream.seek(0)
+            return _Borrowed(stream)
         raise ValueError("this content can be read only once")
 
     def image(self) -> DecodedImage:
@@ -128,6 +138,36 @@ class Content:
                 )
             self._image = image
         return self._image
+
+
+class _Borrowed(io.RawIOBase):
+    """The item's own stream lent to one signal: reads go through, closing does not.
+
+    Another signal (the video decoder) reads the same stream afterwards.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._stream.seekable()
+
+    def readinto(self, buffer: Any) -> int:
+        return self._stream.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def close(self) -> None:
+        """Leave the lent stream open."""
+        super().close()
 
 
 def file_reopener(path: str | os.PathLike[str]) -> Callable[[], BinaryIO]:

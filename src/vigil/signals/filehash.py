@@ -25,7 +25,15 @@ from vigil.signals import signal_types
 from vigil.signals.content import Content, HashOptions, file_reopener
 from vigil.signals.crypto import CHUNK_SIZE, Digests, MultiDigest
 
-__all__ = ["Content", "FileHashes", "HashOptions", "KnownTest", "hash_content", "hash_file"]
+__all__ = [
+    "Content",
+    "FileHashes",
+    "HashOptions",
+    "KnownTest",
+    "hash_content",
+    "hash_file",
+    "hash_stream",
+]
 
 
 #: Says, from its digests, whether content is known (in an ignore list such as NSRL).
@@ -180,35 +188,39 @@ def _read_pass(
     path: str | os.PathLike[str], record: FileHashes, options: HashOptions
 ) -> tuple[Digests, bytearray | None]:
     """Read the file once: sniff its head, digest everything, keep an image's bytes."""
+    with open_evidence(path) as f:
+        return _read_stream(f, record, options, os.fstat(f.fileno()).st_size)
+
+
+def _read_stream(
+    f: BinaryIO, record: FileHashes, options: HashOptions, declared: int
+) -> tuple[Digests, bytearray | None]:
+    """One pass over an open item from its start (see ``_read_pass``)."""
     digest = MultiDigest()
     keep: bytearray | None = None
-    with open_evidence(path) as f:
-        declared = os.fstat(f.fileno()).st_size
-        buffer = bytearray(CHUNK_SIZE)
-        view = memoryview(buffer)
-        first = True
-        while True:
-            try:
-                n = f.readinto(view)
-            except OSError as exc:
-                raise MediaError(
-                    f"read failed after {digest.size:,} bytes: {exc.strerror}"
-                ) from exc
-            if not n:
-                break
-            chunk = view[:n]
-            if first:
-                record.type = sniff(bytes(chunk[:HEAD_SIZE]))
-                first = False
-                if (
-                    options.perceptual
-                    and media_kind(record.type) == "image"
-                    and declared <= options.max_image_bytes
-                ):
-                    keep = bytearray()
-            digest.update(chunk)
-            if keep is not None:
-                keep += chunk
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    first = True
+    while True:
+        try:
+            n = f.readinto(view)
+        except OSError as exc:
+            raise MediaError(f"read failed after {digest.size:,} bytes: {exc.strerror}") from exc
+        if not n:
+            break
+        chunk = view[:n]
+        if first:
+            record.type = sniff(bytes(chunk[:HEAD_SIZE]))
+            first = False
+            if (
+                options.perceptual
+                and media_kind(record.type) == "image"
+                and declared <= options.max_image_bytes
+            ):
+                keep = bytearray()
+        digest.update(chunk)
+        if keep is not None:
+            keep += chunk
     if first:
         record.type = sniff(b"")
     result = digest.result()
@@ -218,3 +230,37 @@ def _read_pass(
         )
     record.size = result.size
     return result, keep
+
+
+def hash_stream(
+    label: str,
+    stream: BinaryIO,
+    options: HashOptions | None = None,
+    known: KnownTest | None = None,
+) -> FileHashes:
+    """Hash an opened, seekable, read-only item as ``hash_file`` hashes a file.
+
+    What evidence sources hand over (an archive member, a file inside a disk image):
+    one read pass for the digests (an image's bytes kept), every registered signal
+    computed, a video decoded from the same stream. Never raises for the item.
+    """
+    options = options or HashOptions()
+    record = FileHashes(path=label)
+    with _recording_errors(record):
+        declared = _stream_size(stream)
+        stream.seek(0)
+        digests, kept = _read_stream(stream, record, options, declared)
+        content = Content(
+            record, options, digests=digests, data=kept, video=stream, reopen=lambda: stream
+        )
+        _compute(content, known)
+    return record
+
+
+def _stream_size(stream: BinaryIO) -> int:
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        end = stream.seek(0, os.SEEK_END)
+        stream.seek(0)
+        return end
