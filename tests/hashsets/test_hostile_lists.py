@@ -10,6 +10,7 @@ file right, and that a failed import leaves an existing set as it was.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import resource
@@ -19,6 +20,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.hashsets import samples
 from tests.hashsets.helpers import read_all, rewrite
@@ -459,3 +462,46 @@ def test_a_folder_or_fifo_gets_its_own_message(tmp_path: Path, store_url: str) -
     assert "no such file" in (path_problem(tmp_path / "missing") or "")
     with open_store(store_url) as store, pytest.raises(HashSetError, match="FIFO"):
         import_file(store.hashsets, fifo)
+
+
+def test_an_overlong_json_string_is_an_error(tmp_path: Path) -> None:
+    path = _vics(
+        tmp_path / "s.json", '"value": [{"MD5": "%s", "Comments": "%s"}]' % (MD5[0], "x" * 5000)
+    )
+    assert [e.md5 for e in _read("vics", path) if isinstance(e, Entry)] == [MD5[0]]
+    with pytest.raises(HashSetError, match="a JSON string longer than 4,000 bytes"):
+        _read("vics", path, Limits(max_json_string_bytes=4000))
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='ab"\\[]{}\u00e9', max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(alphabet='k"\\[{', max_size=3), children, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(value=JSON_VALUES, chunk=st.integers(1, 17), ascii_only=st.booleans())
+def test_the_json_pass_measures_depth_as_a_parser_does(
+    value: object, chunk: int, ascii_only: bool
+) -> None:
+    from vigil.hashsets.formats import jsonguard
+
+    data = json.dumps(value, ensure_ascii=ascii_only).encode()
+    original = jsonguard.CHUNK
+    jsonguard.CHUNK = chunk  # strings, escapes and brackets cut between chunks
+    try:
+        assert jsonguard.scan(io.BytesIO(data), "f", 1000).depth == _depth(value)
+    finally:
+        jsonguard.CHUNK = original

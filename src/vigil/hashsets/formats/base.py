@@ -49,6 +49,8 @@ class Limits:
     max_line_bytes: int = 1 << 20
     #: Deepest JSON nesting (arrays and objects); VICS needs about 6.
     max_json_depth: int = 64
+    #: Longest JSON string, in bytes (a vPDQ of an hour of video is about 0.3 MB).
+    max_json_string_bytes: int = 16 << 20
     #: Largest string or blob one SQLite cell of an RDS or .kdb file may hold, in bytes.
     max_sqlite_value_bytes: int = 1 << 20
     #: Seconds a SQLite query of an RDS or .kdb file may run without producing a row.

@@ -40,16 +40,19 @@ class JsonShape:
     surrogate_escapes: bool = False
 
 
-def scan(handle: IO[bytes], name: str, max_depth: int) -> JsonShape:
-    """Scan ``handle`` from its position to its end; HashSetError past the depth limit.
+def scan(handle: IO[bytes], name: str, max_depth: int, max_string: int = 1 << 62) -> JsonShape:
+    """Scan ``handle`` from its position to its end; HashSetError past a limit.
 
     Brackets inside strings do not nest: a quote preceded by an escaping backslash
     does not end a string. A control byte (JSON allows none, not even in strings) ends
-    the scan at once: a file of NULs is not read to its end.
+    the scan at once: a file of NULs is not read to its end. A string longer than
+    ``max_string`` bytes (escape sequences not counted) is an error too: ijson would hold it
+    whole.
     """
     shape = JsonShape()
     depth = 0
     in_string = 0  # 1 when the last chunk ended inside a string
+    open_length = 0  # bytes of that string so far
     pending = b""  # an escaping backslash cut from the end of the last chunk
     offset = 0
     previous = b""
@@ -93,5 +96,37 @@ def scan(handle: IO[bytes], name: str, max_depth: int) -> JsonShape:
                             f"its first {offset:,} bytes); a hash list needs about 6 and Vigil "
                             f"reads at most {max_depth}"
                         )
+        open_length = _strings(quotes, in_string, open_length, len(data), name, max_string)
         in_string = (len(quotes) + in_string) & 1
     return shape
+
+
+def _strings(
+    quotes: np.ndarray, in_string: int, open_length: int, size: int, name: str, limit: int
+) -> int:
+    """Check the strings a chunk ends or holds; return the length of one left open."""
+    if in_string and not len(quotes):  # the whole chunk is inside one string
+        open_length += size
+        _check_string(open_length, name, limit)
+        return open_length
+    longest = 0
+    if in_string:
+        longest = open_length + int(quotes[0])
+        quotes = quotes[1:]
+    opens, closes = quotes[0::2], quotes[1::2]
+    if len(closes):
+        longest = max(longest, int((closes - opens[: len(closes)]).max()) - 1)
+    open_length = 0
+    if len(opens) > len(closes):
+        open_length = size - int(opens[-1]) - 1
+        longest = max(longest, open_length)
+    _check_string(longest, name, limit)
+    return open_length
+
+
+def _check_string(length: int, name: str, limit: int) -> None:
+    if length > limit:
+        raise HashSetError(
+            f"{name}: a JSON string longer than {limit:,} bytes; Vigil reads strings of at "
+            "most that length"
+        )

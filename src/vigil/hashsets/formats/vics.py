@@ -133,7 +133,10 @@ class VicsFormat(HashSetFormat):
         with ctx.open() as handle:
             start = 3 if handle.read(3) == UTF8_BOM else 0
             handle.seek(start)
-            shape = jsonguard.scan(handle, ctx.name, ctx.limits.max_json_depth)
+            limits = ctx.limits
+            shape = jsonguard.scan(
+                handle, ctx.name, limits.max_json_depth, limits.max_json_string_bytes
+            )
             if shape.surrogate_escapes:
                 # yajl turns a lone surrogate into "?" without a word: the Python backend
                 # keeps it, and ``_entry`` refuses the record.
