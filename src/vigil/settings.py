@@ -178,6 +178,42 @@ SETTINGS: tuple[Setting, ...] = (
         "A Dask scheduler (tcp://HOST:8786) that vigil scan runs its workers on, as with "
         "--cluster (docs/scale.md). Default: a local process pool.",
     ),
+    Setting(
+        "hashset_max_line_bytes",
+        "VIGIL_HASHSET_MAX_LINE_BYTES",
+        int,
+        MiB,
+        "Longest line a hash-list import reads (line and CSV formats); a longer one ends "
+        "the import with an error (docs/hashsets.md, Hostile lists).",
+    ),
+    Setting(
+        "hashset_max_json_depth",
+        "VIGIL_HASHSET_MAX_JSON_DEPTH",
+        int,
+        64,
+        "Deepest JSON nesting a VICS import reads (VICS needs about 6).",
+    ),
+    Setting(
+        "hashset_max_json_string_bytes",
+        "VIGIL_HASHSET_MAX_JSON_STRING_BYTES",
+        int,
+        16 * MiB,
+        "Longest JSON string a VICS import reads, in bytes.",
+    ),
+    Setting(
+        "hashset_max_sqlite_value_bytes",
+        "VIGIL_HASHSET_MAX_SQLITE_VALUE_BYTES",
+        int,
+        MiB,
+        "Largest string or blob one cell of an imported SQLite list (NSRL RDS, .kdb) may hold.",
+    ),
+    Setting(
+        "hashset_max_sqlite_stall_seconds",
+        "VIGIL_HASHSET_MAX_SQLITE_STALL_SECONDS",
+        float,
+        300.0,
+        "Seconds a query of an imported SQLite list may run without producing a row.",
+    ),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -230,6 +266,11 @@ class Settings:
     serve_fetch_redirects: int = 3
     serve_log_urls: bool = False
     dask_scheduler: str | None = None
+    hashset_max_line_bytes: int = MiB
+    hashset_max_json_depth: int = 64
+    hashset_max_json_string_bytes: int = 16 * MiB
+    hashset_max_sqlite_value_bytes: int = MiB
+    hashset_max_sqlite_stall_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

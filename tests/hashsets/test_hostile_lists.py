@@ -505,3 +505,19 @@ def test_the_json_pass_measures_depth_as_a_parser_does(
         assert jsonguard.scan(io.BytesIO(data), "f", 1000).depth == _depth(value)
     finally:
         jsonguard.CHUNK = original
+
+
+def test_the_limits_are_settings(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _vics(tmp_path / "n.json", '"value": [{"MD5": "%s", "X": [[[[1]]]]}]' % MD5[0])
+    lines = samples.write_text(tmp_path / "l.txt", f"{MD5[0]}\n{MD5[1]}  {'x' * 100}\n")
+    monkeypatch.setenv("VIGIL_HASHSET_MAX_JSON_DEPTH", "4")
+    monkeypatch.setenv("VIGIL_HASHSET_MAX_LINE_BYTES", "64")
+    with open_store(store_url) as store:
+        with pytest.raises(HashSetError, match="nested 5 levels deep"):
+            import_file(store.hashsets, path)
+        with pytest.raises(InvalidRecordError, match=r"l\.txt:2: a line longer than 64 bytes"):
+            import_file(store.hashsets, lines, format_name="md5sum", skip_invalid=True)
+        monkeypatch.delenv("VIGIL_HASHSET_MAX_JSON_DEPTH")
+        assert import_file(store.hashsets, path).imported == 1

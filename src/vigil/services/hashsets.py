@@ -27,7 +27,7 @@ from typing import Any
 
 from vigil.errors import HashSetError, InvalidRecordError, UsageError, VigilError, describe
 from vigil.hashsets.formats import detect_format, get_format
-from vigil.hashsets.formats.base import HashSetFormat, ReadContext
+from vigil.hashsets.formats.base import HashSetFormat, Limits, ReadContext
 from vigil.hashsets.model import (
     DigestBlock,
     Entry,
@@ -36,6 +36,7 @@ from vigil.hashsets.model import (
     ImportReport,
     Rejected,
 )
+from vigil.settings import Settings
 from vigil.store import Store
 from vigil.store.curation import Curation
 from vigil.store.hashsets import HashSetRepository, Match
@@ -58,8 +59,13 @@ def import_file(
     format_name: str | None = None,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+    limits: Limits | None = None,
 ) -> ImportReport:
-    """Import ``path`` as the set ``name`` (default: the file's stem); see the module doc."""
+    """Import ``path`` as the set ``name`` (default: the file's stem); see the module doc.
+
+    ``limits`` bound what the reader holds (default: the ``VIGIL_HASHSET_MAX_*``
+    settings).
+    """
     problem = path_problem(path)
     if problem is not None:
         raise HashSetError(problem)
@@ -83,7 +89,7 @@ def import_file(
     ):
         report.info, report.unchanged, report.imported = old, True, old.entry_count
         return report
-    ctx = ReadContext(path)
+    ctx = ReadContext(path, limits=limits or Limits.from_settings(Settings.from_env()))
     skipped = [0]
 
     def finish(stored: HashSetInfo) -> None:

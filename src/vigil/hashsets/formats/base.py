@@ -26,6 +26,7 @@ from vigil.hashsets.model import (
     Rejected,
     canonical_hash,
 )
+from vigil.settings import Settings
 
 #: How many leading bytes detection sees.
 HEAD_SIZE = 64 * 1024
@@ -37,6 +38,9 @@ LINE_BLOCK = 1 << 22
 @dataclass(frozen=True)
 class Limits:
     """What a reader accepts from an untrusted file before it gives up (issue 19).
+
+    The defaults are those of the ``VIGIL_HASHSET_MAX_*`` settings; ``import_file``
+    reads them from the environment (``from_settings``).
 
     Hash lists come from partners who may be careless or hostile: every reader holds
     at most one block of lines, one record, one JSON nesting path, one SQLite row, so
@@ -55,6 +59,17 @@ class Limits:
     max_sqlite_value_bytes: int = 1 << 20
     #: Seconds a SQLite query of an RDS or .kdb file may run without producing a row.
     max_sqlite_stall_seconds: float = 300.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """The limits the ``VIGIL_HASHSET_MAX_*`` settings give (docs/settings.md)."""
+        return cls(
+            max_line_bytes=settings.hashset_max_line_bytes,
+            max_json_depth=settings.hashset_max_json_depth,
+            max_json_string_bytes=settings.hashset_max_json_string_bytes,
+            max_sqlite_value_bytes=settings.hashset_max_sqlite_value_bytes,
+            max_sqlite_stall_seconds=settings.hashset_max_sqlite_stall_seconds,
+        )
 
 
 @dataclass
