@@ -24,7 +24,7 @@ from tests.factory import image_bytes, picture
 from tests.scale import killers
 from tests.scale.cluster import Cluster
 from tests.stores import postgres_schema_url
-from vigil.errors import UsageError
+from vigil.errors import UsageError, VigilError
 from vigil.parallel import ordered_map
 from vigil.scan import cluster as dask_cluster
 from vigil.scan.case_scan import ScanRequest, scan_case
@@ -196,7 +196,8 @@ def test_a_worker_that_cannot_see_the_evidence_is_reported(
     message = str(err.value)
     assert f"sees {evidence} as dir 0" in message and "same path" in message
     assert message.count("worker tcp://127.0.0.1:") == 1  # only the blind one
-    assert CaseService(store).done_sources(CaseService(store).require("blind")) == {}
+    with pytest.raises(VigilError):  # checked before the case was opened: nothing recorded
+        CaseService(store).require("blind")
 
 
 def test_sqlite_is_refused_for_a_cluster_scan(

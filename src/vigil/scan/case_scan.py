@@ -132,6 +132,9 @@ def scan_case(
             "a cluster scan needs the case store in PostgreSQL, which every worker and "
             "client reaches (VIGIL_DATABASE_URL=postgresql://...); SQLite is one machine's file"
         )
+    if request.cluster:  # before the case is touched: a worker that cannot see a root stops it
+        with cluster.connect(request.cluster) as client:
+            cluster.check_roots(client, request.roots)
     cases = CaseService(store)
     snapshot = open_snapshot(store)
     alerting, ignoring = choose_sets(snapshot, request.hashsets)
@@ -162,13 +165,8 @@ def scan_case(
     )
     client = None
     jobs, factory = request.jobs, None
-    if request.cluster:  # before the scan starts: a worker that cannot see a root stops it
+    if request.cluster:
         client = cluster.connect(request.cluster)
-        try:
-            cluster.check_roots(client, request.roots)
-        except BaseException:
-            client.close()
-            raise
         jobs, factory = cluster.cluster_jobs(client), cluster.executor_factory(client)
     try:
         summary = run_scan(
