@@ -12,3 +12,10 @@ def square_or_die(n: int) -> int:
     if n == CULPRIT:
         os._exit(9)
     return n * n
+
+
+def where(n: int) -> tuple[int, str]:
+    """The item and the address of the worker that ran it."""
+    from distributed import get_worker
+
+    return n, get_worker().address

@@ -212,3 +212,25 @@ def test_sqlite_is_refused_for_a_cluster_scan(
             scan_case(store, ScanRequest(roots=[evidence], case="c", cluster="tcp://127.0.0.1:1"))
     finally:
         store.close()
+
+
+def test_a_scan_can_be_pinned_to_the_workers_that_hold_the_evidence(
+    cluster: Cluster, evidence: Path
+) -> None:
+    client = cluster.client(2)
+    try:
+        chosen = sorted(client.nthreads())[0]
+        assert dask_cluster.check_roots(client, [evidence], workers=[chosen]) == 1
+        ran = list(
+            ordered_map(
+                killers.where,
+                range(12),
+                jobs=2,
+                batch_size=2,
+                on_failure=lambda n, exc: (n, repr(exc)),
+                executor_factory=dask_cluster.executor_factory(client, workers=[chosen]),
+            )
+        )
+    finally:
+        client.close()
+    assert ran == [(n, chosen) for n in range(12)]
