@@ -35,7 +35,9 @@ def found(index, query: str, radius: int) -> list[tuple[int, int]]:
 
 def check_all(index, entries, queries, radius) -> None:
     for q in queries:
-        assert found(index, q, radius) == oracle(entries, q, radius)
+        expected = oracle(entries, q, radius)
+        assert found(index, q, radius) == expected
+        assert index.has_match(q, radius) is bool(expected)
     batch = index.query_many(queries, radius, workers=2)
     for i, q in enumerate(queries):
         assert [(m.distance, m.entry_id) for m in batch.for_query(i)] == oracle(entries, q, radius)
@@ -284,3 +286,23 @@ def test_without_the_c_extension(monkeypatch: pytest.MonkeyPatch) -> None:
     queries = [flip(h, 25, rng) for _, h in entries[:6]]
     for radius in (0, 31, 47, 120):
         check_all(index, live, queries, radius)
+
+
+def test_search_limit_stops_each_query_early() -> None:
+    """``limit`` (the yes/no path under ``has_match``): a subset, at most that many per query."""
+    rng = np.random.default_rng(11)
+    centre = random_hex(rng)
+    entries = [(i, flip(centre, i % 20, rng)) for i in range(200)]
+    index = build_mih(entries)
+    queries = index.main.words[:3].copy()
+    full = set(triples(index.main.search(queries, 31)))
+    limited = triples(index.main.search(queries, 31, limit=1))
+    assert len(full) > 3
+    assert set(limited) <= full
+    assert sorted(q for q, _, _ in limited) == [0, 1, 2]
+    far = random_hex(rng)
+    assert index.has_match(centre) and not index.has_match(far, 0)
+    index.disable([e for e, _ in entries[1:]])  # tombstones: a dead first hit must not count
+    assert index.has_match(centre, 31)  # entry 0 is the centre itself, still live
+    index.disable([0])
+    assert not index.has_match(centre, 31)

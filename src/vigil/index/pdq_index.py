@@ -300,6 +300,27 @@ class PdqIndex(Index[str, Match]):
                     best[entry] = distance
         return sorted(Match(d, e) for e, d in best.items())
 
+    def has_match(self, value: str, threshold: int | None = None) -> bool:
+        """Whether any live entry lies within ``threshold`` (default 31) of one PDQ hash.
+
+        The yes/no a lookup service asks before anything else (most lookups match
+        nothing): no ``Match`` objects, no sorting, and the C core stops at the first
+        hit. With tombstones in the main segment a first hit may be dead and hide a
+        live one, so the main segment is then searched in full; the delta is small and
+        always scanned. A no-match query costs what ``query`` costs minus its Python
+        overhead: every probe has to be made to prove there is nothing.
+        """
+        canonical = PdqSignal.validate(value)
+        radius = self.radius(threshold)
+        words = np.frombuffer(bytes.fromhex(canonical), ">u8").astype(np.uint64).reshape(1, WORDS)
+        for segment, dead in ((self.main, self.main_dead), (self.delta, self._delta_dead)):
+            if len(segment) == 0:
+                continue
+            _, rows, _ = segment.search(words, radius, limit=1 if dead is None else 0)
+            if len(rows) and (dead is None or not np.asarray(dead)[rows].all()):
+                return True
+        return False
+
     def query_many(
         self,
         values: Sequence[str],

@@ -205,8 +205,14 @@ class MihSegment:
             self._plans[key] = make_plan(radius, len(self), allow_scan=self.allow_scan)
         return self._plans[key]
 
-    def search(self, queries: np.ndarray, radius: int, *, use_c: bool = True) -> Hits:
-        """Every (query, row, distance) within ``radius``; exact. Order is unspecified."""
+    def search(
+        self, queries: np.ndarray, radius: int, *, use_c: bool = True, limit: int = 0
+    ) -> Hits:
+        """Every (query, row, distance) within ``radius``; exact. Order is unspecified.
+
+        ``limit`` > 0 lets the C core stop each query after that many hits, for callers
+        that only ask whether there is one; the other paths may return more.
+        """
         if len(self) == 0 or len(queries) == 0 or radius < 0:
             return empty_hits()
         queries = np.ascontiguousarray(queries, np.uint64)
@@ -227,6 +233,7 @@ class MihSegment:
                     plan.table,
                     plan.budget_array,
                     0,
+                    limit,
                 )
             q, r, d = raw
             return (

@@ -103,8 +103,10 @@ class LinearSegment:
         self._words[self._n : need] = words
         self._n = need
 
-    def search(self, queries: np.ndarray, radius: int, *, use_c: bool = True) -> Hits:
-        """Brute force."""
+    def search(
+        self, queries: np.ndarray, radius: int, *, use_c: bool = True, limit: int = 0
+    ) -> Hits:
+        """Brute force; ``limit`` is accepted for symmetry with ``MihSegment`` and ignored."""
         return brute_force(self.words, queries, radius, use_c=use_c)
 
     def save(self, directory: Path, prefix: str, *, keep: bool = False) -> list[str]:

@@ -277,7 +277,7 @@ class Matcher:
             return True
         if kind != "pdq":
             return False
-        return not self.snapshot.pdq.query(value, self._radius())
+        return not self.snapshot.pdq.has_match(value, self._radius())
 
     def match(self, query: Query) -> list[Finding]:
         """Every live entry that the query matches: exact first, then by distance.
