@@ -5,8 +5,9 @@ flipped, inserted, deleted, duplicated; the file cut) or makes one up, and reads
 with that format forced, and through detection. Whatever it gets, a reader may yield
 entries and ``Rejected`` records or raise a ``VigilError``; any other exception (a
 ``UnicodeDecodeError``, ``ValueError``, ``RecursionError``...) fails the test with the
-input that caused it. Examples and time are bounded so that the suite stays quick;
-the limits of the reader are small, so that a mutation can reach them.
+input that caused it. What a reader accepted, every exporter must write (an import that
+succeeds must not make a later export crash). Examples and time are bounded so that
+the suite stays quick; the reader's limits are small, so that a mutation reaches them.
 """
 
 from __future__ import annotations
@@ -98,13 +99,28 @@ def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
     return bytes(data)
 
 
-def _read(name: str, path: Path) -> None:
+def _read(name: str, path: Path) -> list[Entry]:
     """Read ``path`` as ``name`` to the end; only Vigil's errors may escape."""
+    entries: list[Entry] = []
     try:
         for item in expand(get_format(name).read(ReadContext(path, limits=SMALL))):
             assert isinstance(item, Entry | Rejected)
+            if isinstance(item, Entry):
+                entries.append(item)
     except VigilError:
         pass
+    return entries
+
+
+def _export(entries: list[Entry], folder: Path) -> None:
+    """What an import accepted, every exporter writes (or refuses with a VigilError)."""
+    if not entries:
+        return
+    for name in FORMATS:
+        out = folder / f"export-{name}"
+        out.unlink(missing_ok=True)
+        with contextlib.suppress(VigilError):
+            rewrite(name, entries[:20], out)
 
 
 def _detect(path: Path) -> None:
@@ -125,7 +141,7 @@ def test_mutated_files_give_only_vigil_errors(
     @given(data=mutated(seeds[name]))
     def check(data: bytes) -> None:
         path.write_bytes(data)
-        _read(name, path)
+        _export(_read(name, path), tmp_path)
         _detect(path)
 
     check()
@@ -182,4 +198,4 @@ def test_made_up_vics_gives_only_vigil_errors(
              "value": body}
         )
     )  # fmt: skip
-    _read("vics", path)
+    _export(_read("vics", path), path.parent)
