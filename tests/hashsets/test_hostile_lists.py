@@ -521,3 +521,20 @@ def test_the_limits_are_settings(
             import_file(store.hashsets, lines, format_name="md5sum", skip_invalid=True)
         monkeypatch.delenv("VIGIL_HASHSET_MAX_JSON_DEPTH")
         assert import_file(store.hashsets, path).imported == 1
+
+
+def test_batches_are_flushed_by_bytes_read_and_lose_nothing(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Huge records must not pile up in one batch: the importer flushes by bytes read."""
+    from vigil.services import hashsets as service
+
+    records = [{"MD5": f"{i:032x}", "Comments": "c" * 3000, "MediaID": i} for i in range(300)]
+    path = samples.write_json(tmp_path / "wide.json", {"value": records})
+    monkeypatch.setattr(service, "FLUSH_BYTES", 64 * 1024)
+    with open_store(store_url) as store:
+        report = import_file(store.hashsets, path, name="wide")
+        entries = list(store.hashsets.entries("wide"))
+    assert report.imported == 300
+    assert [e.md5 for e in entries] == [f"{i:032x}" for i in range(300)]
+    assert [e.extra["MediaID"] for e in entries] == list(range(300))
