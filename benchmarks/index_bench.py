@@ -132,6 +132,19 @@ def measure_vigil(index, out: dict, queries_hex, qwords, n_planted, args) -> Non
         found |= {(qi, m.entry_id) for m in matches}
     out["p50_ms"], out["p99_ms"] = percentiles(lat)
     out["single_pairs"] = found
+    # The service's question for a lookup, on the random queries (they match nothing, as
+    # most real lookups): yes/no through ``has_match`` (``not query`` before it existed).
+    ask = getattr(index, "has_match", None) or (lambda h, r: bool(index.query(h, r)))
+    lat = []
+    cpu = time.process_time()
+    for h in queries_hex[n_planted:]:
+        t = time.perf_counter()
+        if ask(h, RADIUS):
+            out.setdefault("no_match_hits", 0)
+            out["no_match_hits"] += 1
+        lat.append(time.perf_counter() - t)
+    out["miss_p50_ms"], out["miss_p99_ms"] = percentiles(lat)
+    out["miss_cpu_us"] = (time.process_time() - cpu) / max(len(lat), 1) * 1e6
     # Throughput: the whole batch, repeated until a second has passed.
     for threads in (1, args.threads):
         reps, t, cpu = 0, time.perf_counter(), time.process_time()
@@ -304,6 +317,12 @@ def print_table(n: int, results: list[dict], n_vigil: int, args) -> None:
             f"on {args.threads}: {args.threads * 1e6 / cpu:,.0f} q/s if {args.threads} cores "
             f"were free; wall-clock on 1 thread {v['qps_1t']:,.0f} q/s; planted 0..31 all found "
             f"and no decoy 32..40: {v['planted_ok']}"
+        )
+        print(
+            f"{v['name']}: yes/no for {args.batch - args.queries} random no-match queries "
+            f"(has_match): p50 {v['miss_p50_ms'] * 1000:.0f} us, p99 "
+            f"{v['miss_p99_ms'] * 1000:.0f} us, CPU {v['miss_cpu_us']:.0f} us/query "
+            f"({v.get('no_match_hits', 0)} answered yes)"
         )
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     v = results[0]
