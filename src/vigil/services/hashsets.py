@@ -242,8 +242,14 @@ def _checked_items(
 
 
 def source_identity(fmt: HashSetFormat, path: Path) -> str:
-    """What says "this is the same source" (the format decides; see ``source_identity``)."""
-    return fmt.source_identity(path)
+    """What says "this is the same source" (the format decides; see ``source_identity``).
+
+    An unreadable file (no permission, an I/O error) is a HashSetError naming it.
+    """
+    try:
+        return fmt.source_identity(path)
+    except OSError as exc:
+        raise HashSetError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
 def export_set(repo: HashSetRepository, name: str, format_name: str, out: Path | None) -> int:
