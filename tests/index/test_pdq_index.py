@@ -306,3 +306,22 @@ def test_search_limit_stops_each_query_early() -> None:
     assert index.has_match(centre, 31)  # entry 0 is the centre itself, still live
     index.disable([0])
     assert not index.has_match(centre, 31)
+
+
+@FEW
+@given(seed=st.integers(0, 2**32 - 1), radius=st.integers(0, 48))
+def test_sparse_and_dense_c_paths_agree_with_brute_force(seed: int, radius: int) -> None:
+    """The C core's two ways (bitmap passes for sparse tables, one walk for dense ones)."""
+    rng = np.random.default_rng(seed)
+    hashes = clustered(rng, 250, 3, 60)
+    entries = list(enumerate(hashes))
+    queries = [flip(h, int(rng.integers(0, 40)), rng) for h in hashes[::20]]
+    queries.append(random_hex(rng))
+    answers = []
+    for fill in (1.0, -1.0):
+        index = build_mih(entries)
+        index.main.bitmap_max_fill = fill
+        assert (index.main.nonempty_bitmap() is None) is (fill < 0)
+        check_all(index, entries, queries, radius)
+        answers.append(triples(index.main.search(index.main.words[:20], radius)))
+    assert answers[0] == answers[1]

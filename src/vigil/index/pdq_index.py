@@ -452,6 +452,8 @@ class PdqIndex(Index[str, Match]):
             step = 1 << 24
             for lo in range(0, len(flat), step):
                 flat[lo : lo + step : 4096].max()
+        if isinstance(self.main, MihSegment):
+            self.main.nonempty_bitmap()  # derived once here rather than on a first query
 
     def nbytes(self) -> int:
         """Bytes of every array the index holds (mapped or in memory)."""

@@ -56,6 +56,11 @@ SCAN_COST = 1.0
 CHUNK = 64
 #: No slot budget beyond this many bits (C(22, 6) = 74,613 probes is already absurd).
 MAX_BUDGET = 6
+#: The C core checks a bitmap of non-empty buckets before each offsets lookup when at
+#: most this share of buckets holds rows (about 1.4 M rows and fewer): at 1 M, 70% of
+#: probes then skip a cache miss; at 10 M nearly every bucket is full and the check
+#: only costs (measured in docs/index.md).
+BITMAP_MAX_FILL = 0.5
 
 
 def slot_keys(words: np.ndarray, slot: int) -> np.ndarray:
@@ -165,6 +170,10 @@ class MihSegment:
         self.offsets = offsets
         self.perm = perm
         self._plans: dict[tuple[int, bool], Plan | None] = {}
+        self._bitmap: np.ndarray | bool | None = False  # False: not decided yet
+        #: Largest share of non-empty buckets for which the bitmap is made; tests set
+        #: it to -1 (never) or 1 (always) before the first search to take either C path.
+        self.bitmap_max_fill = BITMAP_MAX_FILL
         #: False forces the tables even where a scan would be faster (tests).
         self.allow_scan = True
 
@@ -197,6 +206,25 @@ class MihSegment:
             if s:
                 perm[(s - 1) * n : s * n] = _group_rows(keys, table)
         return cls(ids, words, offsets, perm)
+
+    def nonempty_bitmap(self) -> np.ndarray | None:
+        """Bit t set when bucket t of ``offsets`` holds rows (uint64 words), or None.
+
+        Derived from ``offsets`` on first use (tens of milliseconds, 4 MB per process;
+        nothing is saved, so indexes of every version get it), and only for sparse
+        tables: see ``BITMAP_MAX_FILL`` (the ``bitmap_max_fill`` attribute).
+        """
+        if self._bitmap is False:
+            offsets = np.asarray(self.offsets)
+            full = offsets[1:] > offsets[:-1]
+            bitmap = None
+            if len(full) and full.mean() <= self.bitmap_max_fill:
+                packed = np.packbits(full, bitorder="little")
+                padded = np.zeros(-(-len(packed) // 8) * 8, np.uint8)
+                padded[: len(packed)] = packed
+                bitmap = padded.view(np.uint64)
+            self._bitmap = bitmap
+        return self._bitmap  # type: ignore[return-value]
 
     def plan(self, radius: int) -> Plan | None:
         """The probe plan for ``radius`` (cached), None when a scan is cheaper."""
@@ -234,6 +262,7 @@ class MihSegment:
                     plan.budget_array,
                     0,
                     limit,
+                    self.nonempty_bitmap(),
                 )
             q, r, d = raw
             return (
