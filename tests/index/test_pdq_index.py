@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -325,3 +326,26 @@ def test_sparse_and_dense_c_paths_agree_with_brute_force(seed: int, radius: int)
         check_all(index, entries, queries, radius)
         answers.append(triples(index.main.search(index.main.words[:20], radius)))
     assert answers[0] == answers[1]
+
+
+def test_bucket_bitmap_is_saved_and_indexes_without_it_still_open() -> None:
+    """The bitmap is saved beside the tables; an index saved before it existed derives it."""
+    rng = np.random.default_rng(5)
+    entries = list(enumerate(clustered(rng, 300, 3, 50)))
+    queries = [flip(h, 12, rng) for _, h in entries[::30]]
+    index = build_mih(entries)
+    with tempfile.TemporaryDirectory() as tmp:
+        index.save(tmp)
+        files = sorted(p.name for p in Path(tmp).glob("*.nonempty.npy"))
+        assert len(files) == 1
+        opened = PdqIndex.open(tmp)
+        assert opened.main.nonempty_bitmap() is not None
+        opened.main.allow_scan = False
+        check_all(opened, entries, queries, 31)
+        (Path(tmp) / files[0]).unlink()  # as saved by the previous version
+        older = PdqIndex.open(tmp)
+        older.main.allow_scan = False
+        check_all(older, entries, queries, 31)
+        assert np.array_equal(older.main.nonempty_bitmap(), index.main.nonempty_bitmap())
+        older.save(tmp)  # saving again writes the missing file
+        assert (Path(tmp) / files[0]).exists()

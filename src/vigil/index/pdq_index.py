@@ -462,6 +462,8 @@ class PdqIndex(Index[str, Match]):
             for a in ("ids", "words", "offsets", "perm")
             if hasattr(self.main, a)
         ]
+        if isinstance(self.main, MihSegment) and self.main.nonempty_bitmap() is not None:
+            arrays.append(self.main.nonempty_bitmap())
         arrays += [self.delta.ids, self.delta.words, self._delta_dead]
         if self.main_dead is not None:
             arrays.append(self.main_dead)

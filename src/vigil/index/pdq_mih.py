@@ -304,15 +304,29 @@ class MihSegment:
         return q + base, r, d
 
     def save(self, directory: Path, prefix: str, *, keep: bool = False) -> list[str]:
-        """Write the four arrays; ``keep`` skips files already there (immutable segment)."""
+        """Write the arrays; ``keep`` skips files already there (immutable segment).
+
+        Besides the four tables, ``nonempty`` holds the bucket bitmap (empty array: the
+        tables are dense and need none), so that a process opening the index does not
+        derive it again. Indexes saved before it existed open fine: it is derived on
+        first use.
+        """
         names = []
         for part in ("ids", "words", "offsets", "perm"):
             save_array(directory, f"{prefix}.{part}", getattr(self, part), keep=keep)
             names.append(f"{prefix}.{part}")
+        bitmap = self.nonempty_bitmap()
+        bitmap = np.zeros(0, np.uint64) if bitmap is None else bitmap
+        save_array(directory, f"{prefix}.nonempty", bitmap, keep=keep)
+        names.append(f"{prefix}.nonempty")
         return names
 
     @classmethod
     def open(cls, directory: Path, prefix: str, *, mmap: bool = True) -> MihSegment:
         """Open memory-mapped (nothing read until queries touch it) or read into memory."""
         parts = ("ids", "words", "offsets", "perm")
-        return cls(*[load_array(directory, f"{prefix}.{p}", mmap=mmap) for p in parts])
+        segment = cls(*[load_array(directory, f"{prefix}.{p}", mmap=mmap) for p in parts])
+        if (directory / f"{prefix}.nonempty.npy").exists():
+            bitmap = load_array(directory, f"{prefix}.nonempty", mmap=mmap)
+            segment._bitmap = bitmap if len(bitmap) else None
+        return segment
