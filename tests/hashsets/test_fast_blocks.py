@@ -3,6 +3,7 @@ for the rest, and both give the same entries as reading every line one by one.""
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from pathlib import Path
@@ -13,6 +14,7 @@ from vigil.hashsets.formats import checksum, get_format, hashdeep
 from vigil.hashsets.formats.base import ReadContext
 from vigil.hashsets.formats.nsrl import SCHEMA
 from vigil.hashsets.model import DigestBlock, Entry, Rejected, expand
+from vigil.store.bulkload import _block_metas
 
 RNG = random.Random(7)
 
@@ -84,3 +86,18 @@ def test_nsrl_v3_blocks(tmp_path: Path) -> None:
     assert items and all(isinstance(i, DigestBlock) for i in items)
     got = sorted((e.sha256, e.sha1, e.md5) for e in expand(items))
     assert got == sorted(tuple(v.lower() for v in t) for t in triples)
+
+
+def test_block_metadata_text_is_what_entries_store() -> None:
+    """The metadata the bulk loader formats for a block (sizes and names, issue 16) is the
+    JSON ``Entry.metadata()`` gives each entry, including missing sizes and names."""
+    names = ["a.jpg", "", 'q"uo\\te\n\u00e9\U0001f600', "", "x"]
+    sizes: list[int | None] = [0, 7, None, None, 2**70]
+    block = DigestBlock("md5", ["0" * 32] * 5, file_names=names, sizes=sizes)
+    metas = _block_metas(block, 5)
+    assert metas is not None
+    for meta, entry in zip(metas, block.entries(), strict=True):
+        expected = entry.metadata()
+        assert (json.loads(meta) if meta is not None else {}) == expected
+    only_sizes = DigestBlock("md5", ["0" * 32] * 2, sizes=[3, None])
+    assert _block_metas(only_sizes, 2) == ['{"media_size":3}', None]

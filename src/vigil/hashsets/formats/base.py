@@ -214,7 +214,8 @@ def line_blocks(
                 fatal=True,
             )
             return
-        if any(len(line) > limit for line in lines):
+        # no line of a piece no longer than the limit can exceed it; else one C pass
+        if len(data) > limit and max(map(len, lines), default=0) > limit:
             for line in lines:
                 number += 1
                 if len(line) > limit:
