@@ -44,6 +44,14 @@ _FORMATS_HELP = ", ".join(FORMATS)
 _SHOWN_SKIPS = 20
 
 
+class Mode(StrEnum):
+    """Choices for --mode."""
+
+    replace = "replace"
+    merge = "merge"
+    remove = "remove"
+
+
 class Kind(StrEnum):
     """Choices for --kind."""
 
@@ -90,8 +98,19 @@ def import_command(
         False, "--skip-invalid", help="Import the valid records and report the others."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    mode: Mode = typer.Option(
+        Mode.replace,
+        "--mode",
+        "-m",
+        help="replace the set (default), merge the file's entries into it (add new ones, "
+        "update the same items), or remove (withdraw) the listed entries from it.",
+    ),
+    into: str | None = typer.Option(None, "--into", help="The set to change (same as --name)."),
 ) -> None:
-    """Import a hash-set file (replacing any set of the same name, atomically)."""
+    """Import a hash-set file: replace a set, merge into it, or remove entries (atomically)."""
+    if into is not None and name is not None and into != name:
+        _fail("give --into or --name, not both", 2)
+    name = into or name
     problem = path_problem(file)
     if problem is not None:
         _fail(problem, 2)
@@ -103,9 +122,16 @@ def import_command(
             format_name=format_name,
             skip_invalid=skip_invalid,
             progress=progress,
+            mode=mode.value,
         )
     info = report.info
-    if report.unchanged:
+    if report.mode != "replace" and report.changes:
+        c = report.changes
+        typer.echo(
+            f"{info.name}: {report.mode}: {c['added']:,} added, {c['updated']:,} updated, "
+            f"{c['removed']:,} removed ({info.entry_count:,} entries) in {report.seconds:.1f} s"
+        )
+    elif report.unchanged:
         typer.echo(f"{info.name}: unchanged ({info.entry_count:,} entries, same file as before)")
         return
     typer.echo(
@@ -181,11 +207,15 @@ def show_command(
     feedback: bool = typer.Option(
         False, "--feedback", help="Per entry: the exchange it came from, feedback sent or received."
     ),
+    history: bool = typer.Option(
+        False, "--history", help="Every import, merge and removal: file, SHA-256, time, counts."
+    ),
 ) -> None:
     """Show a set: provenance, counts by hash type and by category."""
     with _store() as store:
         info = HashSets(store).require(name)
         by_type, by_category = HashSets(store).counts(name)
+        events = HashSets(store).history(name) if history else []
         if feedback:
             from vigil.cli.exchange_cmd import feedback_lines
             from vigil.exchange.sync import entry_report
@@ -197,6 +227,8 @@ def show_command(
     data["categories"] = {("uncategorised" if k is None else k): v for k, v in by_category.items()}
     if feedback:
         data["entries_feedback"] = report
+    if history:
+        data["history"] = [e.to_json() for e in events]
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -211,6 +243,14 @@ def show_command(
     typer.echo(f"categories ({info.category_profile or 'no profile'}):")
     for category, count in data["categories"].items():
         typer.echo(f"  {category:>10}  {count:>12,}")
+    if history:
+        typer.echo("history:")
+        for e in events:
+            typer.echo(
+                f"  {e.at.strftime('%Y-%m-%d %H:%M:%S') if e.at else '':19}  {e.mode:<7}  "
+                f"+{e.added:,} ~{e.updated:,} -{e.removed:,} -> {e.entries_after:,}  "
+                f"{e.format or ''}  {e.sha256 or ''}  {e.file or ''}"
+            )
     if feedback:
         typer.echo("exchange provenance and feedback:")
         for line in lines:

@@ -174,6 +174,9 @@ class ImportReport:
     skipped: list[Rejected] = field(default_factory=list)
     unchanged: bool = False
     seconds: float = 0.0
+    #: replace, merge or remove; and what it did: {"added", "updated", "removed"} counts.
+    mode: str = "replace"
+    changes: dict[str, int] = field(default_factory=dict)
 
 
 def canonical_hash(hash_type: str, value: str) -> str:

@@ -10,7 +10,15 @@ The whole import is one transaction (``HashSetRepository.replace``): a bad recor
 (without ``skip_invalid``), a read error or Ctrl-C rolls everything back. Importing
 under an existing name replaces that set, so re-importing a file is idempotent; when
 the file is byte-for-byte the one already imported under that name (same SHA-256,
-format and kind), nothing is written at all.
+format and kind) and nothing was merged into or removed from the set since, nothing
+is written at all.
+
+Modes (``mode``): ``replace`` (the default, above); ``merge`` adds the file's entries
+to an existing set and updates the entries that are the same item (the identity rule
+is ``HashSetRepository.same_entries``: the strongest digest both hold, no hash type
+disagreeing); ``remove`` withdraws the listed entries for ever. Each is one
+transaction, recorded with the file's provenance in the set's history
+(``vigil.store.hashset_history``). Merging into a set that does not exist creates it.
 """
 
 from __future__ import annotations
@@ -25,7 +33,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from vigil.errors import HashSetError, InvalidRecordError, UsageError, VigilError, describe
+from vigil.errors import (
+    HashSetError,
+    InvalidRecordError,
+    UnknownHashSetError,
+    UsageError,
+    VigilError,
+    describe,
+)
 from vigil.hashsets.formats import detect_format, get_format
 from vigil.hashsets.formats.base import HashSetFormat, Limits, ReadContext
 from vigil.hashsets.model import (
@@ -39,7 +54,11 @@ from vigil.hashsets.model import (
 from vigil.settings import Settings
 from vigil.store import Store
 from vigil.store.curation import Curation
+from vigil.store.hashset_history import HistoryEvent
 from vigil.store.hashsets import HashSetRepository, Match
+
+#: The import modes (``import_file(mode=)``, ``vigil hashset import --mode``).
+MODES = ("replace", "merge", "remove")
 
 #: Progress callback: (position, total) in bytes or rows; total 0 when unknown.
 Progress = Callable[[int, int], None]
@@ -60,12 +79,16 @@ def import_file(
     skip_invalid: bool = False,
     progress: Progress | None = None,
     limits: Limits | None = None,
+    mode: str = "replace",
 ) -> ImportReport:
     """Import ``path`` as the set ``name`` (default: the file's stem); see the module doc.
 
     ``limits`` bound what the reader holds (default: the ``VIGIL_HASHSET_MAX_*``
-    settings).
+    settings). ``mode`` is replace, merge or remove (module doc); the report's
+    ``event`` says what a merge or removal did.
     """
+    if mode not in MODES:
+        raise UsageError(f"unknown import mode {mode!r} (use {', '.join(MODES)})")
     problem = path_problem(path)
     if problem is not None:
         raise HashSetError(problem)
@@ -81,11 +104,24 @@ def import_file(
     report = ImportReport(info=info)
     started = time.perf_counter()
     old = repo.get(info.name)
+    event = HistoryEvent(
+        mode=mode, file=str(path.resolve()), sha256=info.source_sha256, format=fmt.name
+    )
+    if mode == "remove" and old is None:
+        raise UnknownHashSetError(f"no hash set named {info.name!r} to remove entries from")
+    if mode != "replace" and old is not None:
+        if kind is not None and kind != old.kind:
+            raise UsageError(
+                f"{info.name!r} is an {old.kind} set: --kind applies to replacing imports only"
+            )
+        return _apply(repo, fmt, path, old, event, report, skip_invalid, progress, limits)
     if (
-        old is not None
+        mode == "replace"
+        and old is not None
         and (old.source_sha256, old.source_format, old.kind)
         == (info.source_sha256, info.source_format, info.kind)
         and (skip_invalid or not old.attributes.get("skipped_records"))
+        and _last_mode(repo, info.name) in (None, "replace")
     ):
         report.info, report.unchanged, report.imported = old, True, old.entry_count
         return report
@@ -110,11 +146,59 @@ def import_file(
     checked = _checked(fmt, ctx, report, skipped, skip_invalid, progress)
     entries = _counted(checked, entries_seen)
     try:
-        report.info = repo.replace(info, entries, finish)
+        report.info = repo.replace(info, entries, finish, event)
     finally:
         entries.close()  # the reader's file closes now, not when the cycle collector runs
         checked.close()
     report.imported = report.info.entry_count
+    report.mode = event.mode
+    report.changes = {"added": event.added, "updated": event.updated, "removed": event.removed}
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _last_mode(repo: HashSetRepository, name: str) -> str | None:
+    """The mode of the set's latest recorded change (None: no history)."""
+    events = repo.history(name)
+    return events[-1].mode if events else None
+
+
+def _apply(
+    repo: HashSetRepository,
+    fmt: HashSetFormat,
+    path: Path,
+    old: HashSetInfo,
+    event: HistoryEvent,
+    report: ImportReport,
+    skip_invalid: bool,
+    progress: Progress | None,
+    limits: Limits | None,
+) -> ImportReport:
+    """Merge ``path``'s entries into the existing set ``old``, or withdraw them."""
+    started = time.perf_counter()
+    ctx = ReadContext(path, limits=limits or Limits.from_settings(Settings.from_env()))
+    skipped = [0]
+    entries_seen = [0]
+
+    def finish(stored: HashSetInfo) -> None:
+        if not entries_seen[0]:
+            why = f" ({skipped[0]:,} invalid records skipped)" if skipped[0] else ""
+            raise HashSetError(
+                f"{path}: no entries read as {fmt.name}{why}: the set {old.name!r} is unchanged"
+            )
+        if ctx.version:
+            stored.version = ctx.version
+
+    checked = _checked(fmt, ctx, report, skipped, skip_invalid, progress)
+    entries = _counted(checked, entries_seen)
+    try:
+        report.info = repo.apply(old.name, entries, event, finish)
+    finally:
+        entries.close()
+        checked.close()
+    report.mode = event.mode
+    report.changes = {"added": event.added, "updated": event.updated, "removed": event.removed}
+    report.imported = event.added + event.updated + event.removed
     report.seconds = time.perf_counter() - started
     return report
 
@@ -307,6 +391,10 @@ class HashSets:
     def counts(self, name: str) -> tuple[dict[str, int], dict[str | None, int]]:
         """Entries holding each hash type, and entries per category."""
         return self.repo.counts(name)
+
+    def history(self, name: str) -> list[HistoryEvent]:
+        """The set's imports, merges and removals, oldest first."""
+        return self.repo.history(name)
 
     def entries(self, name: str) -> Iterator[Entry]:
         """The set's entries in their original order, streamed."""

@@ -39,6 +39,7 @@ from vigil.hashsets.model import DigestBlock, Entry, HashSetInfo, HashSetKind
 from vigil.signals import DIGEST_CODES, SIGNAL_TYPES
 from vigil.store.bulkload import BulkLoader, decode_signal, encode_signal
 from vigil.store.database import Database
+from vigil.store.hashset_history import HashSetHistory, HistoryEvent
 
 #: Digests per ``IN (...)`` list of a SQLite lookup.
 _IN_CHUNK = 500
@@ -51,6 +52,11 @@ _SET_COLUMNS = (
 #: One stored entry for ``append_entries``: number, signals (canonical, by type name),
 #: category, metadata JSON.
 EntryRow = tuple[int, dict[str, Any], str | None, str | None]
+#: The order in which an incoming entry's digests identify a stored one (strongest first);
+#: other digest types of the registry follow in its order.
+IDENTITY_ORDER = ("sha256", "sha1", "md5", "pdq")
+#: ``by_key`` of the disabled marks that ``--mode remove`` writes.
+REMOVED_BY = "import --mode remove"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +146,7 @@ class HashSetRepository:
         info: HashSetInfo,
         entries: Iterable[Entry | DigestBlock],
         finish: Callable[[HashSetInfo], None] | None = None,
+        event: HistoryEvent | None = None,
     ) -> HashSetInfo:
         """Store ``entries`` as the set ``info.name``, replacing any set of that name.
 
@@ -147,11 +154,13 @@ class HashSetRepository:
         ``finish`` runs after the entries are read and before the commit, so that
         what a reader learnt at the end of a file (case record, version) is stored.
         The new set gets a new id: the old one's entries, index rows and disabled marks
-        go with the old id.
+        go with the old id; its history moves to the new id, and ``event`` (if given,
+        its counts filled in here) is added to it.
         """
         with self.db.bulk_mode(), self.db.transaction():
             self._lock_name(info.name)
-            self._delete_named(info.name)
+            old = self.get(info.name)
+            old_id = self._delete_named(info.name)
             imported_at = info.imported_at or datetime.now(UTC)
             set_id = int(
                 self.db.execute(
@@ -184,6 +193,13 @@ class HashSetRepository:
                     set_id,
                 ),
             )
+            history = HashSetHistory(self.db)
+            if old_id is not None:
+                history.move(old_id, set_id)
+            if event is not None:
+                event.added, event.updated, event.entries_after = count, 0, count
+                event.removed = old.entry_count if old is not None else 0  # the whole old set
+                history.record(set_id, event)
             stored = self.get_by_id(set_id)
         assert stored is not None  # written in this transaction
         return stored
@@ -200,7 +216,10 @@ class HashSetRepository:
     def delete(self, name: str) -> bool:
         """Delete the set called ``name`` with its entries and per-set rows; False if none."""
         with self.db.transaction():
-            return self._delete_named(name) is not None
+            set_id = self._delete_named(name)
+            if set_id is not None:
+                HashSetHistory(self.db).delete(set_id)
+            return set_id is not None
 
     def delete_by_id(self, set_id: int) -> bool:
         """Delete the set whose id is ``set_id``; False if there is none."""
@@ -208,6 +227,7 @@ class HashSetRepository:
             if not self.db.execute("DELETE FROM hash_sets WHERE id = ? RETURNING id", (set_id,)):
                 return False
             self._delete_rows(set_id)
+            HashSetHistory(self.db).delete(set_id)
         return True
 
     def _delete_named(self, name: str) -> int | None:
@@ -414,6 +434,213 @@ class HashSetRepository:
         }
         return by_type, categories
 
+    # -- merge and remove ----------------------------------------------------------
+
+    def apply(
+        self,
+        name: str,
+        entries: Iterable[Entry | DigestBlock],
+        event: HistoryEvent,
+        finish: Callable[[HashSetInfo], None] | None = None,
+    ) -> HashSetInfo:
+        """Merge ``entries`` into the set ``name``, or withdraw them (``event.mode``).
+
+        ``merge``: an entry that is the same item as a live entry of the set (see
+        ``same_entries``) updates it: its category if the new one has one, its
+        metadata key by key (the new values win, keys it does not carry are kept,
+        ``extra`` likewise), and digests it lacked. Any other entry is appended with
+        the next entry number. ``remove``: every live entry that is the same item as
+        a listed one is disabled for ever (a mark in ``entry_disabled``, as the
+        service's curators and HMA's delete do), so entry numbers are never reused
+        and the near-match indexes keep picking up new entries by number alone.
+
+        An entry disabled for ever is not live: a later merge of the same item
+        appends a new entry rather than bringing the old number back. A merge that
+        would give an entry a near-match signal it lacked (PDQ, vPDQ: the indexes
+        find entries by number) withdraws the old entry and appends the union.
+
+        One transaction with the history row (``event``, its counts filled in here)
+        and the change counter: an error or Ctrl-C leaves the set as it was.
+        """
+        if event.mode not in ("merge", "remove"):
+            raise UsageError(f"unknown import mode {event.mode!r} (merge, remove, replace)")
+        with self.db.transaction():
+            self._lock_name(name)
+            info = self.require(name, lock=True)
+            set_id = int(info.id or 0)
+            dead = {
+                int(no)
+                for (no,) in self.db.execute(
+                    "SELECT entry_no FROM entry_disabled WHERE set_id = ? AND until IS NULL",
+                    (set_id,),
+                )
+            }
+            state = _ApplyState(set_id, self.top_entry(set_id) + 1, dead)
+            for item in entries:
+                for entry in item.entries() if type(item) is DigestBlock else (item,):
+                    if event.mode == "merge":
+                        self._merge_one(state, entry)  # type: ignore[arg-type]
+                    else:
+                        for entry_no, *_ in self.same_entries(set_id, entry, dead):  # type: ignore[arg-type]
+                            self._withdraw(state, entry_no)
+                            state.removed += 1
+            if finish is not None:
+                finish(info)
+            self.db.execute(
+                "UPDATE hash_sets SET entry_count = entry_count + ?, version = ? WHERE id = ?",
+                (state.added, info.version, set_id),
+            )
+            self.db.execute("UPDATE service_changes SET generation = generation + 1 WHERE id = 1")
+            stored = self.require(name)
+            event.added, event.updated, event.removed = state.added, state.updated, state.removed
+            event.entries_after = stored.entry_count - len(state.dead)
+            HashSetHistory(self.db).record(set_id, event)
+        return stored
+
+    def history(self, name: str) -> list[HistoryEvent]:
+        """The set's history (imports, merges, removals), oldest first."""
+        return HashSetHistory(self.db).events(int(self.require(name).id or 0))
+
+    def same_entries(
+        self, set_id: int, entry: Entry, dead: set[int] | None = None
+    ) -> list[tuple[int, dict[str, Any], str | None, str | None]]:
+        """The live entries of the set that are the same item as ``entry`` (stored rows).
+
+        The identity rule: ``entry``'s digests are tried strongest first (SHA-256,
+        SHA-1, MD5, PDQ, then other digest types); a stored entry holding the same
+        value is the same item unless a hash type both hold disagrees. The first type
+        that finds any such entry decides (all of them, if the set holds the item
+        twice). An entry with no digest (vPDQ only) is matched by its exact text.
+        Entries in ``dead`` (disabled for ever) are not live.
+        """
+        dead = dead or set()
+        mine = entry.hashes()
+        order = [t for t in IDENTITY_ORDER if t in DIGEST_CODES]
+        order += [t for t in DIGEST_CODES if t not in order]
+        for hash_type in [t for t in order if mine.get(t)]:
+            numbers = [
+                int(no)
+                for (no,) in self.db.execute(
+                    "SELECT entry_no FROM hash_index WHERE hash_type = ? AND digest = ? "
+                    "AND set_id = ? ORDER BY entry_no",
+                    (DIGEST_CODES[hash_type], bytes.fromhex(mine[hash_type]), set_id),
+                )
+            ]
+            found = self._agreeing(set_id, numbers, mine, dead)
+            if found:
+                return found
+        if any(t in DIGEST_CODES for t in mine):
+            return []
+        for hash_type, value in mine.items():
+            if hash_type not in SIGNAL_TYPES:
+                continue
+            code, stored, _digest = encode_signal(hash_type, value)
+            numbers = [
+                int(no)
+                for (no,) in self.db.execute(
+                    "SELECT entry_no FROM hash_signals WHERE set_id = ? AND hash_type = ? "
+                    "AND value = ? ORDER BY entry_no",
+                    (set_id, code, stored),
+                )
+            ]
+            found = self._agreeing(set_id, numbers, mine, dead)
+            if found:
+                return found
+        return []
+
+    def _agreeing(
+        self, set_id: int, numbers: list[int], mine: dict[str, str], dead: set[int]
+    ) -> list[tuple[int, dict[str, Any], str | None, str | None]]:
+        out = []
+        for no in numbers:
+            if no in dead:
+                continue
+            for row in self.entry_rows(set_id, no):
+                theirs = row[1]
+                if all(theirs[t] == v for t, v in mine.items() if t in theirs):
+                    out.append(row)
+        return out
+
+    def _merge_one(self, state: _ApplyState, entry: Entry) -> None:
+        """Update the entries that are the same item as ``entry``, or append it."""
+        matches = self.same_entries(state.set_id, entry, state.dead)
+        if not matches:
+            self._append(state, entry.hashes(), entry.category, entry.metadata())
+            state.added += 1
+            return
+        for entry_no, signals, category, meta in matches:
+            old_meta = json.loads(meta) if meta else {}
+            new_meta = _merged_meta(old_meta, entry.metadata())
+            new_category = entry.category if entry.category is not None else category
+            missing = {t: v for t, v in entry.hashes().items() if t not in signals}
+            if not missing and new_meta == old_meta and new_category == category:
+                continue
+            state.updated += 1
+            if any(SIGNAL_TYPES[t].index != "digest" for t in missing):
+                # The near-match indexes find entries by number: the union gets a new one.
+                self._withdraw(state, entry_no)
+                self._append(state, {**signals, **missing}, new_category, new_meta)
+                continue
+            self.append_signals(state.set_id, entry_no, missing, new_category)
+            self.db.execute(
+                "UPDATE hash_entries SET category = ?, meta = ? WHERE set_id = ? AND entry_no = ?",
+                (new_category, _meta_json(new_meta), state.set_id, entry_no),
+            )
+            if new_category != category:
+                for hash_type, value in signals.items():
+                    if hash_type in DIGEST_CODES:
+                        self.db.execute(
+                            "UPDATE hash_index SET category = ? WHERE hash_type = ? AND "
+                            "digest = ? AND set_id = ? AND entry_no = ?",
+                            (
+                                new_category,
+                                DIGEST_CODES[hash_type],
+                                bytes.fromhex(value),
+                                state.set_id,
+                                entry_no,
+                            ),
+                        )
+
+    def append_signals(
+        self, set_id: int, entry_no: int, values: dict[str, str], category: str | None
+    ) -> None:
+        """Give an existing entry further signals (in the caller's transaction)."""
+        for hash_type, value in values.items():
+            code, stored, digest = encode_signal(hash_type, value)
+            self.db.execute(
+                "INSERT INTO hash_signals (set_id, entry_no, hash_type, value) VALUES (?, ?, ?, ?)",
+                (set_id, entry_no, code, stored),
+            )
+            if digest:
+                self.db.execute(
+                    "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (code, stored, set_id, entry_no, category),
+                )
+
+    def _append(
+        self,
+        state: _ApplyState,
+        signals: dict[str, Any],
+        category: str | None,
+        meta: dict[str, Any],
+    ) -> None:
+        self.append_entries(state.set_id, [(state.next_no, signals, category, _meta_json(meta))])
+        state.next_no += 1
+
+    def _withdraw(self, state: _ApplyState, entry_no: int) -> None:
+        """Disable an entry for ever (replacing any curator's mark on it)."""
+        self.db.execute(
+            "DELETE FROM entry_disabled WHERE set_id = ? AND entry_no = ?",
+            (state.set_id, entry_no),
+        )
+        self.db.execute(
+            "INSERT INTO entry_disabled (set_id, entry_no, until, at, by_key) "
+            "VALUES (?, ?, NULL, ?, ?)",
+            (state.set_id, entry_no, datetime.now(UTC).isoformat(), REMOVED_BY),
+        )
+        state.dead.add(entry_no)
+
     # -- lookup --------------------------------------------------------------------
 
     def exact(self, hash_type: str, hex_value: str) -> list[tuple[int, int, str | None]]:
@@ -496,6 +723,30 @@ class HashSetRepository:
             )
             rows += self.db.execute(sql, (code, *chunk))
         return rows
+
+
+@dataclass(slots=True)
+class _ApplyState:
+    """What a merge or removal has done so far."""
+
+    set_id: int
+    next_no: int
+    dead: set[int]
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+
+
+def _merged_meta(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` updated by ``new`` key by key, ``extra`` one level deeper."""
+    merged = {**old, **new}
+    if isinstance(old.get("extra"), dict) and isinstance(new.get("extra"), dict):
+        merged["extra"] = {**old["extra"], **new["extra"]}
+    return merged
+
+
+def _meta_json(meta: dict[str, Any]) -> str | None:
+    return json.dumps(meta, ensure_ascii=False, separators=(",", ":")) if meta else None
 
 
 def _attributes(info: HashSetInfo) -> str | None:

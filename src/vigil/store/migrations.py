@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vigil.errors import StoreError
-from vigil.store import cases, content_ids, review, service, users
+from vigil.store import cases, content_ids, hashset_history, review, service, users
 from vigil.store.crawl import POSTGRES as CRAWL_POSTGRES
 from vigil.store.crawl import SQLITE as CRAWL_SQLITE
 from vigil.store.database import Database
@@ -251,6 +251,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "their locator and disk-image facts",
         _generic_signals("sqlite"),
         _generic_signals("postgres"),
+    ),
+    Migration(
+        10,
+        "hash-set history: every import, merge and removal with its file's provenance",
+        hashset_history.SQLITE,
+        hashset_history.POSTGRES,
     ),
 )
 
