@@ -215,6 +215,7 @@ def show_command(
     with _store() as store:
         info = HashSets(store).require(name)
         by_type, by_category = HashSets(store).counts(name)
+        flags = HashSets(store).flag_counts(name)
         events = HashSets(store).history(name) if history else []
         if feedback:
             from vigil.cli.exchange_cmd import feedback_lines
@@ -225,6 +226,7 @@ def show_command(
     data = _info_json(info)
     data["hashes"] = by_type
     data["categories"] = {("uncategorised" if k is None else k): v for k, v in by_category.items()}
+    data["flags"] = flags
     if feedback:
         data["entries_feedback"] = report
     if history:
@@ -243,6 +245,11 @@ def show_command(
     typer.echo(f"categories ({info.category_profile or 'no profile'}):")
     for category, count in data["categories"].items():
         typer.echo(f"  {category:>10}  {count:>12,}")
+    if flags:
+        typer.echo("flags:")
+        for flag, tally in flags.items():
+            said = ", ".join(f"{answer} {n:,}" for answer, n in tally.items())
+            typer.echo(f"  {flag.replace('_', ' '):>19}  {said}")
     if history:
         typer.echo("history:")
         for e in events:

@@ -155,6 +155,12 @@ def _print(rows: list[dict[str, object]], as_json: bool) -> None:
             note = f"variant {m['variant']}" if m.get("variant") else ""
             if m.get("query_percent") is not None:
                 note = f"{m['query_percent']}% of query, {m['compared_percent']}% of known video"
+            if m.get("flags"):  # what the list says of the item (ICSE, VICS)
+                said = [
+                    k.replace("_", " ") + ("" if v is True else f": {'no' if v is False else v}")
+                    for k, v in m["flags"].items()
+                ]
+                note = "; ".join([n for n in (note, ", ".join(said)) if n])
             category = m["category"] or "uncategorised"
             if m.get("category_profile"):
                 category += f" ({m['category_profile']})"

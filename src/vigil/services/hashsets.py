@@ -392,6 +392,10 @@ class HashSets:
         """Entries holding each hash type, and entries per category."""
         return self.repo.counts(name)
 
+    def flag_counts(self, name: str) -> dict[str, dict[str, int]]:
+        """Per flag (victim identified, ...), the entries that say yes and no."""
+        return self.repo.flag_counts(name)
+
     def history(self, name: str) -> list[HistoryEvent]:
         """The set's imports, merges and removals, oldest first."""
         return self.repo.history(name)

@@ -16,6 +16,10 @@ rules live here once:
   ``min_quality`` (50, as the reference advises) are not matched by PDQ.
 * With ``dihedral`` the eight rotations and flips of the query are searched, and a
   finding records which variant matched.
+* A finding carries what the list says of the entry's item: its flags (victim and
+  offender identified, distributed, baseline, series name: ICSE's and VICS's,
+  ``vigil.store.hashsets.FLAG_PATHS``) and its PhotoDNA value verbatim, if any; both
+  read in one query per set after the match, from the store as it is now.
 * vPDQ follows the reference rule (``vigil.signals.vpdq``): query share >= 80% and
   compared share >= 0% by default, both configurable.
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +50,7 @@ from vigil.signals.vpdq import (
 )
 from vigil.store import Store
 from vigil.store.curation import Curation
-from vigil.store.hashsets import HashSetRepository
+from vigil.store.hashsets import HashSetRepository, entry_flags
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,10 @@ class Finding:
     variant: str | None = None  # dihedral variant of the query that matched
     query_percent: float | None = None  # vPDQ only
     compared_percent: float | None = None
+    #: What the list says of the item (``FLAG_PATHS``: victim_identified, ...); None: nothing.
+    flags: dict[str, Any] | None = None
+    #: The entry's PhotoDNA value as the list gave it (Vigil neither computes nor compares it).
+    photodna: str | None = None
 
     @property
     def hashset(self) -> str:
@@ -155,6 +163,8 @@ class Finding:
             "variant": self.variant,
             "query_percent": self.query_percent,
             "compared_percent": self.compared_percent,
+            "flags": self.flags,
+            "photodna": self.photodna,
         }
 
     def to_api(self) -> dict[str, Any]:
@@ -174,6 +184,10 @@ class Finding:
         if self.query_percent is not None:
             out["query_percent"] = self.query_percent
             out["compared_percent"] = self.compared_percent
+        if self.flags:
+            out["flags"] = self.flags
+        if self.photodna is not None:
+            out["photodna"] = self.photodna
         return out
 
 
@@ -298,7 +312,7 @@ class Matcher:
             elif st.index == "vpdq":
                 findings += self._vpdq(query, now)
         findings.sort(key=lambda f: (order[f.signal_type], f.distance, f.hashset, f.entry_no))
-        return findings
+        return self._described(findings)
 
     def match_pdq_many(self, values: list[str]) -> list[list[Finding]]:
         """PDQ matches of many canonical hashes at once (the batch route)."""
@@ -309,7 +323,28 @@ class Matcher:
         out: list[list[Finding]] = [[] for _ in values]
         for q in np.unique(found.query).tolist():
             best = {int(m.entry_id): (int(m.distance), "original") for m in found.for_query(int(q))}
-            out[int(q)] = self._pdq_findings(best, now)
+            out[int(q)] = self._described(self._pdq_findings(best, now))
+        return out
+
+    def _described(self, findings: list[Finding]) -> list[Finding]:
+        """``findings`` with their entries' flags and PhotoDNA values (one query per set)."""
+        if not findings:
+            return findings
+        metas = self._store().metadata((int(f.info.id or 0), f.entry_no) for f in findings)
+        out = []
+        for f in findings:
+            meta = metas.get((int(f.info.id or 0), f.entry_no))
+            if not meta:
+                out.append(f)
+                continue
+            photodna = meta.get("photodna")
+            out.append(
+                replace(
+                    f,
+                    flags=entry_flags(meta) or None,
+                    photodna=photodna if isinstance(photodna, str) else None,
+                )
+            )
         return out
 
     # -- the three kinds of signal -----------------------------------------------------

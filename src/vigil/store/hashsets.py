@@ -57,6 +57,39 @@ EntryRow = tuple[int, dict[str, Any], str | None, str | None]
 IDENTITY_ORDER = ("sha256", "sha1", "md5", "pdq")
 #: ``by_key`` of the disabled marks that ``--mode remove`` writes.
 REMOVED_BY = "import --mode remove"
+#: The flags that match results and ``vigil hashset show`` report, and where an entry's
+#: metadata keeps each: ICSE's columns (``vigil.hashsets.formats.icse``) and VICS's
+#: fields of the same meaning land in these places.
+FLAG_PATHS: dict[str, tuple[str, ...]] = {
+    "victim_identified": ("victim_identified",),
+    "offender_identified": ("extra", "OffenderIdentified"),
+    "distributed": ("is_distributed",),
+    "baseline": ("extra", "Baseline"),
+    "series": ("series",),
+}
+#: What a row's metadata must contain to hold any flag (a cheap filter before parsing).
+_FLAG_LIKE = ('%"victim_identified"%', '%"OffenderIdentified"%', '%"is_distributed"%',
+              '%"Baseline"%', '%"series"%')  # fmt: skip
+
+
+def entry_flags(meta: dict[str, Any]) -> dict[str, Any]:
+    """The flags an entry's metadata holds (``FLAG_PATHS``), only those it holds.
+
+    Yes/no flags come out as booleans, whether a list wrote them as JSON booleans or
+    as "true"/"false" text (VICS 1.x); the series name as text.
+    """
+    out: dict[str, Any] = {}
+    for name, path in FLAG_PATHS.items():
+        value: Any = meta
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None or value == "":
+            continue
+        if name != "series" and isinstance(value, str):
+            lowered = value.strip().lower()
+            value = True if lowered == "true" else False if lowered == "false" else value
+        out[name] = value
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,6 +437,57 @@ class HashSetRepository:
                 ):
                     out[(set_id, int(entry_no))] = category
         return out
+
+    def metadata(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], dict[str, Any]]:
+        """The metadata of each ``(set_id, entry_no)`` that has any, in a few queries.
+
+        As ``categories``: keys grouped by set, asked for in chunks (a match's hits
+        cost one round trip per set).
+        """
+        by_set: dict[int, set[int]] = {}
+        for set_id, entry_no in keys:
+            by_set.setdefault(int(set_id), set()).add(int(entry_no))
+        out: dict[tuple[int, int], dict[str, Any]] = {}
+        for set_id, numbers in by_set.items():
+            ordered = sorted(numbers)
+            for start in range(0, len(ordered), _IN_CHUNK):
+                chunk = ordered[start : start + _IN_CHUNK]
+                for entry_no, meta in self.db.execute(
+                    "SELECT entry_no, meta FROM hash_entries WHERE set_id = ? AND meta IS NOT NULL "
+                    f"AND entry_no IN ({', '.join('?' * len(chunk))})",
+                    (set_id, *chunk),
+                ):
+                    out[(set_id, int(entry_no))] = json.loads(meta)
+        return out
+
+    def flag_counts(self, name: str) -> dict[str, dict[str, int]]:
+        """Per flag (``FLAG_PATHS``), how many entries say yes and how many say no.
+
+        For the series: how many entries name one, and how many distinct names. Flags
+        no entry holds are left out.
+
+        Only rows whose metadata mentions a flag's key are parsed, so a plain list's
+        set (NSRL: file names only) costs one pass of a text filter.
+        """
+        info = self.require(name)
+        where = " OR ".join("meta LIKE ?" for _ in _FLAG_LIKE)
+        counts: dict[str, dict[str, int]] = {}
+        series: set[str] = set()
+        for (meta,) in self.db.stream(
+            f"SELECT meta FROM hash_entries WHERE set_id = ? AND meta IS NOT NULL AND ({where})",
+            (info.id, *_FLAG_LIKE),
+        ):
+            for flag, value in entry_flags(json.loads(meta)).items():
+                tally = counts.setdefault(flag, {})
+                if flag == "series":
+                    tally["entries"] = tally.get("entries", 0) + 1
+                    series.add(str(value))
+                    continue
+                answer = "yes" if value is True else "no" if value is False else str(value)
+                tally[answer] = tally.get(answer, 0) + 1
+        if "series" in counts:
+            counts["series"]["names"] = len(series)
+        return {flag: counts[flag] for flag in FLAG_PATHS if flag in counts}
 
     def counts(self, name: str) -> tuple[dict[str, int], dict[str | None, int]]:
         """Entries holding each hash type, and entries per category."""
