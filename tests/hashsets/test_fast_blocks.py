@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.hashsets.helpers import read_all, rewrite
 from vigil.hashsets.formats import checksum, get_format, hashdeep
 from vigil.hashsets.formats.base import ReadContext
 from vigil.hashsets.formats.nsrl import SCHEMA
 from vigil.hashsets.model import DigestBlock, Entry, Rejected, expand
+from vigil.services.hashsets import import_file
+from vigil.store import open_store
 from vigil.store.bulkload import _block_metas
 
 RNG = random.Random(7)
@@ -101,3 +104,49 @@ def test_block_metadata_text_is_what_entries_store() -> None:
         assert (json.loads(meta) if meta is not None else {}) == expected
     only_sizes = DigestBlock("md5", ["0" * 32] * 2, sizes=[3, None])
     assert _block_metas(only_sizes, 2) == ['{"media_size":3}', None]
+
+
+@pytest.mark.parametrize("fmt", ["nsrl-rds2", "hashdeep"])
+def test_blocks_with_metadata_reach_the_store(
+    fmt: str, tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RDS 2.x products and special codes, hashdeep sizes and names: what the store holds
+    after a block import is what the reader read, entry for entry (both backends)."""
+    monkeypatch.setattr(hashdeep, "_BLOCK", 2000)
+    entries = []
+    for i in range(300):
+        sha1, md5, sha256 = (RNG.randbytes(k).hex() for k in (20, 16, 32))
+        if fmt == "nsrl-rds2":
+            extra: dict[str, list[str]] = {}
+            if i % 3:
+                extra["nsrl_products"] = [f"Prod \u00e9 {i % 7}", 'Q"uoted, 2'][: 1 + i % 2]
+            if i % 5 == 0:
+                extra["nsrl_special"] = ["M"]
+            entries.append(Entry(sha1=sha1, md5=md5, extra=extra))
+        else:
+            entries.append(
+                Entry(
+                    md5=md5,
+                    sha256=sha256,
+                    media_size=None if i % 4 == 0 else i * 1000,
+                    file_names=() if i % 6 == 0 else (f"/d/\u00e9 {i},x.jpg",),
+                )
+            )
+    if fmt == "nsrl-rds2":
+        source = rewrite(fmt, entries, tmp_path / "rds.zip")
+    else:  # as hashdeep writes it (Vigil's writer adds a SHA-1 column)
+        source = tmp_path / "a.hashdeep"
+        rows = [
+            f"{'' if e.media_size is None else e.media_size},{e.md5},{e.sha256},"
+            f"{e.file_names[0] if e.file_names else ''}"
+            for e in entries
+        ]
+        head = ["%%%% HASHDEEP-1.0", "%%%% size,md5,sha256,filename", "## invoked", "##"]
+        source.write_text("\n".join(head + rows) + "\n", encoding="utf-8")
+    read, rejected, _ = read_all(fmt, source)
+    assert rejected == [] and read == entries
+    assert any(isinstance(i, DigestBlock) for i in _read(fmt, source))
+    with open_store(store_url) as store:
+        report = import_file(store.hashsets, source, name="s", format_name=fmt)
+        assert report.imported == len(entries)
+        assert list(store.hashsets.entries("s")) == read

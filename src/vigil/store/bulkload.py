@@ -223,7 +223,8 @@ class BulkLoader:
         block: DigestBlock,
     ) -> None:
         names_only = block.file_names is not None and block.sizes is None and block.extras is None
-        metas = None if names_only else _block_metas(block, n)
+        extras_only = block.extras is not None and block.file_names is None and block.sizes is None
+        metas = None if names_only or extras_only else _block_metas(block, n)
         for start in range(0, n, BLOCK):
             k = min(BLOCK, n - start)
             if names_only:
@@ -237,6 +238,19 @@ class BulkLoader:
                         self.set_id,
                         first + start,
                         json.dumps(block.file_names[start : start + k], ensure_ascii=False),  # type: ignore[index]
+                    ),
+                )
+            elif extras_only:
+                # RDS 2.x products, VICS fields: one json.dumps of the block's extras and
+                # SQLite wraps each in {"extra": ...}, not one json.dumps per row.
+                self.db.execute(
+                    "INSERT INTO hash_entries (set_id, entry_no, meta) "
+                    "SELECT ?, ? + key, CASE WHEN type = 'null' THEN NULL "
+                    "ELSE json_object('extra', json(value)) END FROM json_each(?)",
+                    (
+                        self.set_id,
+                        first + start,
+                        _ENCODER.encode([x or None for x in block.extras[start : start + k]]),  # type: ignore[index]
                     ),
                 )
             elif metas is None:
@@ -343,6 +357,11 @@ def _metadata(e: Entry) -> dict[str, Any]:
     return out
 
 
+#: ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` without building an
+#: encoder per call (that was a fifth of the time of formatting an RDS 2.x row's metadata).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _zeros_json(k: int) -> str:
     """A JSON array of ``k`` elements: the rows json_each makes (their ``key`` is 0..k-1)."""
     return "[" + "0," * (k - 1) + "0]"
@@ -366,7 +385,7 @@ def _block_metas(block: DigestBlock, n: int) -> list[str | None] | None:
             _size_name_meta(size, name, enc)
             for size, name in zip(sizes, names if names is not None else repeat(""), strict=False)
         ]
-    dumps = json.dumps
+    encode = _ENCODER.encode
     out: list[str | None] = []
     for i in range(n):
         meta: dict[str, Any] = {}
@@ -376,7 +395,7 @@ def _block_metas(block: DigestBlock, n: int) -> list[str | None] | None:
             meta["file_names"] = [names[i]]
         if extras is not None and extras[i]:
             meta["extra"] = extras[i]
-        out.append(dumps(meta, ensure_ascii=False, separators=(",", ":")) if meta else None)
+        out.append(encode(meta) if meta else None)
     return out
 
 

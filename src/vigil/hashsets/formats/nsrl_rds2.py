@@ -224,7 +224,11 @@ class NsrlRds2Format(HashSetFormat):
         special_at = names.index("specialcode") if "specialcode" in names else None
         width = len(names)
         blocks = _Blocks()
+        # the file being gathered: ``plain`` (its lower-case SHA-1 and MD5) in the common
+        # case, an Entry only for an odd one, so that a million files are not a million
+        # Entry objects (issue 16); ``current`` is ``_PLAIN`` while ``plain`` holds it
         current: Entry | None = None
+        plain: tuple[str, str] = ("", "")
         key: tuple[str, str] = ("", "")
         seen: list[str] = []
         specials: list[str] = []
@@ -251,16 +255,18 @@ class NsrlRds2Format(HashSetFormat):
                 continue
             sha1, md5 = row[0], row[1]
             if (sha1, md5) != key:
-                if current is not None:
+                if current is _PLAIN:
+                    yield from blocks.add_plain(*plain, _extra(seen, specials))
+                elif current is not None:
                     _finish(current, seen, specials)
                     yield from blocks.add(current)
-                    current = None
+                current = None
                 key = (sha1, md5)
                 seen, specials = [], []
                 try:
                     # the common case: 40 and 32 upper-case hex digits, checked in C
                     if len(sha1) == 40 and len(md5) == 32 and len(fromhex(sha1 + md5)) == 36:
-                        current = Entry(sha1=sha1.lower(), md5=md5.lower())
+                        current, plain = _PLAIN, (sha1.lower(), md5.lower())
                     else:
                         current = Entry(
                             sha1=canonical_hash("sha1", sha1) if sha1.strip() else None,
@@ -288,7 +294,9 @@ class NsrlRds2Format(HashSetFormat):
                 special = row[special_at].strip()
                 if special and special not in specials:
                     specials.append(special)
-        if current is not None:
+        if current is _PLAIN:
+            yield from blocks.add_plain(*plain, _extra(seen, specials))
+        elif current is not None:
             _finish(current, seen, specials)
             yield from blocks.add(current)
         yield from blocks.flush()
@@ -355,6 +363,14 @@ class _Blocks:
         yield from self.flush()
         yield entry
 
+    def add_plain(self, sha1: str, md5: str, extra: dict[str, Any] | None) -> Iterator[DigestBlock]:
+        """Buffer a file known to hold a valid SHA-1 and MD5 (no Entry built for it)."""
+        self.sha1.append(sha1)
+        self.md5.append(md5)
+        self.extras.append(extra)
+        if len(self.sha1) >= self.SIZE:
+            yield from self.flush()
+
     def flush(self) -> Iterator[DigestBlock]:
         """The buffered files as one block."""
         if self.sha1:
@@ -363,12 +379,24 @@ class _Blocks:
             self.sha1, self.md5, self.extras = [], [], []
 
 
-def _finish(entry: Entry, products: list[str], specials: list[str]) -> None:
+#: ``current`` while the file being gathered is a plain one (see ``_parse``).
+_PLAIN = Entry()
+
+
+def _extra(products: list[str], specials: list[str]) -> dict[str, Any] | None:
+    """A file's ``extra``: its products and special codes, or None for neither."""
+    if not products and not specials:
+        return None
     extra: dict[str, Any] = {}
     if products:
         extra["nsrl_products"] = products
     if specials:
         extra["nsrl_special"] = specials
+    return extra
+
+
+def _finish(entry: Entry, products: list[str], specials: list[str]) -> None:
+    extra = _extra(products, specials)
     if extra:
         entry.extra = extra
 
