@@ -145,7 +145,7 @@ class BulkLoader:
         entry_rows: list[tuple[Any, ...]] = []
         signal_rows: list[tuple[Any, ...]] = []
         index: dict[int, tuple[list[bytes], list[int], list[int]]] = {}
-        dumps = json.dumps
+        encode = _ENCODER.encode
         types = self._types
         for number, e in enumerate(entries, start=first):
             meta = _metadata(e)
@@ -154,7 +154,7 @@ class BulkLoader:
                     set_id,
                     number,
                     e.category,
-                    dumps(meta, ensure_ascii=False, separators=(",", ":")) if meta else None,
+                    encode(meta) if meta else None,
                 )
             )
             for name, value in e.signals.items():
