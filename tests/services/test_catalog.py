@@ -77,3 +77,17 @@ def test_large_delta_is_compacted(store_url: str, rows: int, monkeypatch) -> Non
         catalog = Catalog(store)
         catalog.refresh()
         assert catalog.pdq.delta_size == 0 and len(catalog.pdq) == 1000 + rows
+
+
+def test_an_unreadable_saved_index_is_rebuilt_from_the_store(store_url: str) -> None:  # noqa: F811
+    """Indexes are caches: a manifest of a format this Vigil does not know means rebuild."""
+    a = pdq()
+    with open_store(store_url) as store:
+        put(store, "first", [Entry(pdq=a, category="1")])
+        catalog = Catalog(store)
+        catalog.refresh()
+        manifest = catalog.root / "pdq" / "manifest.json"
+        manifest.write_text('{"format": "from the future", "segments": []}')
+        again = Catalog(store, catalog.root)
+        assert again.refresh() is True
+        assert [split_entry_id(h.entry_id)[1] for h in again.pdq.query(near(a, 3))] == [0]

@@ -23,17 +23,21 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from vigil.errors import VigilError
 from vigil.fsutil import atomic_write
 from vigil.index.bits import bytes_to_words
 from vigil.index.pdq_index import PdqIndex
 from vigil.index.vpdq_index import VpdqIndex
 from vigil.store import Store, database_url, vigil_home
+
+log = logging.getLogger("vigil.catalog")
 
 STATE_FILE = "catalog.json"
 #: Compact when the delta holds more rows than this share of the main segment.
@@ -108,12 +112,15 @@ class Catalog:
             current = self._current()
             state = self._read_state()
             pdq_dir, vpdq_dir = self.root / "pdq", self.root / "vpdq"
-            if state is None or not (pdq_dir / "manifest.json").exists():
+            saved = None
+            if state is not None and (pdq_dir / "manifest.json").exists():
+                saved = _open_saved(pdq_dir, vpdq_dir)
+            if saved is None:
                 pdq = PdqIndex.from_arrays(*self._pdq_rows(list(current)))
                 vpdq = VpdqIndex.build(self._vpdq_rows(list(current)))
                 changed = True
             else:
-                pdq, vpdq = PdqIndex.open(pdq_dir), VpdqIndex.open(vpdq_dir)
+                pdq, vpdq = saved
                 grown = [s for s in state if _grew(state[s], current.get(s))]
                 stale = [s for s in state if state[s] != current.get(s) and s not in grown]
                 fresh = [s for s in current if state.get(s) != current[s] and s not in grown]
@@ -163,6 +170,19 @@ class Catalog:
     def _write_state(self, sets: SetVersions) -> None:
         text = json.dumps({"sets": sets}, indent=1, sort_keys=True) + "\n"
         atomic_write(self.root / STATE_FILE, text, mode=None)
+
+
+def _open_saved(pdq_dir: Path, vpdq_dir: Path) -> tuple[PdqIndex, VpdqIndex] | None:
+    """The saved indexes, or None when they cannot be opened.
+
+    An older or newer format or a damaged file: indexes are caches of the store, so
+    they are rebuilt from it rather than trusted or fatal.
+    """
+    try:
+        return PdqIndex.open(pdq_dir), VpdqIndex.open(vpdq_dir)
+    except (VigilError, OSError, ValueError, KeyError) as exc:
+        log.warning("rebuilding the indexes in %s: %s", pdq_dir.parent, exc)
+        return None
 
 
 def _grew(before: list[object], now: list[object] | None) -> bool:
