@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.hashsets.helpers import rewrite
 from vigil.cli.main import cli
 from vigil.errors import InvalidRecordError, UnknownHashSetError, UsageError
-from vigil.hashsets.model import Entry
+from vigil.hashsets.model import Entry, HashSetInfo
 from vigil.services.hashsets import HashSets
 from vigil.services.matcher import Matcher, Query, open_snapshot
 from vigil.store import Store, open_store
+from vigil.store import hashsets as hashsets_store
 from vigil.store.hashset_history import HistoryEvent
 
 rng = np.random.default_rng(20)
@@ -241,3 +245,70 @@ def test_the_command_line(store_url: str, tmp_path: Path) -> None:
     assert kind.exit_code == 2
     with open_store(store_url) as store:
         assert live(store, Query(md5=a)) == [] and live(store, Query(md5=b)) == [("L", 1, None)]
+
+
+# -- the batched merge against a plain model of the rule ------------------------------
+
+_MD5S = [f"{i:032x}" for i in range(1, 4)]
+_SHA1S = [f"{i:040x}" for i in range(1, 4)]
+_entries = st.builds(
+    lambda m, s, c: Entry(md5=m, sha1=s, category=c),
+    st.sampled_from([None, *_MD5S]),
+    st.sampled_from([None, *_SHA1S]),
+    st.sampled_from([None, "1", "2"]),
+).filter(lambda e: bool(e.hashes()))
+
+
+def _model(rows: list[list[object]], dead: set[int], entries: list[Entry], mode: str) -> None:
+    """The rule, one entry at a time, on plain lists: [signals, category] per entry."""
+    for e in entries:
+        mine = e.hashes()
+        matches: list[int] = []
+        for t in ("sha1", "md5"):
+            if t in mine:
+                matches = [
+                    no
+                    for no, (sig, _) in enumerate(rows)
+                    if no not in dead
+                    and sig.get(t) == mine[t]  # type: ignore[attr-defined]
+                    and all(sig.get(k, v) == v for k, v in mine.items())  # type: ignore[attr-defined]
+                ]
+                if matches:
+                    break
+        if mode == "remove":
+            dead.update(matches)
+        elif not matches:
+            rows.append([dict(mine), e.category])
+        for no in matches if mode == "merge" else ():
+            sig, cat = rows[no]
+            rows[no] = [{**mine, **sig}, e.category if e.category is not None else cat]  # type: ignore[dict-item]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    base=st.lists(_entries, max_size=6),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["merge", "remove"]), st.lists(_entries, max_size=7)),
+        max_size=4,
+    ),
+)
+def test_batches_decide_as_one_entry_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, base: list[Entry], steps: list
+) -> None:
+    """Chunks of 3 (entries of one chunk naming each other) give what the plain rule gives."""
+    monkeypatch.setattr(hashsets_store, "_APPLY_CHUNK", 3)
+    rows: list[list[object]] = [[e.hashes(), e.category] for e in base]
+    dead: set[int] = set()
+    with open_store(f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.sqlite3'}") as opened:
+        opened.hashsets.replace(HashSetInfo(name="L"), base or [Entry(md5=_MD5S[0])])
+        if not base:
+            rows = [[{"md5": _MD5S[0]}, None]]
+        for mode, entries in steps:
+            opened.hashsets.apply("L", entries, HistoryEvent(mode=mode))
+            _model(rows, dead, entries, mode)
+        stored = [[e.hashes(), e.category] for e in opened.hashsets.entries("L")]
+        disabled = {no for (_, no) in HashSets(opened).disabled()}
+    assert stored == rows
+    assert disabled == dead

@@ -55,6 +55,8 @@ EntryRow = tuple[int, dict[str, Any], str | None, str | None]
 #: The order in which an incoming entry's digests identify a stored one (strongest first);
 #: other digest types of the registry follow in its order.
 IDENTITY_ORDER = ("sha256", "sha1", "md5", "pdq")
+#: Entries of a merge or removal decided together (read in a few queries, written in batches).
+_APPLY_CHUNK = 2000
 #: ``by_key`` of the disabled marks that ``--mode remove`` writes.
 REMOVED_BY = "import --mode remove"
 #: The flags that match results and ``vigil hashset show`` report, and where an entry's
@@ -543,6 +545,10 @@ class HashSetRepository:
         would give an entry a near-match signal it lacked (PDQ, vPDQ: the indexes
         find entries by number) withdraws the old entry and appends the union.
 
+        Entries are taken ``_APPLY_CHUNK`` at a time: the set's entries holding any of
+        their hashes are read in a few queries, decided in memory, and the changes
+        written in batches (one round trip per kind of change, not per entry).
+
         One transaction with the history row (``event``, its counts filled in here)
         and the change counter: an error or Ctrl-C leaves the set as it was.
         """
@@ -560,14 +566,13 @@ class HashSetRepository:
                 )
             }
             state = _ApplyState(set_id, self.top_entry(set_id) + 1, dead)
+            chunk: list[Entry] = []
             for item in entries:
-                for entry in item.entries() if type(item) is DigestBlock else (item,):
-                    if event.mode == "merge":
-                        self._merge_one(state, entry)  # type: ignore[arg-type]
-                    else:
-                        for entry_no, *_ in self.same_entries(set_id, entry, dead):  # type: ignore[arg-type]
-                            self._withdraw(state, entry_no)
-                            state.removed += 1
+                chunk.extend(item.entries() if type(item) is DigestBlock else (item,))  # type: ignore[union-attr]
+                if len(chunk) >= _APPLY_CHUNK:
+                    self._apply_chunk(state, chunk, event.mode)
+                    chunk = []
+            self._apply_chunk(state, chunk, event.mode)
             if finish is not None:
                 finish(info)
             self.db.execute(
@@ -585,10 +590,8 @@ class HashSetRepository:
         """The set's history (imports, merges, removals), oldest first."""
         return HashSetHistory(self.db).events(int(self.require(name).id or 0))
 
-    def same_entries(
-        self, set_id: int, entry: Entry, dead: set[int] | None = None
-    ) -> list[tuple[int, dict[str, Any], str | None, str | None]]:
-        """The live entries of the set that are the same item as ``entry`` (stored rows).
+    def same_entries(self, set_id: int, entry: Entry, dead: set[int] | None = None) -> list[int]:
+        """The numbers of the set's live entries that are the same item as ``entry``.
 
         The identity rule: ``entry``'s digests are tried strongest first (SHA-256,
         SHA-1, MD5, PDQ, then other digest types); a stored entry holding the same
@@ -597,133 +600,199 @@ class HashSetRepository:
         twice). An entry with no digest (vPDQ only) is matched by its exact text.
         Entries in ``dead`` (disabled for ever) are not live.
         """
-        dead = dead or set()
-        mine = entry.hashes()
-        order = [t for t in IDENTITY_ORDER if t in DIGEST_CODES]
-        order += [t for t in DIGEST_CODES if t not in order]
-        for hash_type in [t for t in order if mine.get(t)]:
-            numbers = [
-                int(no)
-                for (no,) in self.db.execute(
-                    "SELECT entry_no FROM hash_index WHERE hash_type = ? AND digest = ? "
-                    "AND set_id = ? ORDER BY entry_no",
-                    (DIGEST_CODES[hash_type], bytes.fromhex(mine[hash_type]), set_id),
-                )
-            ]
-            found = self._agreeing(set_id, numbers, mine, dead)
-            if found:
-                return found
-        if any(t in DIGEST_CODES for t in mine):
+        cache = self._prefetch(set_id, [entry])
+        return cache.identify(entry.hashes(), dead or set())
+
+    def _prefetch(self, set_id: int, entries: list[Entry]) -> _Known:
+        """The set's entries holding any hash of ``entries`` (live or not), read in bulk.
+
+        Every query seeks a primary key with a list of values: ``IN (...)`` in chunks
+        on SQLite, ``= ANY(array)`` in one statement on PostgreSQL (whose planner,
+        without statistics on a freshly loaded set, would join the signal rows by
+        scanning them).
+        """
+        numbers: set[int] = set()
+        for hash_type, code in DIGEST_CODES.items():
+            values = sorted(
+                {bytes.fromhex(v) for e in entries if (v := e.signals.get(hash_type)) is not None}
+            )
+            for (no,) in self._any(
+                "SELECT entry_no FROM hash_index WHERE hash_type = ? AND set_id = ? AND digest",
+                (code, set_id),
+                values,
+                "bytea",
+            ):
+                numbers.add(int(no))
+        # Entries without any digest (vPDQ only) are found by their text (no index on it).
+        loose = [e for e in entries if not any(t in DIGEST_CODES for t in e.hashes())]
+        for hash_type in {t for e in loose for t in e.hashes() if t in SIGNAL_TYPES}:
+            wanted = {
+                encode_signal(hash_type, v)[1]
+                for e in loose
+                if (v := e.signals.get(hash_type)) is not None
+            }
+            code = SIGNAL_TYPES[hash_type].code
+            for no, value in self.db.stream(
+                "SELECT entry_no, value FROM hash_signals WHERE set_id = ? AND hash_type = ?",
+                (set_id, code),
+            ):
+                if (bytes(value) if isinstance(value, memoryview) else value) in wanted:
+                    numbers.add(int(no))
+        known = _Known()
+        ordered = sorted(numbers)
+        rows: dict[int, list[Any]] = {}
+        for no, category, meta in self._any(
+            "SELECT entry_no, category, meta FROM hash_entries WHERE set_id = ? AND entry_no",
+            (set_id,),
+            ordered,
+            "bigint",
+        ):
+            rows[int(no)] = [{}, category, json.loads(meta) if meta else {}]
+        for no, code, value in self._any(
+            "SELECT entry_no, hash_type, value FROM hash_signals WHERE set_id = ? AND entry_no",
+            (set_id,),
+            ordered,
+            "bigint",
+        ):
+            signal, text = decode_signal(code, value)
+            rows[int(no)][0][signal] = text
+        for no, (signals, category, meta) in rows.items():
+            known.add(no, signals, category, meta)
+        return known
+
+    def _any(
+        self, head: str, params: tuple[Any, ...], values: list[Any], cast: str
+    ) -> list[tuple[Any, ...]]:
+        """Rows of ``head`` (ending in the column) for each of ``values``, in few statements."""
+        if not values:
             return []
-        for hash_type, value in mine.items():
-            if hash_type not in SIGNAL_TYPES:
-                continue
-            code, stored, _digest = encode_signal(hash_type, value)
-            numbers = [
-                int(no)
-                for (no,) in self.db.execute(
-                    "SELECT entry_no FROM hash_signals WHERE set_id = ? AND hash_type = ? "
-                    "AND value = ? ORDER BY entry_no",
-                    (set_id, code, stored),
-                )
-            ]
-            found = self._agreeing(set_id, numbers, mine, dead)
-            if found:
-                return found
-        return []
+        if self.db.dialect == "postgres":
+            return self.db.execute(f"{head} = ANY(?::{cast}[])", (*params, values))
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), _IN_CHUNK):
+            part = values[start : start + _IN_CHUNK]
+            rows += self.db.execute(f"{head} IN ({', '.join('?' * len(part))})", (*params, *part))
+        return rows
 
-    def _agreeing(
-        self, set_id: int, numbers: list[int], mine: dict[str, str], dead: set[int]
-    ) -> list[tuple[int, dict[str, Any], str | None, str | None]]:
-        out = []
-        for no in numbers:
-            if no in dead:
-                continue
-            for row in self.entry_rows(set_id, no):
-                theirs = row[1]
-                if all(theirs[t] == v for t, v in mine.items() if t in theirs):
-                    out.append(row)
-        return out
-
-    def _merge_one(self, state: _ApplyState, entry: Entry) -> None:
-        """Update the entries that are the same item as ``entry``, or append it."""
-        matches = self.same_entries(state.set_id, entry, state.dead)
-        if not matches:
-            self._append(state, entry.hashes(), entry.category, entry.metadata())
-            state.added += 1
+    def _apply_chunk(self, state: _ApplyState, chunk: list[Entry], mode: str) -> None:
+        """Decide a chunk of entries against the set in memory, then write the changes."""
+        if not chunk:
             return
-        for entry_no, signals, category, meta in matches:
-            old_meta = json.loads(meta) if meta else {}
-            new_meta = _merged_meta(old_meta, entry.metadata())
-            new_category = entry.category if entry.category is not None else category
-            missing = {t: v for t, v in entry.hashes().items() if t not in signals}
-            if not missing and new_meta == old_meta and new_category == category:
+        known = self._prefetch(state.set_id, chunk)
+        new: dict[int, list[Any]] = {}  # entry_no -> [signals, category, meta] appended here
+        touched: dict[int, tuple[str | None, dict[str, str]]] = {}  # old category, new signals
+        withdrawn: list[int] = []
+        for entry in chunk:
+            mine = entry.hashes()
+            matches = known.identify(mine, state.dead)
+            if mode == "remove":
+                for entry_no in matches:
+                    state.dead.add(entry_no)
+                    withdrawn.append(entry_no)
+                    state.removed += 1
                 continue
-            state.updated += 1
-            if any(SIGNAL_TYPES[t].index != "digest" for t in missing):
-                # The near-match indexes find entries by number: the union gets a new one.
-                self._withdraw(state, entry_no)
-                self._append(state, {**signals, **missing}, new_category, new_meta)
+            if not matches:
+                self._add(state, known, new, mine, entry.category, entry.metadata())
                 continue
-            self.append_signals(state.set_id, entry_no, missing, new_category)
-            self.db.execute(
-                "UPDATE hash_entries SET category = ?, meta = ? WHERE set_id = ? AND entry_no = ?",
-                (new_category, _meta_json(new_meta), state.set_id, entry_no),
-            )
-            if new_category != category:
-                for hash_type, value in signals.items():
-                    if hash_type in DIGEST_CODES:
-                        self.db.execute(
-                            "UPDATE hash_index SET category = ? WHERE hash_type = ? AND "
-                            "digest = ? AND set_id = ? AND entry_no = ?",
-                            (
-                                new_category,
-                                DIGEST_CODES[hash_type],
-                                bytes.fromhex(value),
-                                state.set_id,
-                                entry_no,
-                            ),
-                        )
+            for entry_no in matches:
+                signals, category, meta = known.rows[entry_no]
+                new_meta = _merged_meta(meta, entry.metadata())
+                new_category = entry.category if entry.category is not None else category
+                missing = {t: v for t, v in mine.items() if t not in signals}
+                if not missing and new_meta == meta and new_category == category:
+                    continue
+                state.updated += 1
+                if any(SIGNAL_TYPES[t].index != "digest" for t in missing):
+                    # The near-match indexes find entries by number: the union gets a new one.
+                    state.dead.add(entry_no)
+                    withdrawn.append(entry_no)
+                    self._add(state, known, new, {**signals, **missing}, new_category, new_meta)
+                    state.added -= 1  # an update, not an addition
+                    continue
+                if entry_no not in new:
+                    touched.setdefault(entry_no, (category, {}))[1].update(missing)
+                known.rows[entry_no] = [{**signals, **missing}, new_category, new_meta]
+                known.index(entry_no, missing)
+                if entry_no in new:
+                    new[entry_no] = known.rows[entry_no]
+        self._write(state, known, new, touched, withdrawn)
 
-    def append_signals(
-        self, set_id: int, entry_no: int, values: dict[str, str], category: str | None
-    ) -> None:
-        """Give an existing entry further signals (in the caller's transaction)."""
-        for hash_type, value in values.items():
-            code, stored, digest = encode_signal(hash_type, value)
-            self.db.execute(
-                "INSERT INTO hash_signals (set_id, entry_no, hash_type, value) VALUES (?, ?, ?, ?)",
-                (set_id, entry_no, code, stored),
-            )
-            if digest:
-                self.db.execute(
-                    "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (code, stored, set_id, entry_no, category),
-                )
-
-    def _append(
+    def _add(
         self,
         state: _ApplyState,
+        known: _Known,
+        new: dict[int, list[Any]],
         signals: dict[str, Any],
         category: str | None,
         meta: dict[str, Any],
     ) -> None:
-        self.append_entries(state.set_id, [(state.next_no, signals, category, _meta_json(meta))])
+        entry_no = state.next_no
         state.next_no += 1
+        state.added += 1
+        known.add(entry_no, dict(signals), category, meta)
+        new[entry_no] = known.rows[entry_no]
 
-    def _withdraw(self, state: _ApplyState, entry_no: int) -> None:
-        """Disable an entry for ever (replacing any curator's mark on it)."""
-        self.db.execute(
-            "DELETE FROM entry_disabled WHERE set_id = ? AND entry_no = ?",
-            (state.set_id, entry_no),
+    def _write(
+        self,
+        state: _ApplyState,
+        known: _Known,
+        new: dict[int, list[Any]],
+        touched: dict[int, tuple[str | None, dict[str, str]]],
+        withdrawn: list[int],
+    ) -> None:
+        """Write what ``_apply_chunk`` decided: appended entries first, then the rest."""
+        set_id = state.set_id
+        self.append_entries(
+            set_id, [(no, row[0], row[1], _meta_json(row[2])) for no, row in new.items()]
         )
-        self.db.execute(
-            "INSERT INTO entry_disabled (set_id, entry_no, until, at, by_key) "
-            "VALUES (?, ?, NULL, ?, ?)",
-            (state.set_id, entry_no, datetime.now(UTC).isoformat(), REMOVED_BY),
-        )
-        state.dead.add(entry_no)
+        signals: list[tuple[Any, ...]] = []
+        index: list[tuple[Any, ...]] = []
+        entries: list[tuple[Any, ...]] = []
+        recategorised: list[tuple[Any, ...]] = []
+        for entry_no, (old_category, added) in touched.items():
+            values, category, meta = known.rows[entry_no]
+            entries.append((category, _meta_json(meta), set_id, entry_no))
+            for hash_type, value in values.items():
+                code, stored, digest = encode_signal(hash_type, value)
+                if hash_type in added:
+                    signals.append((set_id, entry_no, code, stored))
+                    if digest:
+                        index.append((code, stored, set_id, entry_no, category))
+                elif digest and category != old_category:
+                    recategorised.append((category, code, stored, set_id, entry_no))
+        if signals:
+            self.db.executemany(
+                "INSERT INTO hash_signals (set_id, entry_no, hash_type, value) VALUES (?, ?, ?, ?)",
+                signals,
+            )
+        if index:
+            self.db.executemany(
+                "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                index,
+            )
+        if entries:
+            self.db.executemany(
+                "UPDATE hash_entries SET category = ?, meta = ? WHERE set_id = ? AND entry_no = ?",
+                entries,
+            )
+        if recategorised:
+            self.db.executemany(
+                "UPDATE hash_index SET category = ? WHERE hash_type = ? AND digest = ? "
+                "AND set_id = ? AND entry_no = ?",
+                recategorised,
+            )
+        if withdrawn:
+            at = datetime.now(UTC).isoformat()
+            self.db.executemany(
+                "DELETE FROM entry_disabled WHERE set_id = ? AND entry_no = ?",
+                [(set_id, no) for no in withdrawn],
+            )
+            self.db.executemany(
+                "INSERT INTO entry_disabled (set_id, entry_no, until, at, by_key) "
+                "VALUES (?, ?, NULL, ?, ?)",
+                [(set_id, no, at, REMOVED_BY) for no in withdrawn],
+            )
 
     # -- lookup --------------------------------------------------------------------
 
@@ -819,6 +888,51 @@ class _ApplyState:
     added: int = 0
     updated: int = 0
     removed: int = 0
+
+
+class _Known:
+    """Entries of the set that a chunk of a merge or removal may name, by number and value.
+
+    ``rows``: entry number -> [signals by type name, category, metadata dict], kept up
+    to date as the chunk is decided; ``by_value``: (type, canonical value) -> numbers.
+    """
+
+    def __init__(self) -> None:
+        """Empty."""
+        self.rows: dict[int, list[Any]] = {}
+        self.by_value: dict[tuple[str, str], list[int]] = {}
+
+    def add(
+        self, entry_no: int, signals: dict[str, Any], category: str | None, meta: dict[str, Any]
+    ) -> None:
+        """Know an entry (read from the store, or appended by this chunk)."""
+        self.rows[entry_no] = [signals, category, meta]
+        self.index(entry_no, signals)
+
+    def index(self, entry_no: int, signals: dict[str, Any]) -> None:
+        """Find ``entry_no`` by these values too."""
+        for hash_type, value in signals.items():
+            numbers = self.by_value.setdefault((hash_type, value), [])
+            if entry_no not in numbers:
+                numbers.append(entry_no)
+
+    def identify(self, mine: dict[str, str], dead: set[int]) -> list[int]:
+        """The live entries that are the same item as hashes ``mine`` (the identity rule).
+
+        See ``HashSetRepository.same_entries``.
+        """
+        order = [t for t in IDENTITY_ORDER if t in DIGEST_CODES]
+        order += [t for t in DIGEST_CODES if t not in order]
+        digests = [t for t in order if t in mine]
+        for hash_type in digests or list(mine):
+            found = [
+                no
+                for no in sorted(self.by_value.get((hash_type, mine[hash_type]), ()))
+                if no not in dead and all(self.rows[no][0].get(t, v) == v for t, v in mine.items())
+            ]
+            if found:
+                return found
+        return []
 
 
 def _merged_meta(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
