@@ -8,10 +8,11 @@ bytes. Readers stream: they hold one record at a time, never the whole file.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -301,6 +302,42 @@ def text_lines(ctx: ReadContext, handle: IO[bytes], encoding: str = "utf-8") -> 
             raise  # pragma: no cover - the whole did not decode, so one line does not
         number += len(lines)
         yield from io.StringIO(text, newline="")
+
+
+def csv_records(
+    ctx: ReadContext,
+    reader: Any,
+    columns: list[str],
+    build: Callable[[dict[str, str]], Entry],
+) -> Iterator[Entry | Rejected]:
+    """The entries of a CSV body after its header, each built from its named cells.
+
+    Blank rows are passed over; a row wider than the header, or one ``build`` refuses
+    (InvalidRecordError), is a Rejected record named by its first line; text that cannot
+    be read, or broken CSV, ends the file with a fatal Rejected (the rest is unreadable).
+    """
+    line = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except UnreadableTextError as exc:
+            yield exc.rejected
+            return
+        except csv.Error as exc:
+            yield Rejected(ctx.at(reader.line_num), f"bad CSV: {exc}", True)
+            return
+        start, line = line + 1, reader.line_num
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) > len(columns):
+            yield Rejected(ctx.at(start), f"{len(row)} fields, the header has {len(columns)}")
+            continue
+        try:
+            yield build(dict(zip(columns, row, strict=False)))
+        except InvalidRecordError as exc:
+            yield Rejected(ctx.at(start), str(exc))
 
 
 def text_head(head: bytes) -> str:

@@ -30,6 +30,7 @@ from vigil.hashsets.formats.base import (
     ReadContext,
     UnreadableTextError,
     checked,
+    csv_records,
     text_head,
     text_lines,
 )
@@ -129,30 +130,7 @@ class IcseFormat(HashSetFormat):
                     ctx.at(1), "not an ICSE header: it has neither an MD5 nor a SHA1 column", True
                 )
                 return
-            line = 1
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    return
-                except UnreadableTextError as exc:
-                    yield exc.rejected
-                    return
-                except csv.Error as exc:
-                    yield Rejected(ctx.at(reader.line_num), f"bad CSV: {exc}", True)
-                    return
-                start, line = line + 1, reader.line_num
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if len(row) > len(columns):
-                    yield Rejected(
-                        ctx.at(start), f"{len(row)} fields, the header has {len(columns)}"
-                    )
-                    continue
-                try:
-                    yield _entry(dict(zip(columns, row, strict=False)))
-                except InvalidRecordError as exc:
-                    yield Rejected(ctx.at(start), str(exc))
+            yield from csv_records(ctx, reader, columns, _entry)
 
     def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
         """Write ICSE's header and one row per entry holding an MD5 or a SHA-1."""
