@@ -377,6 +377,13 @@ class HashSetRepository:
                 "INSERT INTO hash_entries (set_id, entry_no, category, meta) VALUES (?, ?, ?, ?)",
                 entries,
             )
+        self._write_signal_rows(signals, index)
+        return len(entries)
+
+    def _write_signal_rows(
+        self, signals: list[tuple[Any, ...]], index: list[tuple[Any, ...]]
+    ) -> None:
+        """Store entries' signals (``hash_signals``) and their digests' rows in ``hash_index``."""
         if signals:
             self.db.executemany(
                 "INSERT INTO hash_signals (set_id, entry_no, hash_type, value) VALUES (?, ?, ?, ?)",
@@ -388,7 +395,6 @@ class HashSetRepository:
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 index,
             )
-        return len(entries)
 
     def top_entry(self, set_id: int) -> int:
         """The set's highest entry number (one primary-key seek), -1 if it has none."""
@@ -760,17 +766,7 @@ class HashSetRepository:
                         index.append((code, stored, set_id, entry_no, category))
                 elif digest and category != old_category:
                     recategorised.append((category, code, stored, set_id, entry_no))
-        if signals:
-            self.db.executemany(
-                "INSERT INTO hash_signals (set_id, entry_no, hash_type, value) VALUES (?, ?, ?, ?)",
-                signals,
-            )
-        if index:
-            self.db.executemany(
-                "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                index,
-            )
+        self._write_signal_rows(signals, index)
         if entries:
             self.db.executemany(
                 "UPDATE hash_entries SET category = ?, meta = ? WHERE set_id = ? AND entry_no = ?",
