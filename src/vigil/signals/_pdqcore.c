@@ -230,9 +230,59 @@ static PyObject *py_dct16(PyObject *self, PyObject *args)
     return Py_BuildValue("y#i", (const char *)out, (Py_ssize_t)sizeof(out), q);
 }
 
+/* Luma straight from an 8-bit plane (a video frame's or a JPEG's Y channel), with
+ * `stride` bytes between rows. Limited-range Y (black 16, white 235) is stretched
+ * to 0-255 so that the quality metric sees the contrast the RGB image has; with
+ * BT.601 weights the RGB-derived luma *is* Y, so this skips the colour conversion
+ * (fast modes only: rounding and clipping of the RGB pixels make a bit or two of
+ * difference against the exact path). */
+HOT static void luma_from_plane(const unsigned char *plane, Py_ssize_t stride, float *luma,
+                                int h, int w, int black, int white)
+{
+    const float scale = 255.0f / (float)(white - black), offset = (float)black;
+    for (int i = 0; i < h; i++) {
+        const unsigned char *row = plane + (size_t)i * (size_t)stride;
+        float *out = luma + (size_t)i * w;
+        if (black == 0 && white == 255)
+            for (int j = 0; j < w; j++) out[j] = (float)row[j];
+        else
+            for (int j = 0; j < w; j++) out[j] = ((float)row[j] - offset) * scale;
+    }
+}
+
+static PyObject *py_dct16_plane(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    int h, w, black, white;
+    Py_ssize_t stride;
+    if (!PyArg_ParseTuple(args, "y*iinii", &view, &h, &w, &stride, &black, &white)) return NULL;
+    if (h < 1 || w < 1 || stride < w || black < 0 || white > 255 || white <= black
+        || (size_t)view.len < (size_t)(h - 1) * (size_t)stride + (size_t)w) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError,
+                        "plane must hold height rows of stride bytes, stride >= width, "
+                        "0 <= black < white <= 255");
+        return NULL;
+    }
+    float *luma = malloc(sizeof(float) * (size_t)h * w);
+    if (!luma) { PyBuffer_Release(&view); return PyErr_NoMemory(); }
+    float out[16][16];
+    int q;
+    Py_BEGIN_ALLOW_THREADS
+    luma_from_plane((const unsigned char *)view.buf, stride, luma, h, w, black, white);
+    q = dct_from_luma(luma, h, w, out);
+    Py_END_ALLOW_THREADS
+    free(luma);
+    PyBuffer_Release(&view);
+    if (q < 0) return PyErr_NoMemory();
+    return Py_BuildValue("y#i", (const char *)out, (Py_ssize_t)sizeof(out), q);
+}
+
 static PyMethodDef methods[] = {
     {"dct16", py_dct16, METH_VARARGS,
      "dct16(rgb, height, width, luma_mode) -> (bytes of 16x16 float32 DCT, quality)"},
+    {"dct16_plane", py_dct16_plane, METH_VARARGS,
+     "dct16_plane(plane, height, width, stride, black, white) -> (DCT bytes, quality)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_pdqcore",

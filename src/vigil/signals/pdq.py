@@ -79,6 +79,39 @@ def dct16(rgb: np.ndarray, luma: LumaMode = "pdqhash") -> tuple[np.ndarray, int]
     return np.frombuffer(raw, dtype=np.float32).reshape(16, 16), quality
 
 
+def dct16_plane(
+    plane: np.ndarray, width: int | None = None, *, black: int = 0, white: int = 255
+) -> tuple[np.ndarray, int] | None:
+    """The 16x16 DCT and quality of an 8-bit luma plane (a Y channel); None if too small.
+
+    For the fast modes only: with the BT.601 weights PDQ uses, the luma of an RGB image
+    converted from YCbCr is its Y channel, so hashing Y skips the colour conversion and
+    gives the exact path's hash up to the rounding and clipping of the RGB pixels.
+    ``plane``: height x stride bytes, of which the first ``width`` (default: all) of each
+    row are pixels, as a decoder lays out a padded frame. ``black``/``white``: the
+    plane's range (16/235 for limited-range video), stretched to 0-255 so that the
+    quality metric sees the contrast of the RGB image.
+    """
+    if plane.ndim != 2 or plane.dtype != np.uint8:
+        raise ValueError(f"expected a height x stride uint8 array, got {plane.shape} {plane.dtype}")
+    height, stride = plane.shape
+    width = stride if width is None else width
+    if not 0 < width <= stride:
+        raise ValueError(f"width {width} outside the row's {stride} bytes")
+    if height < MIN_HASHABLE_DIM or width < MIN_HASHABLE_DIM:
+        return None
+    plane = np.ascontiguousarray(plane)
+    if _pdqcore is None:
+        from vigil.signals import pdq_numpy
+
+        luma = plane[:, :width].astype(np.float32)
+        if (black, white) != (0, 255):
+            luma = (luma - np.float32(black)) * (np.float32(255) / np.float32(white - black))
+        return pdq_numpy.dct16_from_luma(luma)
+    raw, quality = _pdqcore.dct16_plane(plane, height, width, stride, black, white)
+    return np.frombuffer(raw, dtype=np.float32).reshape(16, 16), quality
+
+
 def bits_to_hex(dct: np.ndarray) -> str:
     """Threshold a 16x16 DCT at its median (the 128th smallest value) into hex.
 

@@ -63,7 +63,11 @@ def luma(rgb: np.ndarray, mode: str = "pdqhash") -> np.ndarray:
 
 def dct16(rgb: np.ndarray, mode: str = "pdqhash") -> tuple[np.ndarray, int]:
     """The 16x16 DCT and the quality of an RGB image at least 5 pixels on each side."""
-    x = luma(rgb, mode)
+    return dct16_from_luma(luma(rgb, mode))
+
+
+def dct16_from_luma(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """The 16x16 DCT and the quality of a float32 luma plane at least 5 pixels a side."""
     height, width = x.shape
     if (height, width) == (64, 64):
         b = x
