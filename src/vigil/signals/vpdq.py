@@ -31,6 +31,7 @@ from vigil.media.reader import open_evidence
 from vigil.media.video import (
     DEFAULT_MAX_FRAME_PIXELS,
     VIDEO_MODES,
+    SampledFrame,
     Segment,
     SkipCheckFailedError,
     VideoInfo,
@@ -44,7 +45,11 @@ from vigil.signals.base import ContentKind, IndexKind, SignalType
 from vigil.signals.pdq import (
     PDQ_MATCH_THRESHOLD,
     PDQ_QUALITY_THRESHOLD,
+    ZERO_HASH,
+    PdqHash,
     PdqSignal,
+    bits_to_hex,
+    dct16_plane,
     hamming,
     pdq_from_rgb,
 )
@@ -141,6 +146,7 @@ def _hash_frames(
         seconds_per_hash=seconds_per_hash,
         max_frame_pixels=max_frame_pixels,
         threads=threads,
+        fast_pixels=pass_ == "fast",
     ) as sampler:
         if pass_ == "fast":
             samples = sampler.frames_fast(segment)
@@ -149,10 +155,22 @@ def _hash_frames(
         else:
             samples = sampler.frames(skip_nonref=pass_ == "exact")
         for sample in samples:
-            h = pdq_from_rgb(sample.rgb, luma="cpp")
+            h = _frame_pdq(sample)
             frames.append(VpdqFrame(h.hex, h.quality, sample.number, sample.timestamp))
         assert sampler.info is not None
         return frames, sampler.info
+
+
+def _frame_pdq(sample: SampledFrame) -> PdqHash:
+    """PDQ of a sampled frame: of its RGB pixels (the reference's way) or of its Y plane."""
+    if sample.luma is None:
+        assert sample.rgb is not None
+        return pdq_from_rgb(sample.rgb, luma="cpp")
+    y = sample.luma
+    result = dct16_plane(y.plane, y.width, black=y.black, white=y.white)
+    if result is None:
+        return PdqHash(ZERO_HASH, 0)
+    return PdqHash(bits_to_hex(result[0]), result[1])
 
 
 def _segment_job(
