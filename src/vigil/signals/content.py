@@ -48,6 +48,9 @@ class HashOptions:
     #: vPDQ path: fast keeps the match verdicts at about twice the speed; exact gives
     #: the reference's frames and hashes bit for bit (docs/pdq.md).
     video_mode: VideoMode = "fast"
+    #: Worker processes for one long video on disk: split at keyframes, hashed in
+    #: parallel, joined in order (the serial result). The CLI sets its ``--jobs``.
+    video_workers: int = 1
     seconds_per_hash: float = 1.0
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_frame_pixels: int = DEFAULT_MAX_FRAME_PIXELS
