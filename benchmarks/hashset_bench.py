@@ -274,6 +274,18 @@ def import_line(label: str, r: dict, unit: str = "hashes", peer: dict | None = N
     return text
 
 
+def kept(corpus: Path, files: dict, args: argparse.Namespace) -> dict:
+    """``files`` moved into ``corpus``, each name carrying the size it was made for."""
+    corpus.mkdir(parents=True, exist_ok=True)
+    counts = {"md5-list": args.md5, "md5sum": args.md5, "nsrl": args.nsrl,
+              "nsrl-rds2": args.nsrl, "vics": args.vics}  # fmt: skip
+    out = {}
+    for fmt, (path, make) in files.items():
+        target = corpus / f"{counts.get(fmt, args.lines)}-{path.name}"
+        out[fmt] = (target, make)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--md5", type=int, default=10_000_000, help="MD5 lines (hex list, md5sum)")
@@ -285,6 +297,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=100_000, help="lookup batch size")
     ap.add_argument("--naive", type=int, default=1_000_000, help="lines for the naive baseline")
     ap.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
+    ap.add_argument(
+        "--corpus",
+        default=None,
+        help="folder keeping the generated files between runs (reused when present: "
+        "their names carry their sizes); default: generated in the work folder",
+    )
     ap.add_argument("--peer-src", default=None, help="src/ of an earlier Vigil to compare with")
     ap.add_argument("--only", default=None, help="comma-separated imports to run (default: all)")
     ap.add_argument(
@@ -321,9 +339,15 @@ def main() -> None:
             "vics": (work / "vics.json", lambda p: make_vics(p, args.vics)),
         }
         wanted = [f for f in files if only is None or f in only or f == "md5-list"]
+        if args.corpus:
+            files = kept(Path(args.corpus), files, args)
         for fmt in wanted:
             path, make = files[fmt]
-            make(path)
+            if not path.exists():
+                partial = path.with_name(path.name + ".partial")
+                partial.unlink(missing_ok=True)
+                make(partial)  # renamed when whole: an interrupted run is not reused
+                partial.rename(path)
         sizes = ", ".join(f"{f} {files[f][0].stat().st_size / 2**20:,.0f} MiB" for f in wanted)
         print(f"generated {sizes} in {time.perf_counter() - t0:.0f} s")
 

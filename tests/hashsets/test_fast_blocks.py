@@ -3,7 +3,6 @@ for the rest, and both give the same entries as reading every line one by one.""
 
 from __future__ import annotations
 
-import json
 import random
 import sqlite3
 from pathlib import Path
@@ -14,10 +13,9 @@ from tests.hashsets.helpers import read_all, rewrite
 from vigil.hashsets.formats import checksum, get_format, hashdeep
 from vigil.hashsets.formats.base import ReadContext
 from vigil.hashsets.formats.nsrl import SCHEMA
-from vigil.hashsets.model import DigestBlock, Entry, Rejected, expand
+from vigil.hashsets.model import DigestBlock, Entry, HashSetInfo, Rejected, expand
 from vigil.services.hashsets import import_file
 from vigil.store import open_store
-from vigil.store.bulkload import _block_metas
 
 RNG = random.Random(7)
 
@@ -91,19 +89,31 @@ def test_nsrl_v3_blocks(tmp_path: Path) -> None:
     assert got == sorted(tuple(v.lower() for v in t) for t in triples)
 
 
-def test_block_metadata_text_is_what_entries_store() -> None:
-    """The metadata the bulk loader formats for a block (sizes and names, issue 16) is the
-    JSON ``Entry.metadata()`` gives each entry, including missing sizes and names."""
+def test_block_metadata_is_what_entries_store(store_url: str) -> None:
+    """A block's names, sizes and extras, stored by columns (issue 16), come back as the
+    metadata ``Entry.metadata()`` gives each entry: missing sizes and names, non-ASCII
+    and quoted names, sizes past 64 bits, both backends; and a match's hit gets them."""
     names = ["a.jpg", "", 'q"uo\\te\n\u00e9\U0001f600', "", "x"]
     sizes: list[int | None] = [0, 7, None, None, 2**70]
-    block = DigestBlock("md5", ["0" * 32] * 5, file_names=names, sizes=sizes)
-    metas = _block_metas(block, 5)
-    assert metas is not None
-    for meta, entry in zip(metas, block.entries(), strict=True):
-        expected = entry.metadata()
-        assert (json.loads(meta) if meta is not None else {}) == expected
-    only_sizes = DigestBlock("md5", ["0" * 32] * 2, sizes=[3, None])
-    assert _block_metas(only_sizes, 2) == ['{"media_size":3}', None]
+    extras: list[dict[str, object] | None] = [None, {"k": [1, "\u00e9"]}, None, {"z": None}, {}]
+    md5s = [f"{i:032x}" for i in range(5)]
+    block = DigestBlock("md5", md5s, file_names=names, sizes=sizes, extras=extras)
+    only_sizes = DigestBlock("md5", ["f" * 32] * 2, sizes=[3, None])
+    with open_store(store_url) as store:
+        info = store.hashsets.replace(HashSetInfo(name="m"), [block, only_sizes])
+        back = list(store.hashsets.entries("m"))
+        expected = [*block.entries(), *only_sizes.entries()]
+        assert back == expected
+        assert [e.metadata() for e in back][:3] == [
+            {"media_size": 0, "file_names": ["a.jpg"]},
+            {"media_size": 7, "extra": {"k": [1, "\u00e9"]}},
+            {"file_names": [names[2]]},
+        ]
+        keys = [(int(info.id or 0), no) for no in range(7)]
+        metas = store.hashsets.metadata(keys)
+        assert metas == {
+            k: e.metadata() for k, e in zip(keys, expected, strict=True) if e.metadata()
+        }
 
 
 @pytest.mark.parametrize("fmt", ["nsrl-rds2", "hashdeep"])

@@ -17,6 +17,15 @@ blob and its entry numbers as one JSON array, split into rows inside SQLite by
 ``json_each`` and ``substr``. PostgreSQL gets the entry and signal rows by ``COPY``
 and sorts the index rows itself (``INSERT ... SELECT ... ORDER BY``), which it does well.
 
+A ``DigestBlock`` (a plain list's run of lines) is stored by columns: its entries get
+``hash_entries`` rows without metadata, and each column of up to ``BLOCK`` entries is
+one ``hash_blocks`` row (migration 11): the digests of one type as one blob (the
+type's code as ``kind``), the file names (``NAMES``), the sizes (``SIZES``) and the
+extras (``EXTRAS``). No ``hash_signals`` row and no JSON per line: at 10 M lines of
+``sha256sum`` that was a third of the bytes SQLite wrote (issue 16). ``BlockColumns``
+reads one such block back; an entry's row (category, metadata written later by a
+merge or a note) wins over its block's values.
+
 Measured and rejected earlier: sorting in numpy *segments* and inserting each one:
 every segment rewrote most leaf pages of the growing index (181 k/s against 264 k/s).
 A merged, single pass in key order does not.
@@ -27,10 +36,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import fields
-from itertools import repeat
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 import numpy as np
@@ -48,6 +55,36 @@ RUN_BYTES = 96 << 20
 BLOCK = 65_536
 #: Entries per batch of the Entry path.
 BATCH = 50_000
+#: ``hash_blocks.kind`` of a block's non-digest columns (a digest column's kind is its
+#: signal code, always > 0): file names, sizes, extras.
+NAMES, SIZES, EXTRAS = 0, -1, -2
+
+#: Migration 11: a plain list's blocks, column by column (see the module docstring).
+BLOCKS_SQLITE = """
+CREATE TABLE hash_blocks (
+    set_id INTEGER NOT NULL,
+    first_no INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (set_id, first_no, kind)
+)
+"""
+#: Digest blobs do not compress: stored as they are (no pglz attempt per row).
+BLOCKS_POSTGRES = """
+CREATE TABLE hash_blocks (
+    set_id BIGINT NOT NULL,
+    first_no BIGINT NOT NULL,
+    kind INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (set_id, first_no, kind)
+);
+ALTER TABLE hash_blocks ALTER COLUMN data SET STORAGE EXTERNAL
+"""
+#: PostgreSQL: the index rows of blocks, copied in unsorted, sorted into ``hash_index``
+#: by the server in ``build_index`` (dropped at the commit).
+_PG_LOAD = "vigil_index_load"
 _NO_META = frozenset({"signals", "category"})
 
 
@@ -91,6 +128,8 @@ class BulkLoader:
         self._categories: dict[str | None, int] = {None: 0}
         #: name -> (code, is a digest type), read from the registry once per load.
         self._types: dict[str, tuple[int, bool]] = {}
+        #: PostgreSQL: whether the load table of block index rows exists.
+        self._pg_load = False
 
     def load(self, items: Iterable[Entry | DigestBlock]) -> int:
         """Append every item's rows; return the number of entries."""
@@ -112,15 +151,25 @@ class BulkLoader:
         """Fill ``hash_index`` with the set's digests, in key order."""
         if self._sorter is None:
             codes = sorted(c.code for c in SIGNAL_TYPES.values() if c.digest_bytes is not None)
+            blocks = (
+                f"UNION ALL SELECT hash_type, digest, {int(self.set_id)}, entry_no, NULL "
+                f"FROM {_PG_LOAD} "
+                if self._pg_load
+                else ""
+            )
             self.db.execute(
                 "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
-                "SELECT s.hash_type, s.value, s.set_id, s.entry_no, e.category "
+                "SELECT * FROM (SELECT s.hash_type, s.value, s.set_id, s.entry_no, e.category "
                 "FROM hash_signals s JOIN hash_entries e "
                 "ON e.set_id = s.set_id AND e.entry_no = s.entry_no "
                 f"WHERE s.set_id = ? AND s.hash_type IN ({', '.join(map(str, codes))}) "
-                "ORDER BY s.hash_type, s.value, s.entry_no",
+                f"{blocks}) AS rows (hash_type, digest, set_id, entry_no, category) "
+                "ORDER BY 1, 2, 4",
                 (self.set_id,),
             )
+            if self._pg_load:
+                self.db.execute(f"DROP TABLE {_PG_LOAD}")
+                self._pg_load = False
             return
         names = [None] * len(self._categories)
         for category, number in self._categories.items():
@@ -190,7 +239,7 @@ class BulkLoader:
     # -- the DigestBlock path ----------------------------------------------------------
 
     def _block(self, block: DigestBlock) -> None:
-        """A run of entries holding the same hash types: no Python object per line."""
+        """A run of entries holding the same hash types, stored by columns (``hash_blocks``)."""
         first, n = self.count, len(block.values)
         if not n:
             return
@@ -204,113 +253,67 @@ class BulkLoader:
             if len(values) != n or len(raw) != n * size:
                 raise ValueError(f"DigestBlock column {name} does not hold {n} digests")
             raws.append((cls.code, size, raw))
+        for name, column in (("file_names", block.file_names), ("sizes", block.sizes),
+                             ("extras", block.extras)):  # fmt: skip
+            if column is not None and len(column) != n:
+                raise ValueError(f"DigestBlock {name} does not hold {n} items")
+        set_id = self.set_id
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, n, BLOCK):
+            k = min(BLOCK, n - start)
+            at = first + start
+            for code, size, raw in raws:
+                rows.append((set_id, at, code, k, raw[start * size : (start + k) * size]))
+            if block.file_names is not None and any(block.file_names[start : start + k]):
+                rows.append(
+                    (set_id, at, NAMES, k, encode_texts(block.file_names[start : start + k]))
+                )
+            if block.sizes is not None and any(
+                v is not None for v in block.sizes[start : start + k]
+            ):
+                rows.append((set_id, at, SIZES, k, _json_bytes(block.sizes[start : start + k])))
+            if block.extras is not None and any(block.extras[start : start + k]):
+                rows.append((set_id, at, EXTRAS, k, _extras_json(block.extras[start : start + k])))
         if self._sqlite:
-            self._block_sqlite(first, n, raws, block)
+            for start in range(0, n, BLOCK):
+                k = min(BLOCK, n - start)
+                self.db.execute(
+                    "INSERT INTO hash_entries (set_id, entry_no) "
+                    "SELECT ?, ? + key FROM json_each(?)",
+                    (set_id, first + start, _zeros_json(k)),
+                )
         else:
-            self._block_copy(first, n, raws, _block_metas(block, n))
+            self.db.bulk_insert(
+                "hash_entries",
+                ("set_id", "entry_no"),
+                ((set_id, no) for no in range(first, first + n)),
+            )
+        self.db.executemany(
+            "INSERT INTO hash_blocks (set_id, first_no, kind, n, data) VALUES (?, ?, ?, ?, ?)", rows
+        )
         if self._sorter is not None:
             numbers = np.arange(first, first + n, dtype=np.int64)
             zeros = np.zeros(n, dtype=np.uint16)
             for code, _size, raw in raws:
                 self._sorter.add(code, raw, numbers, zeros)
+        else:
+            self._copy_index_rows(first, n, raws)
         self.count += n
 
-    def _block_sqlite(
-        self,
-        first: int,
-        n: int,
-        raws: list[tuple[int, int, bytes]],
-        block: DigestBlock,
-    ) -> None:
-        names_only = block.file_names is not None and block.sizes is None and block.extras is None
-        extras_only = block.extras is not None and block.file_names is None and block.sizes is None
-        metas = None if names_only or extras_only else _block_metas(block, n)
-        for start in range(0, n, BLOCK):
-            k = min(BLOCK, n - start)
-            if names_only:
-                # md5sum lines: SQLite makes each {"file_names":[name]} from a JSON list
-                # of the names, cheaper than formatting a JSON text per line in Python.
-                self.db.execute(
-                    "INSERT INTO hash_entries (set_id, entry_no, meta) "
-                    "SELECT ?, ? + key, CASE WHEN value = '' THEN NULL "
-                    "ELSE json_object('file_names', json_array(value)) END FROM json_each(?)",
-                    (
-                        self.set_id,
-                        first + start,
-                        json.dumps(block.file_names[start : start + k], ensure_ascii=False),  # type: ignore[index]
-                    ),
-                )
-            elif extras_only:
-                # RDS 2.x products, VICS fields: one json.dumps of the block's extras and
-                # SQLite wraps each in {"extra": ...}, not one json.dumps per row.
-                self.db.execute(
-                    "INSERT INTO hash_entries (set_id, entry_no, meta) "
-                    "SELECT ?, ? + key, CASE WHEN type = 'null' THEN NULL "
-                    "ELSE json_object('extra', json(value)) END FROM json_each(?)",
-                    (
-                        self.set_id,
-                        first + start,
-                        _ENCODER.encode([x or None for x in block.extras[start : start + k]]),  # type: ignore[index]
-                    ),
-                )
-            elif metas is None:
-                self.db.execute(
-                    "INSERT INTO hash_entries (set_id, entry_no) "
-                    "SELECT ?, ? + key FROM json_each(?)",
-                    (self.set_id, first + start, _zeros_json(k)),
-                )
-            else:
-                self.db.execute(
-                    "INSERT INTO hash_entries (set_id, entry_no, meta) "
-                    "SELECT ?, ? + key, value FROM json_each(?)",
-                    (self.set_id, first + start, json.dumps(metas[start : start + k])),
-                )
-        # hash_signals is keyed (set_id, entry_no, hash_type): several types interleave.
-        for start in range(0, n, BLOCK):
-            k = min(BLOCK, n - start)
-            for code, size, raw in sorted(raws):
-                self.db.execute(
-                    "INSERT INTO hash_signals (set_id, entry_no, hash_type, value) "
-                    "SELECT ?, ? + key, ?, substr(?, ? * key + 1, ?) FROM json_each(?)",
-                    (
-                        self.set_id,
-                        first + start,
-                        code,
-                        raw[start * size : (start + k) * size],
-                        size,
-                        size,
-                        _zeros_json(k),
-                    ),
-                )
-
-    def _block_copy(
-        self,
-        first: int,
-        n: int,
-        raws: list[tuple[int, int, bytes]],
-        metas: list[str | None] | None,
-    ) -> None:
-        set_id = self.set_id
-        numbers = range(first, first + n)
-        if metas is None:
-            self.db.bulk_insert(
-                "hash_entries", ("set_id", "entry_no"), ((set_id, no) for no in numbers)
+    def _copy_index_rows(self, first: int, n: int, raws: list[tuple[int, int, bytes]]) -> None:
+        """PostgreSQL: a block's index rows into the unindexed load table (``build_index``)."""
+        if not self._pg_load:
+            self.db.execute(
+                f"CREATE TEMP TABLE {_PG_LOAD} (hash_type INTEGER, digest BYTEA, entry_no BIGINT) "
+                "ON COMMIT DROP"
             )
-        else:
+            self._pg_load = True
+        for code, size, raw in raws:
             self.db.bulk_insert(
-                "hash_entries",
-                ("set_id", "entry_no", "meta"),
-                ((set_id, no, meta) for no, meta in zip(numbers, metas, strict=True)),
+                _PG_LOAD,
+                ("hash_type", "digest", "entry_no"),
+                ((code, raw[i * size : (i + 1) * size], first + i) for i in range(n)),
             )
-        splits = [
-            (code, [raw[i : i + size] for i in range(0, n * size, size)])
-            for code, size, raw in sorted(raws)
-        ]
-        self.db.bulk_insert(
-            "hash_signals",
-            ("set_id", "entry_no", "hash_type", "value"),
-            ((set_id, first + i, code, digests[i]) for i in range(n) for code, digests in splits),
-        )
 
     def _index_block(self, code: int, rows: np.ndarray, names: list[str | None]) -> None:
         """Insert one sorted block of index rows (SQLite)."""
@@ -367,45 +370,113 @@ def _zeros_json(k: int) -> str:
     return "[" + "0," * (k - 1) + "0]"
 
 
-def _block_metas(block: DigestBlock, n: int) -> list[str | None] | None:
-    """Each entry's metadata JSON (as ``Entry.metadata()`` would give it), or None for none.
+def _json_bytes(values: list[Any]) -> bytes:
+    """A block's sizes or extras as one JSON array (UTF-8), ``null`` for none."""
+    return _ENCODER.encode(values).encode("utf-8", "surrogatepass")
 
-    File names and sizes without extras (md5sum lines, hashdeep rows) are formatted
-    directly, which costs a tenth of ``json.dumps`` per line (issue 16: ``json.dumps``
-    per row was a third of a hashdeep import); extras go through ``json.dumps``.
+
+def _extras_json(extras: list[dict[str, Any] | None]) -> bytes:
+    """A block's extras as one JSON array, ``null`` for none; each object encoded once.
+
+    Readers share one ``extra`` among entries that carry the same (RDS 2.x files in
+    the same products): encoding it once per block, not once per entry, was most of
+    the JSON cost of an RDS 2.x block.
     """
-    names, sizes, extras = block.file_names, block.sizes, block.extras
-    if names is None and sizes is None and extras is None:
-        return None
-    enc = encode_basestring_ascii
-    if sizes is None and extras is None:
-        return [f'{{"file_names":[{enc(name)}]}}' if name else None for name in names or ()]
-    if extras is None and sizes is not None:
-        return [
-            _size_name_meta(size, name, enc)
-            for size, name in zip(sizes, names if names is not None else repeat(""), strict=False)
-        ]
     encode = _ENCODER.encode
-    out: list[str | None] = []
-    for i in range(n):
-        meta: dict[str, Any] = {}
-        if sizes is not None and sizes[i] is not None:
-            meta["media_size"] = sizes[i]
-        if names is not None and names[i]:
-            meta["file_names"] = [names[i]]
-        if extras is not None and extras[i]:
-            meta["extra"] = extras[i]
-        out.append(encode(meta) if meta else None)
-    return out
+    done: dict[int, str] = {}
+    parts: list[str] = []
+    for extra in extras:
+        if not extra:
+            parts.append("null")
+            continue
+        text = done.get(id(extra))
+        if text is None:
+            text = done[id(extra)] = encode(extra)
+        parts.append(text)
+    return ("[" + ",".join(parts) + "]").encode("utf-8", "surrogatepass")
 
 
-def _size_name_meta(size: int | None, name: str, enc: Callable[[str], str]) -> str | None:
-    """``{"media_size":..,"file_names":[..]}`` as ``json.dumps`` of the metadata would give it."""
-    if size is None:
-        return f'{{"file_names":[{enc(name)}]}}' if name else None
-    if not name:
-        return f'{{"media_size":{int(size)}}}'
-    return f'{{"media_size":{int(size)},"file_names":[{enc(name)}]}}'
+def encode_texts(texts: list[str]) -> bytes:
+    """Texts (file names) as one blob, each readable on its own.
+
+    Layout: a byte giving the offsets' width (4 or 8), the ``len + 1`` offsets
+    (little-endian) into the UTF-8 body, then the body.
+
+    Random access to entry ``i`` is two offsets and a slice (a match's hit needs its
+    names without reading the block's); ASCII names (the common case) are measured
+    without encoding each one.
+    """
+    joined = "".join(texts)
+    if joined.isascii():
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        body = joined.encode("ascii")
+    else:
+        parts = [t.encode("utf-8", "surrogatepass") for t in texts]
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        body = b"".join(parts)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    width = 8 if len(body) >= 1 << 32 else 4
+    return bytes((width,)) + offsets.astype(f"<u{width}").tobytes() + body
+
+
+class BlockColumns:
+    """One stored block read back: entries ``first`` .. ``first + n - 1`` of a set.
+
+    ``columns`` maps ``hash_blocks.kind`` to its data. Values are decoded per entry,
+    on demand: an export walks every entry, a match's hit reads one.
+    """
+
+    def __init__(self, first: int, n: int, columns: dict[int, bytes]) -> None:
+        """Hold the block's columns (decoded lazily)."""
+        self.first, self.n = first, n
+        by_code = _by_code()
+        self._digests: list[tuple[str, int, bytes]] = []
+        for kind, data in sorted(columns.items()):
+            cls = by_code.get(kind) if kind > 0 else None
+            if kind > 0:
+                name = cls.name if cls is not None else f"signal-{kind}"
+                self._digests.append((name, len(data) // n, data))
+        self._names = columns.get(NAMES)
+        self._offsets: list[int] | None = None
+        self._sizes_raw, self._extras_raw = columns.get(SIZES), columns.get(EXTRAS)
+        self._sizes: list[Any] | None = None
+        self._extras: list[Any] | None = None
+
+    def __contains__(self, entry_no: int) -> bool:
+        return self.first <= entry_no < self.first + self.n
+
+    def signals(self, entry_no: int) -> dict[str, str]:
+        """The entry's digests by type name, as canonical hex."""
+        i = entry_no - self.first
+        return {name: data[i * size : (i + 1) * size].hex() for name, size, data in self._digests}
+
+    def meta(self, entry_no: int) -> dict[str, Any]:
+        """The entry's metadata from the block (``Entry.metadata()``'s keys and order)."""
+        i = entry_no - self.first
+        out: dict[str, Any] = {}
+        if self._sizes_raw is not None:
+            if self._sizes is None:
+                self._sizes = json.loads(self._sizes_raw.decode("utf-8", "surrogatepass"))
+            if self._sizes[i] is not None:
+                out["media_size"] = self._sizes[i]
+        if self._names is not None:
+            if self._offsets is None:
+                width = self._names[0]
+                self._offsets = np.frombuffer(
+                    self._names, dtype=f"<u{width}", count=self.n + 1, offset=1
+                ).tolist()
+                self._body = 1 + width * (self.n + 1)
+            lo, hi = self._offsets[i], self._offsets[i + 1]
+            if hi > lo:
+                name = self._names[self._body + lo : self._body + hi]
+                out["file_names"] = [name.decode("utf-8", "surrogatepass")]
+        if self._extras_raw is not None:
+            if self._extras is None:
+                self._extras = json.loads(self._extras_raw.decode("utf-8", "surrogatepass"))
+            if self._extras[i]:
+                out["extra"] = self._extras[i]
+        return out
 
 
 class _IndexSorter:

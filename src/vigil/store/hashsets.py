@@ -11,16 +11,22 @@ Layout (migration 9; no column per hash type, the signal registry drives it):
   and the canonical text in UTF-8 for others (vPDQ's frame lines). "The entries of
   set S after entry N" (what an index picks up when a set grew) is a range scan of
   the key, and an entry's signals sit together for export and the service.
+- ``hash_blocks`` (migration 11): a plain list's runs of lines (``DigestBlock``) by
+  columns, one row per column of up to 65,536 entries (``bulkload``): those entries'
+  digests live there instead of in ``hash_signals``, their names, sizes and extras
+  instead of in ``hash_entries.meta``. Their ``hash_entries`` rows exist (category,
+  metadata written later); an entry's own row and signal rows win over its block's.
 - ``hash_index``: one row per digest of every digest type (PDQ included), keyed
   ``(hash_type, digest, set_id, entry_no)``, with the entry's category: the lookup
   B-tree for exact matches.
 
-Why a digest is in both ``hash_signals`` and ``hash_index`` (issue 16 asked whether
+Why a digest is in both a set's own rows and ``hash_index`` (issue 16 asked whether
 a plain list's digests could live in the index alone): reading one entry (the service,
 ``vigil hashset export``, the near-match indexes' refresh by set) must not scan every
 set's index rows, and a second B-tree on ``hash_index`` by set would be filled in
-random order. The speed is won instead where it was lost, in the sort of the index
-rows (``bulkload``). A new signal type needs no migration: its code is its rows.
+random order. The speed is won instead where it was lost: the sort of the index rows
+(``bulkload``), and one blob per block and column instead of a B-tree row per line and
+digest (``hash_blocks``). A new signal type needs no migration: its code is its rows.
 
 A batch lookup asks for sorted chunks of 500 digests with ``IN (...)`` (SQLite), or
 joins an array of all the digests in one statement (PostgreSQL).
@@ -28,7 +34,9 @@ joins an array of all the digests in one statement (PostgreSQL).
 
 from __future__ import annotations
 
+import heapq
 import json
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +45,7 @@ from typing import Any
 from vigil.errors import InvalidHashError, UnknownHashSetError, UsageError
 from vigil.hashsets.model import DigestBlock, Entry, HashSetInfo, HashSetKind
 from vigil.signals import DIGEST_CODES, SIGNAL_TYPES
-from vigil.store.bulkload import BulkLoader, decode_signal, encode_signal
+from vigil.store.bulkload import BlockColumns, BulkLoader, decode_signal, encode_signal
 from vigil.store.database import Database
 from vigil.store.hashset_history import HashSetHistory, HistoryEvent
 
@@ -298,6 +306,24 @@ class HashSetRepository:
                 "(SELECT value FROM hash_signals WHERE set_id = ? AND hash_type = ?)",
                 (code, set_id, set_id, code),
             )
+        for code, first in self.db.execute(
+            "SELECT kind, first_no FROM hash_blocks WHERE set_id = ? AND kind > 0", (set_id,)
+        ):
+            raw, k = self._block_data(set_id, int(first), int(code))
+            size = len(raw) // k
+            if self.db.dialect == "postgres":
+                self.db.execute(
+                    "DELETE FROM hash_index WHERE hash_type = ? AND set_id = ? "
+                    "AND digest = ANY(?::bytea[])",
+                    (int(code), set_id, [raw[i * size : (i + 1) * size] for i in range(k)]),
+                )
+            else:
+                self.db.execute(
+                    "DELETE FROM hash_index WHERE hash_type = ? AND set_id = ? AND digest IN "
+                    "(SELECT substr(?, ? * key + 1, ?) FROM json_each(?))",
+                    (int(code), set_id, raw, size, size, "[" + "0," * (k - 1) + "0]"),
+                )
+        self.db.execute("DELETE FROM hash_blocks WHERE set_id = ?", (set_id,))
         self.db.execute("DELETE FROM hash_signals WHERE set_id = ?", (set_id,))
         self.db.execute("DELETE FROM hash_entries WHERE set_id = ?", (set_id,))
         self.db.execute("DELETE FROM entry_disabled WHERE set_id = ?", (set_id,))
@@ -307,17 +333,45 @@ class HashSetRepository:
     def entries(self, name: str) -> Iterator[Entry]:
         """The set's entries in their original order, streamed."""
         info = self.require(name)
-        for _entry_no, signals, category, meta in self._entry_rows(int(info.id or 0)):
+        for _entry_no, signals, category, meta in self._rows(int(info.id or 0)):
             known = {k: v for k, v in signals.items() if k in SIGNAL_TYPES}
-            yield Entry.from_metadata(json.loads(meta) if meta else {}, category=category, **known)
+            if isinstance(meta, str):
+                meta = json.loads(meta)
+            yield Entry.from_metadata(meta or {}, category=category, **known)
 
     def _entry_rows(
         self, set_id: int, where: str = "", params: tuple[Any, ...] = ()
     ) -> Iterator[tuple[int, dict[str, Any], str | None, str | None]]:
         """``(entry_no, signals, category, meta)`` of the set's entries, in order, streamed.
 
-        One query: each entry row joined to its signal rows (consecutive in both keys).
+        ``meta`` is the entry's metadata as JSON text (its block's values included).
         """
+        for entry_no, signals, category, meta in self._rows(set_id, where, params):
+            yield (
+                entry_no,
+                signals,
+                category,
+                meta if not isinstance(meta, dict) else _meta_json(meta),
+            )
+
+    def _rows(
+        self, set_id: int, where: str = "", params: tuple[Any, ...] = ()
+    ) -> Iterator[tuple[int, dict[str, Any], str | None, str | dict[str, Any] | None]]:
+        """As ``_entry_rows``; ``meta`` is a dict when the entry's block added to it.
+
+        One query: each entry row joined to its signal rows (consecutive in both keys);
+        entries of a stored block get its values (``_SetBlocks``), the row's winning.
+        """
+        blocks = _SetBlocks(self.db, set_id)
+        if blocks:
+            for row in self._plain_rows(set_id, where, params):
+                yield blocks.merged(*row)
+        else:
+            yield from self._plain_rows(set_id, where, params)
+
+    def _plain_rows(
+        self, set_id: int, where: str = "", params: tuple[Any, ...] = ()
+    ) -> Iterator[tuple[int, dict[str, Any], str | None, str | None]]:
         current: list[Any] | None = None
         for entry_no, category, meta, code, value in self.db.stream(
             "SELECT e.entry_no, e.category, e.meta, s.hash_type, s.value FROM hash_entries e "
@@ -416,13 +470,39 @@ class HashSetRepository:
             )
         cls = SIGNAL_TYPES[signal_type]
         digest = cls.digest_bytes is not None
+        rows = self._signal_values(set_id, cls.code, after)
+        if digest:
+            rows = heapq.merge(rows, self._block_values(set_id, cls.code, after))
+        for entry_no, raw in rows:
+            yield entry_no, raw if digest else raw.decode("utf-8")
+
+    def _signal_values(self, set_id: int, code: int, after: int) -> Iterator[tuple[int, bytes]]:
         for entry_no, value in self.db.stream(
             "SELECT entry_no, value FROM hash_signals WHERE set_id = ? AND entry_no > ? "
             "AND hash_type = ? ORDER BY entry_no",
-            (set_id, after, cls.code),
+            (set_id, after, code),
         ):
-            raw = bytes(value)
-            yield int(entry_no), raw if digest else raw.decode("utf-8")
+            yield int(entry_no), bytes(value)
+
+    def _block_values(self, set_id: int, code: int, after: int) -> Iterator[tuple[int, bytes]]:
+        """``(entry_no, digest)`` of the set's stored blocks of type ``code``, in order."""
+        for (first,) in self.db.execute(
+            "SELECT first_no FROM hash_blocks WHERE set_id = ? AND kind = ? "
+            "AND first_no + n > ? ORDER BY first_no",
+            (set_id, code, after + 1),
+        ):
+            raw, k = self._block_data(set_id, int(first), code)
+            size = len(raw) // k
+            for i in range(max(0, after + 1 - int(first)), k):
+                yield int(first) + i, raw[i * size : (i + 1) * size]
+
+    def _block_data(self, set_id: int, first: int, kind: int) -> tuple[bytes, int]:
+        """One column of one stored block: its data and its number of entries."""
+        n, data = self.db.execute(
+            "SELECT n, data FROM hash_blocks WHERE set_id = ? AND first_no = ? AND kind = ?",
+            (set_id, first, kind),
+        )[0]
+        return bytes(data), int(n)
 
     def categories(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str | None]:
         """The category of each ``(set_id, entry_no)`` that exists, read in a few queries.
@@ -466,6 +546,12 @@ class HashSetRepository:
                     (set_id, *chunk),
                 ):
                     out[(set_id, int(entry_no))] = json.loads(meta)
+            blocks = _SetBlocks(self.db, set_id)
+            if blocks:
+                for entry_no in ordered:
+                    block = blocks.get(entry_no)
+                    if block is not None and (found := block.meta(entry_no)):
+                        out[(set_id, entry_no)] = {**found, **out.get((set_id, entry_no), {})}
         return out
 
     def flag_counts(self, name: str) -> dict[str, dict[str, int]]:
@@ -502,13 +588,15 @@ class HashSetRepository:
         info = self.require(name)
         names = {cls.code: cls.name for cls in SIGNAL_TYPES.values()}
         order = {name: i for i, name in enumerate(SIGNAL_TYPES)}
-        counted = {
-            names.get(int(code), f"signal-{code}"): int(n)
-            for code, n in self.db.execute(
-                "SELECT hash_type, COUNT(*) FROM hash_signals WHERE set_id = ? GROUP BY hash_type",
-                (info.id,),
-            )
-        }
+        counted: dict[str, int] = {}
+        for code, n in self.db.execute(
+            "SELECT hash_type, COUNT(*) FROM hash_signals WHERE set_id = ? GROUP BY hash_type "
+            "UNION ALL SELECT kind, SUM(n) FROM hash_blocks WHERE set_id = ? AND kind > 0 "
+            "GROUP BY kind",
+            (info.id, info.id),
+        ):
+            key = names.get(int(code), f"signal-{code}")
+            counted[key] = counted.get(key, 0) + int(n)
         by_type = dict(sorted(counted.items(), key=lambda kv: order.get(kv[0], len(order))))
         photodna = self.db.execute(
             "SELECT COUNT(*) FROM hash_entries WHERE set_id = ? AND meta LIKE ?",
@@ -662,6 +750,13 @@ class HashSetRepository:
         ):
             signal, text = decode_signal(code, value)
             rows[int(no)][0][signal] = text
+        blocks = _SetBlocks(self.db, set_id)
+        if blocks:
+            for no, row in rows.items():
+                block = blocks.get(no)
+                if block is not None:
+                    row[0] = {**block.signals(no), **row[0]}
+                    row[2] = {**block.meta(no), **row[2]}
         for no, (signals, category, meta) in rows.items():
             known.add(no, signals, category, meta)
         return known
@@ -929,6 +1024,62 @@ class _Known:
             if found:
                 return found
         return []
+
+
+class _SetBlocks:
+    """A set's stored blocks (``hash_blocks``), found by entry number, read one at a time.
+
+    The spans (first entry, count) are read once, a block's columns when an entry of
+    it is asked for; the last block read is kept, so that a walk in entry order reads
+    each block once.
+    """
+
+    def __init__(self, db: Database, set_id: int) -> None:
+        """The spans of ``set_id``'s blocks (none for a set loaded entry by entry)."""
+        self.db, self.set_id = db, set_id
+        spans = db.execute(
+            "SELECT first_no, MAX(n) FROM hash_blocks WHERE set_id = ? "
+            "GROUP BY first_no ORDER BY first_no",
+            (set_id,),
+        )
+        self.firsts = [int(first) for first, _n in spans]
+        self.sizes = [int(n) for _first, n in spans]
+        self._held: BlockColumns | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.firsts)
+
+    def get(self, entry_no: int) -> BlockColumns | None:
+        """The block holding ``entry_no``, or None (an entry loaded on its own)."""
+        held = self._held
+        if held is not None and entry_no in held:
+            return held
+        at = bisect_right(self.firsts, entry_no) - 1
+        if at < 0 or entry_no >= self.firsts[at] + self.sizes[at]:
+            return None
+        first = self.firsts[at]
+        columns = {
+            int(kind): bytes(data)
+            for kind, data in self.db.execute(
+                "SELECT kind, data FROM hash_blocks WHERE set_id = ? AND first_no = ?",
+                (self.set_id, first),
+            )
+        }
+        self._held = BlockColumns(first, self.sizes[at], columns)
+        return self._held
+
+    def merged(
+        self, entry_no: int, signals: dict[str, Any], category: str | None, meta: str | None
+    ) -> tuple[int, dict[str, Any], str | None, str | dict[str, Any] | None]:
+        """An entry's row with its block's values under it (the row's win)."""
+        block = self.get(entry_no)
+        if block is None:
+            return entry_no, signals, category, meta
+        signals = {**block.signals(entry_no), **signals}
+        found = block.meta(entry_no)
+        if not found:
+            return entry_no, signals, category, meta
+        return entry_no, signals, category, {**found, **(json.loads(meta) if meta else {})}
 
 
 def _merged_meta(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vigil.errors import StoreError
-from vigil.store import cases, content_ids, hashset_history, review, service, users
+from vigil.store import bulkload, cases, content_ids, hashset_history, review, service, users
 from vigil.store.crawl import POSTGRES as CRAWL_POSTGRES
 from vigil.store.crawl import SQLITE as CRAWL_SQLITE
 from vigil.store.database import Database
@@ -257,6 +257,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "hash-set history: every import, merge and removal with its file's provenance",
         hashset_history.SQLITE,
         hashset_history.POSTGRES,
+    ),
+    Migration(
+        11,
+        "plain lists' blocks stored by columns (hash_blocks): digests, names, sizes, extras",
+        bulkload.BLOCKS_SQLITE,
+        bulkload.BLOCKS_POSTGRES,
     ),
 )
 

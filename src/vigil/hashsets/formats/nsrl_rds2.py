@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from itertools import compress, pairwise
+from operator import ne, or_
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,7 +38,7 @@ from vigil.hashsets.formats.base import (
     HashSetFormat,
     ReadContext,
     UnreadableTextError,
-    text_lines,
+    line_blocks,
 )
 from vigil.hashsets.model import (
     DigestBlock,
@@ -201,39 +204,86 @@ class NsrlRds2Format(HashSetFormat):
     def _rows(
         self, ctx: ReadContext, handle: IO[bytes], products: dict[str, str], where: str = ""
     ) -> Iterator[Entry | DigestBlock | Rejected]:
-        """Group consecutive rows of the same file; one entry per group."""
-        yield from self._parse(ctx, text_lines(ctx, handle, "latin-1"), products, where)
+        """Group consecutive rows of the same file; one entry per group.
+
+        Blocks of lines that are all plain rows of NIST's columns (hex digests, no
+        quote inside a field, ``_PLAIN_ROW``) are matched by one regular expression
+        and grouped with a few C-level passes (issue 16: the CSV loop was most of an
+        RDS 2.x import). From the first block with anything else, the rest of the file
+        goes through ``csv.reader`` row by row, with the same grouping and messages.
+        """
+        pieces = line_blocks(ctx, handle)
+        blocks = _Blocks()
+        gather = _Gatherer(blocks, products)
+        lines: list[str] = []
+        for piece in pieces:
+            if isinstance(piece, Rejected):
+                yield piece
+                return
+            lines = b"".join(piece).decode("latin-1").splitlines(keepends=True)
+            break
+        if not lines:
+            yield Rejected(ctx.at(f"{where}1"), f"not an {FILE_NAME} header: None", True)
+            return
+        standard = _is_standard_header(lines[0])
+        number = 0  # lines read so far
+        if standard:
+            lines = lines[1:]
+            number = 1
+            while True:
+                if not lines:
+                    piece = next(pieces, None)
+                    if piece is None:
+                        yield from gather.finish()
+                        return
+                    if isinstance(piece, Rejected):
+                        yield piece  # as csv.reader's path: the rest cannot be read
+                        return
+                    lines = b"".join(piece).decode("latin-1").splitlines(keepends=True)
+                found = _PLAIN_ROW.findall("".join(lines))
+                if len(found) != len(lines):
+                    break
+                yield from gather.fast(found)
+                number += len(lines)
+                lines = []
+        yield from self._parse(
+            ctx, _texts(lines, pieces), gather, where, header=not standard, offset=number
+        )
 
     def _parse(
-        self, ctx: ReadContext, text: Iterator[str], products: dict[str, str], where: str
+        self,
+        ctx: ReadContext,
+        text: Iterator[str],
+        gather: _Gatherer,
+        where: str,
+        *,
+        header: bool = True,
+        offset: int = 0,
     ) -> Iterator[Entry | DigestBlock | Rejected]:
+        """``csv.reader`` row by row, from the header or after the fast path's lines.
+
+        With ``header`` False the file's standard header and its first ``offset`` lines
+        were read by the fast path, and ``text`` starts at line ``offset + 1``.
+        """
         reader = csv.reader(text)
-        try:
-            header = next(reader, None)
-        except UnreadableTextError as exc:
-            yield exc.rejected
-            return
-        except csv.Error as exc:
-            yield Rejected(ctx.at(f"{where}1"), f"unreadable header: {exc}", True)
-            return
-        names = [c.strip().lstrip("\ufeff\xef\xbb\xbf").lower() for c in header or []]
-        if names[:2] != ["sha-1", "md5"] or "productcode" not in names:
-            yield Rejected(ctx.at(f"{where}1"), f"not an {FILE_NAME} header: {header!r}", True)
-            return
-        code_at = names.index("productcode")
-        special_at = names.index("specialcode") if "specialcode" in names else None
-        width = len(names)
-        blocks = _Blocks()
-        # the file being gathered: ``plain`` (its lower-case SHA-1 and MD5) in the common
-        # case, an Entry only for an odd one, so that a million files are not a million
-        # Entry objects (issue 16); ``current`` is ``_PLAIN`` while ``plain`` holds it
-        current: Entry | None = None
-        plain: tuple[str, str] = ("", "")
-        key: tuple[str, str] = ("", "")
-        seen: list[str] = []
-        specials: list[str] = []
-        line = 1
-        fromhex = bytes.fromhex
+        code_at, special_at, width = 5, 7, len(FILE_COLUMNS)
+        if header:
+            try:
+                head = next(reader, None)
+            except UnreadableTextError as exc:
+                yield exc.rejected
+                return
+            except csv.Error as exc:
+                yield Rejected(ctx.at(f"{where}1"), f"unreadable header: {exc}", True)
+                return
+            names = [c.strip().lstrip("\ufeff\xef\xbb\xbf").lower() for c in head or []]
+            if names[:2] != ["sha-1", "md5"] or "productcode" not in names:
+                yield Rejected(ctx.at(f"{where}1"), f"not an {FILE_NAME} header: {head!r}", True)
+                return
+            code_at = names.index("productcode")
+            special_at = names.index("specialcode") if "specialcode" in names else None
+            width = len(names)
+        line = 1 if header else offset
         while True:
             try:
                 row = next(reader)
@@ -243,9 +293,10 @@ class NsrlRds2Format(HashSetFormat):
                 yield exc.rejected
                 return
             except csv.Error as exc:
-                yield Rejected(ctx.at(f"{where}{reader.line_num}"), f"bad CSV: {exc}", True)
+                at = reader.line_num + (0 if header else offset)
+                yield Rejected(ctx.at(f"{where}{at}"), f"bad CSV: {exc}", True)
                 return
-            start, line = line + 1, reader.line_num
+            start, line = line + 1, reader.line_num + (0 if header else offset)
             if len(row) != width:
                 if not row:
                     continue
@@ -253,53 +304,11 @@ class NsrlRds2Format(HashSetFormat):
                     ctx.at(f"{where}{start}"), f"{len(row)} fields, the header has {width}"
                 )
                 continue
-            sha1, md5 = row[0], row[1]
-            if (sha1, md5) != key:
-                if current is _PLAIN:
-                    yield from blocks.add_plain(*plain, _extra(seen, specials))
-                elif current is not None:
-                    _finish(current, seen, specials)
-                    yield from blocks.add(current)
-                current = None
-                key = (sha1, md5)
-                seen, specials = [], []
-                try:
-                    # the common case: 40 and 32 upper-case hex digits, checked in C
-                    if len(sha1) == 40 and len(md5) == 32 and len(fromhex(sha1 + md5)) == 36:
-                        current, plain = _PLAIN, (sha1.lower(), md5.lower())
-                    else:
-                        current = Entry(
-                            sha1=canonical_hash("sha1", sha1) if sha1.strip() else None,
-                            md5=canonical_hash("md5", md5) if md5.strip() else None,
-                        )
-                        if current.sha1 is None and current.md5 is None:
-                            raise InvalidHashError("neither a SHA-1 nor an MD5")
-                except (InvalidHashError, ValueError) as exc:
-                    message = (
-                        str(exc)
-                        if isinstance(exc, InvalidHashError)
-                        else (f"invalid hex digest in SHA-1 {sha1[:48]!r} or MD5 {md5[:40]!r}")
-                    )
-                    yield Rejected(ctx.at(f"{where}{start}"), message)
-                    key = ("", "")
-                    continue
-            elif current is None:
-                continue  # a further row of a rejected file
-            code = row[code_at].strip()
-            if code and code != "0":
-                product = products.get(code) or f"product {code}"
-                if product not in seen:
-                    seen.append(product)
-            if special_at is not None:
-                special = row[special_at].strip()
-                if special and special not in specials:
-                    specials.append(special)
-        if current is _PLAIN:
-            yield from blocks.add_plain(*plain, _extra(seen, specials))
-        elif current is not None:
-            _finish(current, seen, specials)
-            yield from blocks.add(current)
-        yield from blocks.flush()
+            special = row[special_at] if special_at is not None else ""
+            problem = yield from gather.row(row[0], row[1], row[code_at], special)
+            if problem is not None:
+                yield Rejected(ctx.at(f"{where}{start}"), problem)
+        yield from gather.finish()
 
     def write(self, entries: Iterable[Entry], out: IO[bytes] | Path, info: HashSetInfo) -> int:
         """A zip at ``out`` holding NSRLFile.txt and NSRLProd.txt (see the module docstring)."""
@@ -371,6 +380,16 @@ class _Blocks:
         if len(self.sha1) >= self.SIZE:
             yield from self.flush()
 
+    def add_many(
+        self, sha1: list[str], md5: list[str], extras: list[dict[str, Any] | None]
+    ) -> Iterator[DigestBlock]:
+        """Buffer plain files (lower-case, valid) given as columns."""
+        self.sha1 += sha1
+        self.md5 += md5
+        self.extras += extras
+        if len(self.sha1) >= self.SIZE:
+            yield from self.flush()
+
     def flush(self) -> Iterator[DigestBlock]:
         """The buffered files as one block."""
         if self.sha1:
@@ -379,8 +398,178 @@ class _Blocks:
             self.sha1, self.md5, self.extras = [], [], []
 
 
-#: ``current`` while the file being gathered is a plain one (see ``_parse``).
+#: ``current`` while the file being gathered is a plain one (see ``_Gatherer``).
 _PLAIN = Entry()
+#: A plain row of NIST's eight columns: hex digests, every text field quoted without a
+#: quote inside it, size and product code unquoted. Groups: SHA-1, MD5, product code,
+#: special code.
+_PLAIN_ROW = re.compile(
+    r'^"([0-9A-Fa-f]{40})","([0-9A-Fa-f]{32})","[^"\r\n]*","[^"\r\n]*",[^,"\r\n]*,'
+    r'([^,"\r\n]*),"[^"\r\n]*","([^"\r\n]*)"\r?$',
+    re.MULTILINE,
+)
+_STANDARD_HEADER = re.compile(
+    "^" + ",".join(f'"{c}"' for c in FILE_COLUMNS).replace("-", "\\-") + "\r?\n?$",
+    re.IGNORECASE,
+)
+
+
+def _is_standard_header(line: str) -> bool:
+    """Whether ``line`` is NIST's header, quoted, in its column order (the fast path's)."""
+    return _STANDARD_HEADER.match(line.lstrip("\ufeff")) is not None
+
+
+def _texts(first: list[str], pieces: Iterator[list[bytes] | Rejected]) -> Iterator[str]:
+    """Lines for ``csv.reader``: ``first``, then the rest of the file (Latin-1 always decodes)."""
+    yield from first
+    for piece in pieces:
+        if isinstance(piece, Rejected):
+            raise UnreadableTextError(piece)
+        yield from io.StringIO(b"".join(piece).decode("latin-1"), newline="")
+
+
+class _Products(dict[str, str | None]):
+    """Product code -> the name an entry lists, None for no product ("", "0"); cached."""
+
+    def __init__(self, products: dict[str, str]) -> None:
+        super().__init__()
+        self.products = products
+
+    def __missing__(self, raw: str) -> str | None:
+        code = raw.strip()
+        name = None if not code or code == "0" else self.products.get(code) or f"product {code}"
+        if len(self) < 100_000:  # bounded: codes are few, hostile text is not
+            self[raw] = name
+        return name
+
+
+class _Gatherer:
+    """Consecutive rows of one file become one entry (see the module docstring).
+
+    ``row`` takes one CSV row; ``fast`` a block of ``_PLAIN_ROW`` matches at once. The
+    file being gathered is ``plain`` (its lower-case SHA-1 and MD5) in the common case,
+    an ``Entry`` only for an odd one, so that a million files are not a million Entry
+    objects (issue 16); ``current`` is ``_PLAIN`` while ``plain`` holds it.
+    """
+
+    def __init__(self, blocks: _Blocks, products: dict[str, str]) -> None:
+        self.blocks = blocks
+        self.names = _Products(products)
+        self.current: Entry | None = None
+        self.plain: tuple[str, str] = ("", "")
+        self.key: tuple[str, str] = ("", "")
+        self.seen: list[str] = []
+        self.specials: list[str] = []
+
+    def finish(self) -> Iterator[Entry | DigestBlock]:
+        """The file being gathered goes out (the buffered blocks too)."""
+        yield from self._close()
+        self.current, self.key = None, ("", "")
+        yield from self.blocks.flush()
+
+    def _close(self) -> Iterator[Entry | DigestBlock]:
+        if self.current is _PLAIN:
+            yield from self.blocks.add_plain(*self.plain, _extra(self.seen, self.specials))
+        elif self.current is not None:
+            _finish(self.current, self.seen, self.specials)
+            yield from self.blocks.add(self.current)
+
+    def row(
+        self, sha1: str, md5: str, code: str, special: str
+    ) -> Generator[Entry | DigestBlock, None, str | None]:
+        """One row (a generator: what goes out; its return value is a rejection's reason)."""
+        if (sha1, md5) != self.key:
+            yield from self._close()
+            self.current = None
+            self.key = (sha1, md5)
+            self.seen, self.specials = [], []
+            try:
+                # the common case: 40 and 32 hex digits, checked in C
+                if len(sha1) == 40 and len(md5) == 32 and len(bytes.fromhex(sha1 + md5)) == 36:
+                    self.current, self.plain = _PLAIN, (sha1.lower(), md5.lower())
+                else:
+                    entry = Entry(
+                        sha1=canonical_hash("sha1", sha1) if sha1.strip() else None,
+                        md5=canonical_hash("md5", md5) if md5.strip() else None,
+                    )
+                    if entry.sha1 is None and entry.md5 is None:
+                        raise InvalidHashError("neither a SHA-1 nor an MD5")
+                    self.current = entry
+            except (InvalidHashError, ValueError) as exc:
+                self.key = ("", "")
+                return (
+                    str(exc)
+                    if isinstance(exc, InvalidHashError)
+                    else f"invalid hex digest in SHA-1 {sha1[:48]!r} or MD5 {md5[:40]!r}"
+                )
+        elif self.current is None:
+            return None  # a further row of a rejected file
+        product = self.names[code]
+        if product is not None and product not in self.seen:
+            self.seen.append(product)
+        special = special.strip()
+        if special and special not in self.specials:
+            self.specials.append(special)
+        return None
+
+    def fast(self, found: list[tuple[str, str, str, str]]) -> Iterator[Entry | DigestBlock]:
+        """A block of plain rows (``_PLAIN_ROW`` matches: hex digests of the right length).
+
+        The first file of the block may continue the one being gathered and the last
+        may go on in the next block: those go through ``row``; every file between is
+        grouped here without a Python step per row.
+        """
+        sha1s, md5s, codes, specials = zip(*found, strict=True)
+        n = len(sha1s)
+        changed = list(map(or_, map(ne, sha1s[1:], sha1s[:-1]), map(ne, md5s[1:], md5s[:-1])))
+        starts = [0, *(i + 1 for i in compress(range(n - 1), changed)), n]
+        for i in range(starts[1]):
+            yield from self.row(sha1s[i], md5s[i], codes[i], specials[i])
+        if len(starts) == 2:
+            return  # one file, maybe continued in the next block
+        yield from self._close()
+        self.current, self.key = None, ("", "")
+        middle = starts[1:-1]  # starts of the files between the first and the last
+        if len(middle) > 1:
+            names = list(map(self.names.__getitem__, codes))
+            any_special = any(specials)
+            firsts = [sha1s[i] for i in middle[:-1]]
+            sha1_low = "\n".join(firsts).lower().split("\n")
+            md5_low = "\n".join([md5s[i] for i in middle[:-1]]).lower().split("\n")
+            extras = _group_extras(names, specials if any_special else None, middle)
+            yield from self.blocks.add_many(sha1_low, md5_low, extras)
+        for i in range(middle[-1], n):
+            yield from self.row(sha1s[i], md5s[i], codes[i], specials[i])
+
+
+def _group_extras(
+    names: list[str | None], specials: tuple[str, ...] | None, starts: list[int]
+) -> list[dict[str, Any] | None]:
+    """Each file's ``extra`` (products, special codes), files starting at ``starts``.
+
+    The last start ends the last file.
+    """
+    out: list[dict[str, Any] | None] = []
+    if specials is None:
+        # Files listing the same products share one ``extra`` (the store encodes it
+        # once per block); DigestBlock.entries() copies it for each entry.
+        shared: dict[tuple[str | None, ...], dict[str, Any] | None] = {}
+        for lo, hi in pairwise(starts):
+            group = tuple(names[lo:hi])
+            if group in shared:
+                out.append(shared[group])
+                continue
+            seen = [p for p in dict.fromkeys(group) if p is not None]
+            extra = {"nsrl_products": seen} if seen else None
+            if len(shared) < 10_000:
+                shared[group] = extra
+            out.append(extra)
+        return out
+    for lo, hi in pairwise(starts):
+        seen = [p for p in dict.fromkeys(names[lo:hi]) if p is not None]
+        codes = [c for c in dict.fromkeys(x.strip() for x in specials[lo:hi]) if c]
+        out.append(_extra(seen, codes))
+    return out
 
 
 def _extra(products: list[str], specials: list[str]) -> dict[str, Any] | None:
