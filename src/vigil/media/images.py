@@ -15,7 +15,12 @@ Choices that decide hash compatibility:
   the frame count is reported.
 * ``fast`` mode asks libjpeg-turbo for a DCT-scaled decode (1/2, 1/4 or 1/8) of
   large JPEGs, keeping both sides at least ``fast_min_side`` pixels; images whose
-  sides are below twice that bound decode in full, so their hash is exact.
+  sides are below twice that bound decode in full, so their hash is exact. A caller
+  that needs only luma (PDQ) may ask for it (``luma=True``): a DCT-scaled YCbCr or
+  grayscale JPEG is then decoded to its Y channel alone, so libjpeg skips the chroma
+  IDCT, upsampling and colour conversion (with PDQ's BT.601 weights the luma of the
+  RGB pixels is Y, up to their rounding). Exact mode and full-size decodes always
+  give RGB.
 * Memory is bounded by an estimate made from the header, before any pixel is decoded
   (``decode_memory_estimate``): the decoded pixels, their RGB copy and the PDQ
   filter's float buffers. An image over ``max_decode_bytes`` (after any reduced JPEG
@@ -57,13 +62,27 @@ _heif_registered = False
 class DecodedImage:
     """Pixels to hash, plus what an examiner should know about how they were got."""
 
-    rgb: np.ndarray  # height x width x 3, uint8, C-contiguous
+    #: height x width x 3 RGB, or height x width luma (Y) for a luma decode; uint8,
+    #: C-contiguous.
+    pixels: np.ndarray
     width: int  # declared size of the image, before any reduced decoding
     height: int
     format: str
     frames: int
     exif_orientation: int | None
     scale: int  # 1, or the DCT scaling denominator of a reduced JPEG decode
+
+    @property
+    def is_luma(self) -> bool:
+        """True when only the Y channel was decoded (``decode_image(..., luma=True)``)."""
+        return self.pixels.ndim == 2
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """The RGB pixels; ValueError for a luma decode, which has no colour to give."""
+        if self.is_luma:
+            raise ValueError("this image was decoded to luma only (fast PDQ): no RGB pixels")
+        return self.pixels
 
 
 def _register_heif() -> None:
@@ -84,9 +103,12 @@ def decode_image(
     fast_min_side: int = DEFAULT_FAST_MIN_SIDE,
     pixels: PixelPolicy = "rgb",
     max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
+    luma: bool = False,
 ) -> DecodedImage:
     """Decode the first frame of an image held in memory.
 
+    ``luma``: the caller needs luma only (PDQ); in fast mode a DCT-scaled YCbCr or
+    grayscale JPEG then comes back as its Y plane (``is_luma``), anything else as RGB.
     Raises DecompressionBombError before decoding anything when the declared size is
     over ``max_pixels`` or its decoding would need more than ``max_decode_bytes``
     (``decode_memory_estimate``), and CorruptMediaError, naming the decoder's
@@ -113,7 +135,7 @@ def decode_image(
         orientation = _orientation(im)
         scale = 1
         if mode == "fast" and fmt == "JPEG":
-            scale = _draft(im, fast_min_side)
+            scale = _draft(im, fast_min_side, luma=luma)
         need = decode_memory_estimate(*im.size)
         if need > max_decode_bytes:
             raise DecompressionBombError(
@@ -122,10 +144,10 @@ def decode_image(
                 "digests only"
             )
         try:
-            rgb = _pixels(im, pixels)
+            array = _luma(im) if luma and scale > 1 and im.mode == "L" else _pixels(im, pixels)
         except Exception as exc:
             raise CorruptMediaError(f"cannot decode {fmt} image: {describe(exc)}") from exc
-    return DecodedImage(rgb, width, height, fmt, frames, orientation, scale)
+    return DecodedImage(array, width, height, fmt, frames, orientation, scale)
 
 
 def decode_memory_estimate(width: int, height: int) -> int:
@@ -152,15 +174,34 @@ def _orientation(im: Image.Image) -> int | None:
     return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
 
 
-def _draft(im: Image.Image, min_side: int) -> int:
-    """Ask for a DCT-scaled JPEG decode keeping both sides >= min_side; return the scale."""
+def _draft(im: Image.Image, min_side: int, *, luma: bool = False) -> int:
+    """Ask for a DCT-scaled JPEG decode keeping both sides >= min_side; return the scale.
+
+    With ``luma``, a YCbCr (or RGB) JPEG that will be scaled is decoded to grayscale:
+    libjpeg then decodes only the Y component's blocks (the chroma ones are still
+    entropy-decoded, which a baseline scan cannot skip). A full-size decode stays RGB,
+    so that fast mode's hash of an image too small to scale is the exact hash.
+    """
     width, height = im.size
     requested = (min(width, min_side), min(height, min_side))
-    result = im.draft("RGB", requested)
+    gray = luma and im.mode in ("RGB", "L") and _dct_scale(im.size, requested) > 1
+    result = im.draft("L" if gray else "RGB", requested)
     if result is None:
         return 1
     _, box = result
     return max(1, round(width / box[2]))
+
+
+def _dct_scale(size: tuple[int, int], requested: tuple[int, int]) -> int:
+    """The DCT scaling Pillow's JPEG ``draft`` picks for ``requested`` (1, 2, 4 or 8)."""
+    fit = min(size[0] // max(1, requested[0]), size[1] // max(1, requested[1]))
+    return next(s for s in (8, 4, 2, 1) if fit >= s)
+
+
+def _luma(im: Image.Image) -> np.ndarray:
+    """The decoded Y plane of a luma (grayscale) JPEG decode, height x width uint8."""
+    im.load()
+    return np.ascontiguousarray(np.asarray(im))
 
 
 def _pixels(im: Image.Image, policy: PixelPolicy) -> np.ndarray:

@@ -110,9 +110,14 @@ class Content:
             return _Borrowed(stream)
         raise ValueError("this content can be read only once")
 
-    def image(self) -> DecodedImage:
-        """The decoded image (once, however many signals ask); MediaError if it cannot be."""
-        if self._image is None:
+    def image(self, *, luma: bool = False) -> DecodedImage:
+        """The decoded image (once, however many signals ask); MediaError if it cannot be.
+
+        ``luma``: the caller needs luma only (PDQ), which in fast mode lets a large JPEG
+        decode to its Y plane (``DecodedImage.is_luma``). A later caller that needs RGB
+        gets the image decoded again, in RGB; the record is described once.
+        """
+        if self._image is None or (self._image.is_luma and not luma):
             opts = self.options
             if self.data is None:
                 raise MediaError(
@@ -126,21 +131,27 @@ class Content:
                 max_pixels=opts.max_pixels,
                 fast_min_side=opts.fast_min_side,
                 pixels=opts.pixels,
+                luma=luma,
             )
-            record = self.record
-            record.width, record.height = image.width, image.height
-            record.frames = image.frames
-            record.exif_orientation = image.exif_orientation
-            record.pdq_scale = image.scale
-            if image.frames > 1:
-                record.notes.append(f"multi-frame image: first of {image.frames} frames hashed")
-            if image.exif_orientation not in (None, 1):
-                record.notes.append(
-                    f"EXIF orientation {image.exif_orientation} ignored, as the reference does; "
-                    "use --dihedral to match rotated copies"
-                )
+            if self._image is None:
+                self._describe(image)
             self._image = image
         return self._image
+
+    def _describe(self, image: DecodedImage) -> None:
+        """What the decoding tells the record: size, frames, orientation, scale, notes."""
+        record = self.record
+        record.width, record.height = image.width, image.height
+        record.frames = image.frames
+        record.exif_orientation = image.exif_orientation
+        record.pdq_scale = image.scale
+        if image.frames > 1:
+            record.notes.append(f"multi-frame image: first of {image.frames} frames hashed")
+        if image.exif_orientation not in (None, 1):
+            record.notes.append(
+                f"EXIF orientation {image.exif_orientation} ignored, as the reference does; "
+                "use --dihedral to match rotated copies"
+            )
 
 
 class _Borrowed(io.RawIOBase):

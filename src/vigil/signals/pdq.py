@@ -190,9 +190,14 @@ class PdqSignal(SignalType):
 
     @classmethod
     def compute(cls, content: Content) -> str | None:
-        """PDQ of the decoded image; sets the record's quality (and dihedral variants)."""
+        """PDQ of the decoded image; sets the record's quality (and dihedral variants).
+
+        PDQ needs luma only, so it asks for it: in fast mode a large JPEG is decoded to
+        its Y plane and hashed from that (``dct16_plane``); otherwise from RGB, exactly.
+        """
         record = content.record
-        result = dct16(content.image().rgb)
+        image = content.image(luma=True)
+        result = dct16_plane(image.pixels) if image.is_luma else dct16(image.rgb)
         if result is None:
             record.pdq_quality = 0
             record.notes.append("image smaller than 5 pixels on a side: PDQ is all zeros")
