@@ -51,6 +51,7 @@ from vigil.scan.worker import (
     image_source,
     item_from_entry,
     scan_unit,
+    with_video_workers,
 )
 
 
@@ -274,6 +275,8 @@ def run_scan(
 ) -> ScanSummary:
     """Scan the roots into the sink; return the summary of the rows written by this run."""
     options = options or ScanOptions()
+    if executor_factory is None:  # cluster workers split no video: the cluster is the pool
+        options = with_video_workers(options, jobs or os.cpu_count() or 1)
     progress = progress or Progress()
     summary = ScanSummary()
     started = time.monotonic()

@@ -18,7 +18,7 @@ from pathlib import Path
 from vigil.media.sources.base import EvidenceItem
 from vigil.media.sources.registry import walk
 from vigil.parallel import ordered_map
-from vigil.scan.worker import ScanOptions, hash_unit
+from vigil.scan.worker import ScanOptions, hash_unit, with_video_workers
 from vigil.signals.filehash import FileHashes
 
 
@@ -33,7 +33,9 @@ def hash_units(
     """
     options = options or ScanOptions()
     units = list(walk(paths, options.archives, expand=False))
-    workers = min(jobs or os.cpu_count() or 1, max(1, len(units)))
+    cores = jobs or os.cpu_count() or 1
+    workers = min(cores, max(1, len(units)))
+    options = with_video_workers(options, cores)
     yield from ordered_map(
         partial(_hash_records, options=options),
         units,

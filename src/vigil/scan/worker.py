@@ -18,14 +18,15 @@ read by a fresh child.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 from vigil.errors import VigilError
 from vigil.media.archives import ArchiveLimits
-from vigil.media.sniff import HEAD_SIZE
+from vigil.media.sniff import HEAD_SIZE, media_kind, sniff
 from vigil.media.sources.base import EvidenceItem, Locator, Source
 from vigil.media.sources.diskimage import DiskImageSource, Region, detect_head
+from vigil.media.sources.folder import FolderSource
 from vigil.media.sources.isolate import ChildFailedError, in_child
 from vigil.media.sources.registry import expand_item, source_for
 from vigil.records import ScanItem
@@ -34,6 +35,7 @@ from vigil.signals.filehash import (
     HashOptions,
     KnownTest,
     hash_content,
+    hash_file,
     hash_stream,
 )
 
@@ -338,7 +340,13 @@ def hash_with(
     except VigilError as exc:
         return [(entry, FileHashes(path=entry.path, error=str(exc)))]
     with stream:
-        hashed = hash_opened(entry.path, stream, options.hashing, options.known)
+        video_path = _splittable_video(entry, stream, options)
+        if video_path is not None:
+            # A video file on disk: its segments can be decoded by several processes,
+            # which open it by path (``HashOptions.video_workers``).
+            hashed = hash_file(video_path, options.hashing, options.known)
+        else:
+            hashed = hash_opened(entry.path, stream, options.hashing, options.known)
         out = [(entry, hashed)]
         if hashed.size and not hashed.known and hashed.error is None:
             stream.seek(0)
@@ -351,6 +359,30 @@ def hash_with(
                 else:
                     out.append((inner, None))
     return out
+
+
+def with_video_workers(options: ScanOptions, cores: int) -> ScanOptions:
+    """``options`` letting one long video use ``cores`` processes (see ``_splittable_video``).
+
+    Each unit's worker may then start its own segment workers: while every worker is
+    busy the cores are shared, and when one long video is the last file left it gets
+    them all.
+    """
+    if cores <= 1 or options.hashing.video_workers > 1:
+        return options
+    return replace(options, hashing=replace(options.hashing, video_workers=cores))
+
+
+def _splittable_video(entry: EvidenceItem, stream: BinaryIO, options: ScanOptions) -> str | None:
+    """The path of a top-level video file on disk, when long videos may be split; else None."""
+    loc = entry.locator
+    if options.hashing.video_workers <= 1 or loc is None:
+        return None
+    if len(loc.steps) != 1 or loc.root.kind != FolderSource.kind:
+        return None
+    head = stream.read(HEAD_SIZE)
+    stream.seek(0)
+    return loc.root.name if media_kind(sniff(head)) == "video" else None
 
 
 def scan_source(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
@@ -207,6 +208,16 @@ def _hash_segments(
     min_frames: int,
 ) -> tuple[list[VpdqFrame], VideoInfo] | None:
     """The segment-parallel path, or None when the video should be hashed serially."""
+    with open_evidence(path) as f, VideoSampler(f, max_frame_pixels=max_frame_pixels) as probe:
+        # The container's header says how long the video is: a short one is not worth
+        # the indexing pass (which reads every packet).
+        info = probe.info
+        if (
+            info is not None
+            and info.duration is not None
+            and (info.duration * info.frame_rate < min_frames)
+        ):
+            return None
     with open_evidence(path) as f:
         index = index_video(f, max_frame_pixels=max_frame_pixels)
     if len(index.pts) < min_frames:
@@ -225,8 +236,13 @@ def _hash_segments(
     if executor is not None:
         parts = list(executor.map(job, segments))
     else:
-        with worker_pool(workers) as pool:
-            parts = list(pool.map(job, segments))
+        try:
+            with worker_pool(min(workers, len(segments))) as pool:
+                parts = list(pool.map(job, segments))
+        except (BrokenProcessPool, AssertionError, OSError):
+            # A segment's decoder crashed its process, or this process may not start
+            # children (a daemonic cluster worker): the serial pass decides.
+            return None
     if any(part is None for part in parts):
         return None
     return [frame for part in parts if part is not None for frame in part], index.info
@@ -318,6 +334,7 @@ class VpdqSignal(SignalType):
             seconds_per_hash=opts.seconds_per_hash,
             max_frame_pixels=opts.max_frame_pixels,
             mode=opts.video_mode,
+            workers=opts.video_workers,
         )
         record = content.record
         record.width, record.height = info.width, info.height

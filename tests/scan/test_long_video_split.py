@@ -1,0 +1,100 @@
+"""One long video on all cores through the command line: the serial result, split.
+
+``vigil hash`` and ``vigil scan`` give ``HashOptions.video_workers`` their ``--jobs``:
+a long video file is split at keyframes and its segments hashed by several
+processes (``vigil.signals.vpdq``); the frames must be those of one serial pass.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import vigil.signals.vpdq as vpdq_module
+from tests.cli_runner import vigil
+from tests.factory import picture, video
+from vigil.media.archives import ArchiveLimits
+from vigil.media.sources.registry import walk
+from vigil.scan.worker import ScanOptions, scan_source, with_video_workers
+from vigil.services.cases import CaseService
+from vigil.store import open_store
+
+
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """65 seconds at 10 fps (650 frames): over the 600 frames worth splitting."""
+    folder = tmp_path_factory.mktemp("long")
+    return video(folder / "long.mp4", seconds=65, fps=10, width=96, height=64, seed=3)
+
+
+def _frames(stdout: str) -> list[dict[str, object]]:
+    return next(json.loads(line) for line in stdout.splitlines() if line.strip())["vpdq"]
+
+
+@pytest.mark.parametrize("mode", ["fast", "exact"])
+def test_vigil_hash_splits_a_long_video_into_the_serial_result(
+    tmp_path: Path, long_video: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    splits: list[bool] = []
+    real = vpdq_module._hash_segments
+
+    def spy(*args: object, **kwargs: object) -> object:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        splits.append(result is not None)
+        return result
+
+    monkeypatch.setattr(vpdq_module, "_hash_segments", spy)
+    serial = vigil(
+        "hash", "--json", "--jobs", "1", "--video-mode", mode, str(long_video), home=tmp_path
+    )
+    assert serial.returncode == 0, serial.stderr
+    assert splits == []  # one core: never split
+    split = vigil(
+        "hash", "--json", "--jobs", "2", "--video-mode", mode, str(long_video), home=tmp_path
+    )
+    assert split.returncode == 0, split.stderr
+    assert splits == [True]  # split, and every segment proved its frames
+    assert _frames(split.stdout) == _frames(serial.stdout)
+    assert len(_frames(serial.stdout)) == 65
+
+
+def test_vigil_scan_gives_the_split_video_the_serial_frames(
+    tmp_path: Path, long_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    shutil.copy(long_video, evidence / "long.mp4")
+    picture(64, 48, 1).save(evidence / "a.png")
+    serial = vigil("hash", "--json", "--jobs", "1", str(evidence / "long.mp4"), home=tmp_path)
+    result = vigil("scan", str(evidence), "--case", "c1", "--jobs", "2", "-q", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    monkeypatch.setenv("VIGIL_HOME", str(tmp_path))
+    monkeypatch.delenv("VIGIL_DATABASE_URL", raising=False)
+    with open_store() as store:
+        cases = CaseService(store)
+        items = {Path(i.path).name: i for i in cases.items(cases.require("c1"))}
+    assert items["long.mp4"].signals["vpdq"] == _frames(serial.stdout)
+
+
+def test_the_scan_worker_splits_a_long_video_file(
+    long_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What each scan worker runs: the unit's video file is split by path."""
+    splits: list[bool] = []
+    real = vpdq_module._hash_segments
+
+    def spy(*args: object, **kwargs: object) -> object:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        splits.append(result is not None)
+        return result
+
+    monkeypatch.setattr(vpdq_module, "_hash_segments", spy)
+    (entry,) = walk([long_video], ArchiveLimits(), expand=False)
+    one = scan_source(entry, ScanOptions())
+    assert splits == []
+    two = scan_source(entry, with_video_workers(ScanOptions(), 2))
+    assert splits == [True]
+    assert two[0].signals["vpdq"] == one[0].signals["vpdq"]
