@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.hashsets.helpers import read_all, rewrite
-from vigil.hashsets.formats import checksum, get_format, hashdeep
+from vigil.hashsets.formats import checksum, get_format, hashdeep, nsrl_rds2
 from vigil.hashsets.formats.base import ReadContext
 from vigil.hashsets.formats.nsrl import SCHEMA
 from vigil.hashsets.model import DigestBlock, Entry, HashSetInfo, Rejected, expand
@@ -160,3 +163,85 @@ def test_blocks_with_metadata_reach_the_store(
         report = import_file(store.hashsets, source, name="s", format_name=fmt)
         assert report.imported == len(entries)
         assert list(store.hashsets.entries("s")) == read
+
+
+_FILE = st.tuples(
+    st.integers(0, 5),  # which of a few files (the same one twice in a row is one file)
+    st.lists(
+        st.tuples(
+            st.sampled_from(["99", "2", "0", "", " 7 ", "1"]),  # product code
+            st.sampled_from([""] * 12 + ["M", " S "]),  # special code (rare)
+        ),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda row: row[0],
+    ),  # its rows
+    st.sampled_from(["plain"] * 30 + ["quoted", "odd-hex", "short", "blank"]),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_FILE, max_size=40), st.sampled_from([300, 2000, 1 << 20]), st.booleans())
+def test_rds2_fast_path_reads_what_the_csv_path_reads(
+    groups: list[tuple[int, list[tuple[str, str]], str]], block: int, crlf: bool
+) -> None:
+    """The RDS 2.x block path (one regex per block, grouped in C passes) gives the same
+    entries, blocks and rejections as ``csv.reader`` row by row, whatever the rows: files
+    spanning blocks, products and special codes, quoted names, bad digests, blank lines."""
+    files = [(RNG.randbytes(20).hex().upper(), RNG.randbytes(16).hex()) for _ in range(6)]
+    lines = [nsrl_rds2.FILE_HEADER]
+    for at, rows, shape in groups:
+        sha1, md5 = files[at]
+        name = '"f,""q"".dll"' if shape == "quoted" else '"f.dll"'
+        if shape == "odd-hex":
+            sha1 = "Z" + sha1[1:]
+        if shape == "short":
+            md5 = md5[:30]
+        for code, special in rows:
+            line = f'"{sha1}","{md5}","00000000",{name},12,{code},"358","{special}"'
+            lines.append("" if shape == "blank" else line)
+    _same_both_ways(lines, block, "\r\n" if crlf else "\n")
+
+
+def test_rds2_fast_path_files_in_several_products_and_an_odd_row() -> None:
+    """Many files of two products each (the fast path's middle files), an odd row (a
+    quoted quote) after them: the same entries as row by row, in every block size."""
+    files = [(RNG.randbytes(20).hex().upper(), RNG.randbytes(16).hex()) for _ in range(30)]
+    lines = [nsrl_rds2.FILE_HEADER]
+    for i, (sha1, md5) in enumerate(files):
+        name = '"q""uote.dll"' if i == 25 else '"f.dll"'
+        special = "M" if i == 20 else ""
+        for code in ("7", "3") if i % 4 else ("3", "0", "7", "3"):
+            lines.append(f'"{sha1}","{md5}","0",{name},1,{code},"","{special}"')
+    for block in (300, 2000, 1 << 20):
+        entries = _same_both_ways(lines, block, "\r\n")
+        assert [e.extra for e in entries[:2]] == [
+            {"nsrl_products": ["product 3", "product 7"]},
+            {"nsrl_products": ["product 7", "product 3"]},
+        ]
+        assert entries[20].extra == {
+            "nsrl_products": ["product 3", "product 7"],
+            "nsrl_special": ["M"],
+        }
+        assert len(entries) == 30
+
+
+def _same_both_ways(lines: list[str], block: int, end: str) -> list[Entry]:
+    """Reading ``lines`` as NSRLFile.txt gives the same with and without the fast path."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "NSRLFile.txt"
+        path.write_text(end.join(lines) + end, encoding="latin-1")
+        original = nsrl_rds2._BLOCK
+        nsrl_rds2._BLOCK = block
+        try:
+            fast = _read("nsrl-rds2", path)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(nsrl_rds2, "_is_standard_header", lambda line: False)
+                slow = _read("nsrl-rds2", path)
+        finally:
+            nsrl_rds2._BLOCK = original
+    assert list(expand(fast)) == list(expand(slow))
+    assert [str(r) for r in fast if isinstance(r, Rejected)] == [
+        str(r) for r in slow if isinstance(r, Rejected)
+    ]
+    return [e for e in expand(fast) if isinstance(e, Entry)]

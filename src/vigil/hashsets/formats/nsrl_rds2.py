@@ -34,6 +34,7 @@ from typing import IO, Any
 
 from vigil.errors import HashSetError, InvalidHashError, UsageError, describe
 from vigil.hashsets.formats.base import (
+    LINE_BLOCK,
     UTF8_BOM,
     HashSetFormat,
     ReadContext,
@@ -49,6 +50,8 @@ from vigil.hashsets.model import (
     canonical_hash,
 )
 
+#: Bytes of whole lines read per block.
+_BLOCK = LINE_BLOCK
 FILE_NAME = "NSRLFile.txt"
 PROD_NAME = "NSRLProd.txt"
 FILE_COLUMNS = ("SHA-1", "MD5", "CRC32", "FileName", "FileSize", "ProductCode",
@@ -212,7 +215,7 @@ class NsrlRds2Format(HashSetFormat):
         RDS 2.x import). From the first block with anything else, the rest of the file
         goes through ``csv.reader`` row by row, with the same grouping and messages.
         """
-        pieces = line_blocks(ctx, handle)
+        pieces = line_blocks(ctx, handle, _BLOCK)
         blocks = _Blocks()
         gather = _Gatherer(blocks, products)
         lines: list[str] = []
