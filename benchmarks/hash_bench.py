@@ -354,6 +354,7 @@ def long_section(clips: list[Path], copies: int) -> None:
     with av.open(str(long)) as c:
         minutes = float(c.duration or 0) / 1e6 / 60
     print(f"\n## One long video on all cores: {minutes:.1f} min 640x360 H.264, {cores} cores")
+    long_cli(long, cores, minutes)
     # "serial, 1 thread": one process, one decoder thread (what one scan worker gets);
     # "serial": FFmpeg's own frame threads over every core; "N workers": segments.
     print(f"{'mode':<6} {'path':<18} {'wall s':>7} {'cpu s':>7} {'x 1 thread':>10} same")
@@ -388,6 +389,28 @@ def long_section(clips: list[Path], copies: int) -> None:
                 f"{mode:<6} {f'{n} idle cores':<18} {ideal:7.2f} {sum(costs):7.2f} "
                 f"{c0 / ideal:10.2f} (model: {len(costs)} segments' CPU on {n} lanes)"
             )
+
+
+def long_cli(long: Path, cores: int, minutes: float) -> None:
+    """As users run it: ``vigil hash --jobs 1`` against ``--jobs N`` on the long video."""
+    print(f"\n## The long video through the command line ({minutes:.1f} min, {cores} cores)")
+    print(f"{'mode':<6} {'command':<32} {'wall s':>7} {'cpu s':>7} {'x --jobs 1':>10} same")
+    home = Path(tempfile.mkdtemp(prefix="vigil-long-"))
+    env = {**os.environ, "VIGIL_HOME": str(home)}
+    for mode in ("fast", "exact"):
+        outputs: dict[int, str] = {}
+        walls: dict[int, float] = {}
+        for jobs in (1, cores):
+            args = ["hash", "--json", "--jobs", str(jobs), "--video-mode", mode, str(long)]
+            c, w = cpu(), time.perf_counter()
+            done = subprocess.run([str(VIGIL), *args], capture_output=True, text=True, env=env)
+            c, w = cpu() - c, time.perf_counter() - w
+            if done.returncode != 0:
+                raise SystemExit(f"vigil {' '.join(args)} failed: {done.stderr}")
+            outputs[jobs], walls[jobs] = done.stdout, w
+            same = "" if jobs == 1 else str(outputs[jobs] == outputs[1])
+            label = f"vigil hash --jobs {jobs}"
+            print(f"{mode:<6} {label:<32} {w:7.2f} {c:7.2f} {walls[1] / w:10.2f} {same}")
 
 
 def meta_videos(folder: Path) -> list[Path]:
