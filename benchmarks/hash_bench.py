@@ -302,11 +302,20 @@ def verdict_set(paths: list[Path]) -> None:
     dists = [
         min(hamming(f.pdq, e.pdq) for e in exact[p]) for p in paths for f in fast[p] if exact[p]
     ]
+    usable = [
+        min(hamming(f.pdq, e.pdq) for e in exact[p])
+        for p in paths
+        for f in fast[p]
+        if exact[p] and f.quality >= 50
+    ]
     n_fast, n_exact = sum(map(len, fast.values())), sum(map(len, exact.values()))
     print(
         f"fast frames: {n_fast} against {n_exact} exact; distance to the nearest exact "
         f"frame: mean {statistics.mean(dists):.2f}, "
-        f"max {max(dists)}, 0 bits: {100 * np.mean(np.array(dists) == 0):.1f}%"
+        f"max {max(dists)}, 0 bits: {100 * np.mean(np.array(dists) == 0):.1f}%; "
+        f"frames of quality >= 50 (the ones matching uses, {len(usable)}): "
+        f"mean {statistics.mean(usable):.2f}, p99 {np.percentile(usable, 99):.0f}, "
+        f"max {max(usable)}"
     )
     truth = {(a, b): is_match(ref[a], ref[b]) for a in paths for b in paths}
     matches = sum(truth.values())
