@@ -28,6 +28,7 @@ import ctypes
 import os
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -67,6 +68,31 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=jobs, initializer=die_with_parent, initargs=(os.getpid(),)
     )
+
+
+def idle_cores(samples: int = 5, interval: float = 0.01) -> int:
+    """Cores with nothing to run right now (Linux: runnable tasks in ``/proc/loadavg``).
+
+    The running count is instantaneous (unlike the load averages, which lag by a
+    minute), so it is sampled a few times and the median taken; the caller's own thread
+    is not counted. Elsewhere, or if it cannot be read: every core but the caller's.
+    Used to size nested pools (one long video's segment workers inside a scan worker)
+    so that processes never outnumber the cores by more than the cores again.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    counts = []
+    for i in range(samples):
+        try:
+            with open("/proc/loadavg", encoding="ascii") as f:
+                running = int(f.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return cores - 1
+        counts.append(running)
+        if i + 1 < samples:
+            time.sleep(interval)
+    busy = sorted(counts)[len(counts) // 2] - 1  # not this thread
+    return max(0, cores - 1 - busy)
 
 
 def worker_died(exc: BaseException) -> bool:

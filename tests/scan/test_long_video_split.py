@@ -16,6 +16,7 @@ import pytest
 import vigil.signals.vpdq as vpdq_module
 from tests.cli_runner import vigil
 from tests.factory import picture, video
+from vigil import parallel
 from vigil.media.archives import ArchiveLimits
 from vigil.media.sources.registry import walk
 from vigil.scan.worker import ScanOptions, scan_source, with_video_workers
@@ -47,6 +48,8 @@ def test_vigil_hash_splits_a_long_video_into_the_serial_result(
         return result
 
     monkeypatch.setattr(vpdq_module, "_hash_segments", spy)
+    # A shared test machine may have no idle core: say that one is.
+    monkeypatch.setattr(parallel, "idle_cores", lambda: 1)
     serial = vigil(
         "hash", "--json", "--jobs", "1", "--video-mode", mode, str(long_video), home=tmp_path
     )
@@ -92,9 +95,27 @@ def test_the_scan_worker_splits_a_long_video_file(
         return result
 
     monkeypatch.setattr(vpdq_module, "_hash_segments", spy)
+    # A shared test machine may have no idle core: say that one is.
+    monkeypatch.setattr(parallel, "idle_cores", lambda: 1)
     (entry,) = walk([long_video], ArchiveLimits(), expand=False)
     one = scan_source(entry, ScanOptions())
     assert splits == []
     two = scan_source(entry, with_video_workers(ScanOptions(), 2))
     assert splits == [True]
     assert two[0].signals["vpdq"] == one[0].signals["vpdq"]
+
+
+def test_no_idle_core_no_split(long_video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan's workers all busy: a long video is hashed serially, no nested pool."""
+    monkeypatch.setattr(parallel, "idle_cores", lambda: 0)
+    started: list[int] = []
+    monkeypatch.setattr(vpdq_module, "worker_pool", lambda n: started.append(n))
+    frames, _ = vpdq_module.vpdq_from_video(long_video, workers=4)
+    serial, _ = vpdq_module.vpdq_from_video(long_video)
+    assert started == [] and frames == serial
+
+
+def test_idle_cores_is_within_the_cores() -> None:
+    import os
+
+    assert 0 <= parallel.idle_cores() < len(os.sched_getaffinity(0))

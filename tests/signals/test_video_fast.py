@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 
 from tests.cli_runner import vigil
 from tests.factory import VIDEO_KINDS, transcode, vfr_video, video
+from vigil import parallel
 from vigil.media.video import NearestPicker, index_video, plan_segments
 from vigil.signals.filehash import HashOptions, hash_file
 from vigil.signals.pdq import hamming
@@ -165,7 +166,10 @@ def test_exact_mode_is_still_the_reference(verdict_set: dict[str, Path]) -> None
 
 @pytest.mark.parametrize("container", ["mp4", "mkv"])
 @pytest.mark.parametrize("mode", ["exact", "fast"])
-def test_segments_join_to_the_serial_result(tmp_path: Path, container: str, mode: str) -> None:
+def test_segments_join_to_the_serial_result(
+    tmp_path: Path, container: str, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "idle_cores", lambda: 1)  # a busy test machine
     fps = 10
     path = _encode(tmp_path / f"long.{container}", _scene(160, 120, 3, fps), 240, fps=fps, gop=20)
     serial, _ = vpdq_from_video(path, mode=mode)  # type: ignore[arg-type]

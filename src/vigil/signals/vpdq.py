@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
+from vigil import parallel
 from vigil.errors import InvalidHashError
 from vigil.media.reader import open_evidence
 from vigil.media.video import (
@@ -236,8 +237,13 @@ def _hash_segments(
     if executor is not None:
         parts = list(executor.map(job, segments))
     else:
+        # This process's core plus the idle ones: a scan's workers each hashing a long
+        # video do not start a pool per core each (parallel.idle_cores).
+        workers = min(workers, len(segments), 1 + parallel.idle_cores())
+        if workers < 2:
+            return None
         try:
-            with worker_pool(min(workers, len(segments))) as pool:
+            with worker_pool(workers) as pool:
                 parts = list(pool.map(job, segments))
         except (BrokenProcessPool, AssertionError, OSError):
             # A segment's decoder crashed its process, or this process may not start
