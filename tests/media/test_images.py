@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import struct
 import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from tests.factory import image_bytes, picture
 from vigil.errors import CorruptMediaError, DecompressionBombError
-from vigil.media.images import decode_image
-from vigil.signals.pdq import hamming, pdq_from_rgb
+from vigil.media.images import decode_image, luma_scans
+from vigil.signals.pdq import bits_to_hex, dct16_plane, hamming, pdq_from_rgb
 
 
 def png_declaring(width: int, height: int) -> bytes:
@@ -80,8 +84,6 @@ def test_garbage_after_a_magic_number() -> None:
 
 def test_multi_frame_gif_hashes_the_first_frame() -> None:
     first, second = picture(seed=1), picture(seed=2)
-    import io
-
     buffer = io.BytesIO()
     first.save(buffer, "GIF", save_all=True, append_images=[second])
     image = decode_image(buffer.getvalue())
@@ -119,3 +121,106 @@ def test_fast_mode_reduces_large_jpegs_and_stays_close() -> None:
 def test_fast_mode_leaves_other_formats_alone() -> None:
     data = image_bytes("PNG", picture(2400, 1800, seed=6))
     assert decode_image(data, mode="fast").scale == 1
+
+
+# -- fast mode, luma decodes: progressive scans, MPO ----------------------------------------
+
+
+def _scan_count(data: bytes) -> int:
+    """Start-of-scan markers (entropy-coded data never holds an unstuffed 0xFF 0xDA)."""
+    return data.count(b"\xff\xda")
+
+
+def _luma_plane(data: bytes) -> np.ndarray:
+    image = decode_image(data, mode="fast", luma=True)
+    assert image.is_luma
+    return image.pixels
+
+
+@pytest.mark.parametrize(
+    ("mode", "subsampling", "scans", "kept"),
+    [("RGB", "4:4:4", 10, 5), ("RGB", "4:2:0", 10, 5), ("L", "4:2:0", 6, 5)],
+)
+def test_luma_scans_drop_chroma_ac_and_the_last_luma_refinement(
+    mode: str, subsampling: str, scans: int, kept: int
+) -> None:
+    original = picture(2400, 1800, seed=8).convert(mode)
+    data = image_bytes("JPEG", original, quality=93, subsampling=subsampling, progressive=True)
+    lean = luma_scans(data)
+    assert lean is not None and len(lean) < len(data)
+    assert (_scan_count(data), _scan_count(lean)) == (scans, kept)
+    # Fast mode decodes the lean stream: the same picture without its finest bits.
+    fast = decode_image(data, mode="fast", luma=True)
+    assert fast.is_luma and fast.scale == 2
+    lean_plane, whole_plane = _draft_luma(lean), _draft_luma(data)
+    assert np.array_equal(fast.pixels, lean_plane)
+    assert np.abs(lean_plane.astype(int) - whole_plane.astype(int)).mean() < 1.0
+    assert hamming(_plane_hash(whole_plane), _plane_hash(lean_plane)) <= 2
+
+
+def _draft_luma(data: bytes) -> np.ndarray:
+    """Pillow's own DCT-scaled luma decode of ``data`` (as fast mode asks for it)."""
+    with Image.open(io.BytesIO(data)) as im:
+        im.draft("L", (512, 512))
+        return np.asarray(im)
+
+
+def _plane_hash(plane: np.ndarray) -> str:
+    result = dct16_plane(plane)
+    assert result is not None
+    return bits_to_hex(result[0])
+
+
+def test_luma_scans_leave_other_jpegs_alone() -> None:
+    base = picture(1200, 900, seed=9)
+    assert luma_scans(image_bytes("JPEG", base, quality=90)) is None  # baseline
+    cmyk = image_bytes("JPEG", base.convert("CMYK"), quality=90, progressive=True)
+    assert luma_scans(cmyk) is None
+    rgb_coded = image_bytes("JPEG", base, quality=90, progressive=True, keep_rgb=True)
+    assert luma_scans(rgb_coded) is None  # Adobe transform 0: G and B make luma too
+    assert luma_scans(b"") is None and luma_scans(b"\xff\xd8\xff") is None
+    assert luma_scans(image_bytes("PNG", base)) is None
+
+
+def test_luma_scans_walk_segments_by_their_length() -> None:
+    comment = b"\xff\xda\x00\x08\x01\x01\x00\x01\x3f\x10\xff\xd9"  # marker-like bytes
+    data = image_bytes(
+        "JPEG", picture(1200, 900, seed=10), quality=90, progressive=True, comment=comment
+    )
+    lean = luma_scans(data)
+    assert lean is not None and comment in lean
+    assert _scan_count(lean) == _scan_count(data) - 5
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.97])
+def test_truncated_progressive_jpeg_is_still_reported_in_fast_mode(keep: float) -> None:
+    data = image_bytes("JPEG", picture(1200, 900, seed=11), quality=92, progressive=True)
+    with pytest.raises(CorruptMediaError, match="truncated"):
+        decode_image(data[: int(len(data) * keep)], mode="fast", luma=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cuts=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), min_size=1, max_size=6))
+def test_luma_scans_survive_damaged_files(cuts: list[tuple[float, int]]) -> None:
+    data = bytearray(_PROGRESSIVE)
+    for where, value in cuts:
+        data[int(where * (len(data) - 1))] = value
+    lean = luma_scans(bytes(data))
+    assert lean is None or len(lean) < len(data)
+    # A damaged file is a record's error, never another exception.
+    with contextlib.suppress(CorruptMediaError, DecompressionBombError):
+        decode_image(bytes(data), mode="fast", luma=True)
+
+
+_PROGRESSIVE = image_bytes("JPEG", picture(1100, 1040, seed=12), quality=85, progressive=True)
+
+
+def test_mpo_first_image_is_scaled_in_fast_mode() -> None:
+    first, second = picture(2400, 1800, seed=13), picture(600, 450, seed=14)
+    buffer = io.BytesIO()
+    first.save(buffer, "MPO", save_all=True, append_images=[second], quality=92)
+    exact = decode_image(buffer.getvalue())
+    fast = decode_image(buffer.getvalue(), mode="fast", luma=True)
+    assert (exact.format, exact.frames, exact.scale) == ("MPO", 2, 1)
+    assert (fast.format, fast.frames, fast.scale, fast.is_luma) == ("MPO", 2, 2, True)
+    assert hamming(pdq_from_rgb(exact.rgb).hex, _plane_hash(fast.pixels)) <= 10
