@@ -3,6 +3,7 @@ for the rest, and both give the same entries as reading every line one by one.""
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import tempfile
@@ -245,3 +246,63 @@ def _same_both_ways(lines: list[str], block: int, end: str) -> list[Entry]:
         str(r) for r in slow if isinstance(r, Rejected)
     ]
     return [e for e in expand(fast) if isinstance(e, Entry)]
+
+
+def _vics_records() -> list[dict[str, object]]:
+    """Media records of every shape a VICS block meets: all three digests, no PDQ, a
+    vPDQ (an Entry of its own), flags as text, tags, a null MediaID, a bad digest."""
+    records: list[dict[str, object]] = []
+    for i in range(120):
+        record: dict[str, object] = {
+            "MediaID": i if i % 17 else None,
+            "Category": i % 4,
+            "MD5": RNG.randbytes(16).hex().upper(),
+            "SHA1": RNG.randbytes(20).hex(),
+            "VictimIdentified": "true" if i % 3 else False,
+            "MediaFiles": [{"FileName": f"\u00e9 {i}.jpg", "FilePath": "/c/"}],
+        }
+        if i % 10 != 4:
+            record["AlternativeHashes"] = [
+                {"HashName": "PDQ", "HashValue": RNG.randbytes(32).hex()},
+                {"HashName": "Other", "HashValue": "x"},
+            ]
+        if i == 50:
+            record["AlternativeHashes"] = [
+                {"HashName": "vPDQ", "HashValue": "0,100," + "ab" * 32 + ",0.000"}
+            ]
+        if i % 7 == 0:
+            record["Tags"] = "a|b"
+            record["MediaSize"] = i * 10
+        if i == 77:
+            record["MD5"] = "not hex"
+        records.append(record)
+    return records
+
+
+def test_vics_blocks_read_what_records_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    """VICS records go to the store as blocks (issue 16): the same entries and rejections
+    as one Entry per record, and the store gives them back (both backends)."""
+    from vigil.hashsets.formats import vics
+
+    path = tmp_path / "v.json"
+    context = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media"
+    path.write_text(json.dumps({"@odata.context": context, "value": _vics_records()}), "utf-8")
+    monkeypatch.setattr(vics, "_BATCH", 16)
+    items = _read("vics", path)
+    assert sum(isinstance(i, DigestBlock) for i in items) > 3
+    assert any(type(i) is Entry for i in items)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(vics, "_BLOCK_TYPES", frozenset())
+        one_by_one = _read("vics", path)
+    assert not any(isinstance(i, DigestBlock) for i in one_by_one)
+    assert list(expand(items)) == list(expand(one_by_one))
+    entries = [e for e in expand(items) if isinstance(e, Entry)]
+    assert len(entries) == 119 and entries[0].category is not None
+    with open_store(store_url) as store:
+        report = import_file(store.hashsets, path, name="v", format_name="vics", skip_invalid=True)
+        assert report.imported == 119
+        assert list(store.hashsets.entries("v")) == entries
+        flags = store.hashsets.flag_counts("v")
+        assert flags["victim_identified"] == {"yes": 79, "no": 40}

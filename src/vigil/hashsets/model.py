@@ -114,7 +114,9 @@ class DigestBlock:
     RDS 2.x file row: SHA-1 and MD5). Optional per-entry lists, one item per entry:
     ``file_names`` ("" for none, as ``md5sum`` lines carry them), ``sizes`` (None for
     none, hashdeep's size column) and ``extras`` (``Entry.extra`` dicts, None for none).
-    Every type must be a digest type of the registry.
+    Records richer than that (VICS: categories, flags, sizes, files) come as
+    ``categories`` and ``metas`` (each entry's ``Entry.metadata()``, None for none)
+    instead of the three lists above. Every type must be a digest type of the registry.
     """
 
     hash_type: str
@@ -123,6 +125,8 @@ class DigestBlock:
     file_names: list[str] | None = None
     sizes: list[int | None] | None = None
     extras: list[dict[str, Any] | None] | None = None
+    categories: list[str | None] | None = None
+    metas: list[dict[str, Any] | None] | None = None
 
     def entries(self) -> Iterator[Entry]:
         """The block as ordinary entries (for code that wants records, not speed)."""
@@ -130,6 +134,11 @@ class DigestBlock:
             signals = {self.hash_type: value}
             for name, values in self.others.items():
                 signals[name] = values[i]
+            if self.metas is not None or self.categories is not None:
+                meta = self.metas[i] if self.metas is not None else None
+                category = self.categories[i] if self.categories is not None else None
+                yield Entry.from_metadata(dict(meta or {}), category=category, **signals)
+                continue
             name = self.file_names[i] if self.file_names is not None else ""
             yield Entry(
                 signals=signals,

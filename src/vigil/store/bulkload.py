@@ -55,6 +55,9 @@ RUN_BYTES = 96 << 20
 BLOCK = 65_536
 #: Entries per batch of the Entry path.
 BATCH = 50_000
+#: Fewest consecutive entries (of the Entry path) holding the same digest types whose
+#: digests are stored as a block; shorter runs get ``hash_signals`` rows.
+MIN_RUN = 64
 #: ``hash_blocks.kind`` of a block's non-digest columns (a digest column's kind is its
 #: signal code, always > 0): file names, sizes, extras.
 NAMES, SIZES, EXTRAS = 0, -1, -2
@@ -152,7 +155,7 @@ class BulkLoader:
         if self._sorter is None:
             codes = sorted(c.code for c in SIGNAL_TYPES.values() if c.digest_bytes is not None)
             blocks = (
-                f"UNION ALL SELECT hash_type, digest, {int(self.set_id)}, entry_no, NULL "
+                f"UNION ALL SELECT hash_type, digest, {int(self.set_id)}, entry_no, category "
                 f"FROM {_PG_LOAD} "
                 if self._pg_load
                 else ""
@@ -186,49 +189,93 @@ class BulkLoader:
     # -- the Entry path ----------------------------------------------------------------
 
     def _entries(self, entries: list[Entry]) -> None:
-        """Entry rows, signal rows, and the digests handed to the sorter."""
+        """Entry rows, the entries' digests, and the digests handed to the sorter.
+
+        Runs of at least ``MIN_RUN`` consecutive entries holding the same digest types
+        (a VICS list's MD5, SHA-1 and PDQ) store those digests by columns
+        (``hash_blocks``), as a plain list's blocks do; the entries' categories and
+        metadata stay in their rows. Other digests and non-digest signals (vPDQ) are
+        ``hash_signals`` rows.
+        """
         if not entries:
             return
         first = self.count
         set_id = self.set_id
-        entry_rows: list[tuple[Any, ...]] = []
-        signal_rows: list[tuple[Any, ...]] = []
-        index: dict[int, tuple[list[bytes], list[int], list[int]]] = {}
         encode = _ENCODER.encode
-        types = self._types
+        entry_rows: list[tuple[Any, ...]] = []
+        cats: list[int] = []
         for number, e in enumerate(entries, start=first):
             meta = _metadata(e)
-            entry_rows.append(
-                (
-                    set_id,
-                    number,
-                    e.category,
-                    encode(meta) if meta else None,
-                )
-            )
-            for name, value in e.signals.items():
-                if value is None:
-                    continue
-                known = types.get(name)
-                if known is None:
-                    known = types[name] = encode_signal(name, value)[::2]
-                code, digest = known
-                stored = bytes.fromhex(value) if digest else str(value).encode("utf-8")
-                signal_rows.append((set_id, number, code, stored))
-                if digest:
-                    digests, numbers, cats = index.setdefault(code, ([], [], []))
-                    digests.append(stored)
-                    numbers.append(number)
-                    cats.append(self._category(e.category))
+            entry_rows.append((set_id, number, e.category, encode(meta) if meta else None))
+            cats.append(self._category(e.category))
         self.db.bulk_insert("hash_entries", ("set_id", "entry_no", "category", "meta"), entry_rows)
+        signal_rows: list[tuple[Any, ...]] = []
+        index: dict[int, tuple[list[bytes], list[int], list[int]]] = {}
+        block_rows: list[tuple[Any, ...]] = []
+        for start, end, digests in _runs(entries, self._types):
+            if digests and end - start >= MIN_RUN:
+                run = entries[start:end]
+                for name in digests:
+                    code = self._types[name][0]
+                    raw = bytes.fromhex("".join([e.signals[name] for e in run]))
+                    block_rows.append((set_id, first + start, code, end - start, raw))
+                    numbers = np.arange(first + start, first + end, dtype=np.int64)
+                    self._index_rows(code, raw, numbers, cats[start:end], run)
+                rest = [
+                    (i, e)
+                    for i, e in enumerate(run, start=first + start)
+                    if len(e.signals) > len(digests)
+                ]
+                skip = frozenset(digests)
+            else:
+                rest = list(enumerate(entries[start:end], start=first + start))
+                skip = frozenset()
+            for number, e in rest:
+                for name, value in e.signals.items():
+                    if value is None or name in skip:
+                        continue
+                    code, digest = self._type(name, value)
+                    stored = bytes.fromhex(value) if digest else str(value).encode("utf-8")
+                    signal_rows.append((set_id, number, code, stored))
+                    if digest:
+                        digests_, numbers_, cats_ = index.setdefault(code, ([], [], []))
+                        digests_.append(stored)
+                        numbers_.append(number)
+                        cats_.append(cats[number - first])
+        if block_rows:
+            self.db.executemany(
+                "INSERT INTO hash_blocks (set_id, first_no, kind, n, data) VALUES (?, ?, ?, ?, ?)",
+                block_rows,
+            )
         signal_rows.sort(key=lambda r: (r[1], r[2]))
         self.db.bulk_insert(
             "hash_signals", ("set_id", "entry_no", "hash_type", "value"), signal_rows
         )
         if self._sorter is not None:
-            for code, (digests, numbers, cats) in index.items():
-                self._sorter.add(code, b"".join(digests), np.array(numbers), np.array(cats))
+            for code, (values, numbers, categories) in index.items():
+                self._sorter.add(code, b"".join(values), np.array(numbers), np.array(categories))
         self.count += len(entries)
+
+    def _type(self, name: str, value: Any) -> tuple[int, bool]:
+        """``(code, is a digest type)`` of a signal type, read from the registry once."""
+        known = self._types.get(name)
+        if known is None:
+            known = self._types[name] = encode_signal(name, value)[::2]  # type: ignore[assignment]
+        return known
+
+    def _index_rows(
+        self, code: int, raw: bytes, numbers: np.ndarray, cats: list[int], run: list[Entry]
+    ) -> None:
+        """A run's digests of one type for the index: the sorter, or PostgreSQL's load table."""
+        if self._sorter is not None:
+            self._sorter.add(code, raw, numbers, np.array(cats))
+            return
+        self._copy_index_rows(
+            int(numbers[0]),
+            len(numbers),
+            [(code, len(raw) // len(numbers), raw)],
+            [e.category for e in run],
+        )
 
     def _category(self, category: str | None) -> int:
         number = self._categories.get(category)
@@ -254,9 +301,13 @@ class BulkLoader:
                 raise ValueError(f"DigestBlock column {name} does not hold {n} digests")
             raws.append((cls.code, size, raw))
         for name, column in (("file_names", block.file_names), ("sizes", block.sizes),
-                             ("extras", block.extras)):  # fmt: skip
+                             ("extras", block.extras), ("categories", block.categories),
+                             ("metas", block.metas)):  # fmt: skip
             if column is not None and len(column) != n:
                 raise ValueError(f"DigestBlock {name} does not hold {n} items")
+        if block.categories is not None or block.metas is not None:
+            self._rich_block(first, n, raws, block)
+            return
         set_id = self.set_id
         rows: list[tuple[Any, ...]] = []
         for start in range(0, n, BLOCK):
@@ -300,19 +351,64 @@ class BulkLoader:
             self._copy_index_rows(first, n, raws)
         self.count += n
 
-    def _copy_index_rows(self, first: int, n: int, raws: list[tuple[int, int, bytes]]) -> None:
+    def _rich_block(
+        self, first: int, n: int, raws: list[tuple[int, int, bytes]], block: DigestBlock
+    ) -> None:
+        """A block with categories and metadata (VICS): rows for those, columns for digests."""
+        if block.file_names is not None or block.sizes is not None or block.extras is not None:
+            raise ValueError("a DigestBlock with metas holds names, sizes and extras in them")
+        set_id = self.set_id
+        categories = block.categories if block.categories is not None else [None] * n
+        metas = block.metas if block.metas is not None else [None] * n
+        encode = _ENCODER.encode
+        self.db.bulk_insert(
+            "hash_entries",
+            ("set_id", "entry_no", "category", "meta"),
+            (
+                (set_id, no, category, encode(meta) if meta else None)
+                for no, category, meta in zip(
+                    range(first, first + n), categories, metas, strict=True
+                )
+            ),
+        )
+        rows = [
+            (set_id, first + start, code, min(BLOCK, n - start),
+             raw[start * size : (start + min(BLOCK, n - start)) * size])
+            for start in range(0, n, BLOCK)
+            for code, size, raw in raws
+        ]  # fmt: skip
+        self.db.executemany(
+            "INSERT INTO hash_blocks (set_id, first_no, kind, n, data) VALUES (?, ?, ?, ?, ?)", rows
+        )
+        if self._sorter is not None:
+            numbers = np.arange(first, first + n, dtype=np.int64)
+            cats = np.array([self._category(c) for c in categories])
+            for code, _size, raw in raws:
+                self._sorter.add(code, raw, numbers, cats)
+        else:
+            self._copy_index_rows(first, n, raws, list(categories))
+        self.count += n
+
+    def _copy_index_rows(
+        self,
+        first: int,
+        n: int,
+        raws: list[tuple[int, int, bytes]],
+        categories: list[str | None] | None = None,
+    ) -> None:
         """PostgreSQL: a block's index rows into the unindexed load table (``build_index``)."""
         if not self._pg_load:
             self.db.execute(
-                f"CREATE TEMP TABLE {_PG_LOAD} (hash_type INTEGER, digest BYTEA, entry_no BIGINT) "
-                "ON COMMIT DROP"
+                f"CREATE TEMP TABLE {_PG_LOAD} (hash_type INTEGER, digest BYTEA, "
+                "entry_no BIGINT, category TEXT) ON COMMIT DROP"
             )
             self._pg_load = True
+        cats = categories if categories is not None else [None] * n
         for code, size, raw in raws:
             self.db.bulk_insert(
                 _PG_LOAD,
-                ("hash_type", "digest", "entry_no"),
-                ((code, raw[i * size : (i + 1) * size], first + i) for i in range(n)),
+                ("hash_type", "digest", "entry_no", "category"),
+                ((code, raw[i * size : (i + 1) * size], first + i, cats[i]) for i in range(n)),
             )
 
     def _index_block(self, code: int, rows: np.ndarray, names: list[str | None]) -> None:
@@ -368,6 +464,37 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 def _zeros_json(k: int) -> str:
     """A JSON array of ``k`` elements: the rows json_each makes (their ``key`` is 0..k-1)."""
     return "[" + "0," * (k - 1) + "0]"
+
+
+def _runs(
+    entries: list[Entry], types: dict[str, tuple[int, bool]]
+) -> Iterator[tuple[int, int, tuple[str, ...]]]:
+    """``(start, end, digest types)`` of runs of entries holding the same digest types.
+
+    Types come sorted by name; an entry with a ``None`` signal value is a run of its
+    own kind (no digest types: its signals go as rows).
+    """
+    start = 0
+    current: tuple[str, ...] | None = None
+    for i, e in enumerate(entries):
+        names = []
+        for name, value in e.signals.items():
+            known = types.get(name)
+            if known is None and name in SIGNAL_TYPES and value is not None:
+                cls = SIGNAL_TYPES[name]
+                known = types[name] = (cls.code, cls.digest_bytes is not None)
+            if value is None:
+                names = None
+                break
+            if known is not None and known[1]:
+                names.append(name)
+        key = tuple(sorted(names)) if names is not None else ()
+        if key != current:
+            if current is not None:
+                yield start, i, current
+            start, current = i, key
+    if current is not None:
+        yield start, len(entries), current
 
 
 def _json_bytes(values: list[Any]) -> bytes:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -40,7 +41,7 @@ from vigil.hashsets.formats.base import (
     checked,
     text_head,
 )
-from vigil.hashsets.model import Entry, HashSetInfo, Rejected
+from vigil.hashsets.model import DIGEST_SIZES, DigestBlock, Entry, HashSetInfo, Rejected
 
 CONTEXT_2_0 = (
     "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{profile}/$metadata#{shape}"
@@ -112,13 +113,15 @@ class VicsFormat(HashSetFormat):
         """
         self._ijson: Any = ijson
         self._surrogates = False
-        passed = 0
+        self._blocks = True
+        passed = 0  # records
         try:
             for item in self._read(ctx):
-                passed += 1
+                passed += len(item.values) if type(item) is DigestBlock else 1
                 yield item
         except _IntegerOverflowError:
             self._ijson = _PYTHON_BACKEND()
+            self._blocks = False  # one item per record: the first ``passed`` are skipped
             for number, item in enumerate(self._read(ctx)):
                 if number >= passed:
                     yield item
@@ -190,11 +193,24 @@ class VicsFormat(HashSetFormat):
     ) -> Iterator[Entry | Rejected]:
         index = -1
         items = self._ijson.items(handle, "value.item", use_float=True)
+        batch = _Batch(ctx) if self._blocks else None
         try:
             for index, record in enumerate(items):
-                yield _entry(ctx, record, f"$.value[{index}]", profile, self._surrogates)
+                if batch is None:
+                    yield _entry(ctx, record, f"$.value[{index}]", profile, self._surrogates)
+                    continue
+                parts = _entry(ctx, record, index, profile, self._surrogates, parts=True)
+                if type(parts) is tuple:
+                    yield from batch.add(parts)
+                else:
+                    yield from batch.flush()
+                    yield parts  # type: ignore[misc]
+            if batch is not None:
+                yield from batch.flush()
         except _JSON_ERRORS as exc:
             _overflow(self._ijson, exc)
+            if batch is not None:
+                yield from batch.flush()
             yield Rejected(ctx.at(f"$.value[{index + 1}]"), _json_error(exc), fatal=True)
 
     def _read_cases(
@@ -448,71 +464,186 @@ def _peek(backend: Any, handle: IO[bytes]) -> tuple[str | None, str]:
 def _entry(
     ctx: ReadContext,
     record: Any,
-    where: str,
+    where: str | int,
     profile: CategoryProfile | None,
     surrogates: bool = False,
-) -> Entry | Rejected:
-    """Map one Media record to an Entry, or say why it cannot be.
+    *,
+    parts: bool = False,
+) -> Entry | Parts | Rejected:
+    """Map one Media record to an Entry (or its ``Parts``), or say why it cannot be.
 
-    ``surrogates``: the file escapes UTF-16 surrogates, so the record is checked for a
-    lone one (such as U+D800 alone): refused, never stored as "?".
+    ``where`` is the record's JSON path, or its index in ``value[]``. ``surrogates``:
+    the file escapes UTF-16 surrogates, so the record is checked for a lone one (such
+    as U+D800 alone): refused, never stored as "?".
     """
     if not isinstance(record, dict):
         return Rejected(
-            ctx.at(where), f"a Media record must be an object, not {type(record).__name__}"
+            ctx.at(_path(where)),
+            f"a Media record must be an object, not {type(record).__name__}",
         )
     if surrogates:
         try:
             json.dumps(record, ensure_ascii=False, default=str).encode("utf-8")
         except UnicodeEncodeError:
             return Rejected(
-                ctx.at(where), "a lone UTF-16 surrogate escape (\\uD800-\\uDFFF): not text"
+                ctx.at(_path(where)),
+                "a lone UTF-16 surrogate escape (\\uD800-\\uDFFF): not text",
             )
     try:
-        return _map(record, profile)
-    except InvalidRecordError as exc:
-        return Rejected(ctx.at(where), str(exc))
-    except InvalidHashError as exc:
-        return Rejected(ctx.at(where), str(exc))
+        return _parts(record, profile) if parts else _map(record, profile)
+    except (InvalidRecordError, InvalidHashError) as exc:
+        return Rejected(ctx.at(_path(where)), str(exc))
+
+
+def _path(where: str | int) -> str:
+    return where if isinstance(where, str) else f"$.value[{where}]"
+
+
+#: A record's keys (upper-cased) -> what ``_map`` does with the value: 0 keep it in
+#: ``extra`` even when null (MediaID), 1-3 a digest, 4 PhotoDNA, 5 the category, 6 a
+#: flag, 7 a text field, 8 the size, 9 tags, 10 alternative hashes; others (11) go to
+#: ``extra`` (MediaFiles also gives the file names). One dict lookup per key instead
+#: of a chain of comparisons (issue 16: the mapping was most of a VICS import).
+_KEYS: dict[str, int] = {
+    "MEDIAID": 0,
+    "MD5": 1,
+    "SHA1": 2,
+    "SHA256": 3,
+    "SHA-256": 3,
+    "PHOTODNA": 4,
+    "CATEGORY": 5,
+    **dict.fromkeys(_FLAGS, 6),
+    **dict.fromkeys(_TEXT, 7),
+    "MEDIASIZE": 8,
+    "TAGS": 9,
+    "ALTERNATIVEHASHES": 10,
+}
+_DIGESTS = {1: "md5", 2: "sha1", 3: "sha256"}
+
+
+#: What ``_parts`` learns of a record: signals, category, Entry fields, extra.
+Parts = tuple[dict[str, str], str | None, dict[str, Any], dict[str, Any]]
 
 
 def _map(record: dict[str, Any], profile: CategoryProfile | None) -> Entry:
-    entry = Entry()
+    signals, category, fields, extra = _parts(record, profile)
+    return Entry(signals=signals, category=category, extra=extra, **fields)
+
+
+def _parts(record: dict[str, Any], profile: CategoryProfile | None) -> Parts:
+    """One Media record read: its signals, category, other Entry fields and ``extra``."""
+    signals: dict[str, str] = {}
+    fields: dict[str, Any] = {}
+    category: str | None = None
     extra: dict[str, Any] = {}
+    keys = _KEYS
     for key, value in record.items():
         upper = key.upper()
-        if value is None and upper != "MEDIAID":
+        kind = keys.get(upper, 11)
+        if value is None and kind:
             continue
-        if upper == "MD5":
-            entry.md5 = checked("md5", value)
-        elif upper == "SHA1":
-            entry.sha1 = checked("sha1", value)
-        elif upper in ("SHA256", "SHA-256"):
-            entry.sha256 = checked("sha256", value)
-        elif upper == "PHOTODNA":
-            entry.photodna = checked("photodna", value)
-        elif upper == "CATEGORY":
-            entry.category = _category(value, profile)
-        elif upper in _FLAGS:
-            setattr(entry, _FLAGS[upper], _flag(key, value))
-        elif upper in _TEXT:
-            setattr(entry, _TEXT[upper], _text(key, value))
-        elif upper == "MEDIASIZE":
-            entry.media_size = _size(value)
-        elif upper == "TAGS":
-            entry.tags = _tags(value)
-        elif upper == "ALTERNATIVEHASHES":
-            kept = _alternatives(entry, value)
+        if 1 <= kind <= 3:
+            name = _DIGESTS[kind]
+            signals[name] = checked(name, value)
+        elif kind == 5:
+            category = _category(value, profile)
+        elif kind == 10:
+            kept = _alternatives(signals, fields, value)
             if kept:
                 extra["AlternativeHashes"] = kept
+        elif kind == 6:
+            fields[_FLAGS[upper]] = _flag(key, value)
+        elif kind == 8:
+            fields["media_size"] = _size(value)
+        elif kind == 4:
+            fields["photodna"] = checked("photodna", value)
+        elif kind == 7:
+            fields[_TEXT[upper]] = _text(key, value)
+        elif kind == 9:
+            fields["tags"] = _tags(value)
         else:
             if upper == "MEDIAFILES" and isinstance(value, list):
-                entry.file_names = _file_names(value)
+                fields["file_names"] = _file_names(value)
             extra[key] = value
-    if not (entry.md5 or entry.sha1 or entry.sha256 or entry.pdq or entry.vpdq or entry.photodna):
+    if not (signals or fields.get("photodna")):
         raise InvalidRecordError("no hash: needs MD5, SHA1 or an alternative hash")
-    entry.extra = extra
-    return entry
+    return signals, category, fields, extra
+
+
+#: Entry's metadata fields in ``Entry.metadata()``'s order (``extra`` last).
+_META_ORDER = tuple(
+    f.name for f in dataclass_fields(Entry) if f.name not in ("signals", "category", "extra")
+)
+#: The digest types a block can hold (a record with another signal, vPDQ, is an Entry).
+_BLOCK_TYPES = frozenset(DIGEST_SIZES)
+#: Records per block, and bytes of file read after which a block goes out anyway.
+_BATCH = 10_000
+_BATCH_BYTES = 16 << 20
+
+
+def _metadata(fields: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any] | None:
+    """``Entry.metadata()`` of the entry ``_map`` would build, without building it."""
+    meta: dict[str, Any] = {}
+    for name in _META_ORDER:
+        value = fields.get(name)
+        if value is None or value == ():
+            continue
+        meta[name] = list(value) if isinstance(value, tuple) else value
+    if extra:
+        meta["extra"] = extra
+    return meta or None
+
+
+class _Batch:
+    """Consecutive records holding the same digest types, gathered into a DigestBlock.
+
+    A VICS list's records go to the store by columns (issue 16): no Entry per record,
+    digests as blobs, categories and metadata as rows. A record with another signal
+    (vPDQ) or other digest types ends the block and goes as an Entry, in order.
+    """
+
+    def __init__(self, ctx: ReadContext) -> None:
+        self.ctx = ctx
+        self.types: tuple[str, ...] = ()
+        self.values: dict[str, list[str]] = {}
+        self.categories: list[str | None] = []
+        self.metas: list[dict[str, Any] | None] = []
+        self.mark = 0
+
+    def add(self, parts: Parts) -> Iterator[Entry | DigestBlock]:
+        """Take one record's parts; yield what has to go out first."""
+        signals, category, fields, extra = parts
+        types = tuple(sorted(signals))
+        if not signals or not signals.keys() <= _BLOCK_TYPES:
+            yield from self.flush()
+            yield Entry(signals=signals, category=category, extra=extra, **fields)
+            return
+        if types != self.types:
+            yield from self.flush()
+            self.types = types
+            self.values = {name: [] for name in types}
+        for name in types:
+            self.values[name].append(signals[name])
+        self.categories.append(category)
+        self.metas.append(_metadata(fields, extra))
+        if len(self.metas) >= _BATCH or self.ctx.position - self.mark > _BATCH_BYTES:
+            yield from self.flush()
+
+    def flush(self) -> Iterator[DigestBlock]:
+        """The gathered records as one block."""
+        self.mark = self.ctx.position
+        if not self.metas:
+            return
+        first, *others = self.types
+        yield DigestBlock(
+            first,
+            self.values[first],
+            others={name: self.values[name] for name in others},
+            categories=self.categories if any(c is not None for c in self.categories) else None,
+            metas=self.metas,
+        )
+        self.values = {name: [] for name in self.types}
+        self.categories, self.metas = [], []
 
 
 def _category(value: Any, profile: CategoryProfile | None) -> str | None:
@@ -603,8 +734,11 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(tag for tag in split if tag)
 
 
-def _alternatives(entry: Entry, value: Any) -> list[Any]:
-    """Take the alternative hashes Vigil interprets; return the others, kept verbatim."""
+def _alternatives(signals: dict[str, str], fields: dict[str, Any], value: Any) -> list[Any]:
+    """Take the alternative hashes Vigil interprets; return the others, kept verbatim.
+
+    PhotoDNA is an Entry field (``fields``), the others signals.
+    """
     if not isinstance(value, list):
         raise InvalidRecordError("AlternativeHashes must be a list")
     kept: list[Any] = []
@@ -615,7 +749,7 @@ def _alternatives(entry: Entry, value: Any) -> list[Any]:
             kept.append(item)
             continue
         try:
-            setattr(entry, field, checked(field, item["HashValue"]))
+            (fields if field == "photodna" else signals)[field] = checked(field, item["HashValue"])
         except InvalidRecordError as exc:
             raise InvalidRecordError(f"AlternativeHashes[{i}] ({name}): {exc}") from None
     return kept
