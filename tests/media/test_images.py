@@ -15,6 +15,7 @@ from PIL import Image
 
 from tests.factory import image_bytes, picture
 from vigil.errors import CorruptMediaError, DecompressionBombError
+from vigil.media import images
 from vigil.media.images import decode_image, luma_scans
 from vigil.signals.pdq import bits_to_hex, dct16_plane, hamming, pdq_from_rgb
 
@@ -224,3 +225,13 @@ def test_mpo_first_image_is_scaled_in_fast_mode() -> None:
     assert (exact.format, exact.frames, exact.scale) == ("MPO", 2, 1)
     assert (fast.format, fast.frames, fast.scale, fast.is_luma) == ("MPO", 2, 2, True)
     assert hamming(pdq_from_rgb(exact.rgb).hex, _plane_hash(fast.pixels)) <= 10
+
+
+def test_luma_scans_search_markers_window_by_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = luma_scans(_PROGRESSIVE)
+    assert whole is not None
+    monkeypatch.setattr(images, "_MARKER_WINDOW", 997)  # markers straddle the windows
+    assert luma_scans(_PROGRESSIVE) == whole
+    monkeypatch.setattr(images, "MAX_LEAN_BYTES", len(_PROGRESSIVE) - 1)
+    assert luma_scans(_PROGRESSIVE) is None  # too large to copy: decoded whole
+    assert decode_image(_PROGRESSIVE, mode="fast", luma=True).is_luma

@@ -236,6 +236,11 @@ _OTHER_SOF = frozenset({0xC0, 0xC1, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0x
 #: Component identifiers that make libjpeg read a 3-component JPEG without JFIF or
 #: Adobe markers as RGB rather than YCbCr ('R', 'G', 'B').
 _RGB_IDS = (82, 71, 66)
+#: Bytes of a JPEG searched for markers at a time (the search's memory).
+_MARKER_WINDOW = 4 << 20
+#: Larger progressive JPEGs are decoded whole: the lean copy would add their size again
+#: to a worker's memory (a 12 MP photo is under 10 MB).
+MAX_LEAN_BYTES = 128 << 20
 
 
 def luma_scans(data: bytes | memoryview) -> bytes | None:
@@ -255,13 +260,14 @@ def luma_scans(data: bytes | memoryview) -> bytes | None:
 
     Only for a progressive Huffman JPEG whose colour space is YCbCr or grayscale (as
     libjpeg decides it); returns None for anything else, for a stream that does not
-    parse, and when nothing would be dropped, so that the caller decodes the original.
+    parse, when nothing would be dropped, and over ``MAX_LEAN_BYTES``, so that the
+    caller decodes the original.
     A scan without a marker after it (a truncated file) is kept, so that decoding
     still reports the truncation.
     """
     view = memoryview(data).cast("B")
     n = len(view)
-    if n < 4 or view[0] != 0xFF or view[1] != _SOI:
+    if n < 4 or n > MAX_LEAN_BYTES or view[0] != 0xFF or view[1] != _SOI:
         return None
     markers: np.ndarray | None = None  # found at the first scan
     luma_id: int | None = None
@@ -340,10 +346,14 @@ def _marker_positions(buf: np.ndarray) -> np.ndarray:
     In entropy-coded data 0xFF is followed by 0x00 (a stuffed byte), by a restart
     marker (0xD0-0xD7) or by 0xFF (fill); anything else ends the scan.
     """
-    ff = np.flatnonzero(buf[:-1] == 0xFF)
-    after = buf[ff + 1]
-    real = (after != 0) & (after != 0xFF) & ((after < 0xD0) | (after > 0xD7))
-    return ff[real]
+    found = []
+    for start in range(0, max(0, len(buf) - 1), _MARKER_WINDOW):  # bounded memory
+        window = buf[start : start + _MARKER_WINDOW + 1]
+        ff = np.flatnonzero(window[:-1] == 0xFF)
+        after = window[ff + 1]
+        real = (after != 0) & (after != 0xFF) & ((after < 0xD0) | (after > 0xD7))
+        found.append(ff[real] + start)
+    return np.concatenate(found) if found else np.empty(0, dtype=np.intp)
 
 
 def _pixels(im: Image.Image, policy: PixelPolicy) -> np.ndarray:
