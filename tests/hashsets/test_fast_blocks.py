@@ -177,7 +177,7 @@ _FILE = st.tuples(
         max_size=3,
         unique_by=lambda row: row[0],
     ),  # its rows
-    st.sampled_from(["plain"] * 30 + ["quoted", "odd-hex", "short", "blank"]),
+    st.sampled_from(["plain"] * 30 + ["quoted", "odd-hex", "short", "blank", "nel"]),
 )
 
 
@@ -193,7 +193,7 @@ def test_rds2_fast_path_reads_what_the_csv_path_reads(
     lines = [nsrl_rds2.FILE_HEADER]
     for at, rows, shape in groups:
         sha1, md5 = files[at]
-        name = '"f,""q"".dll"' if shape == "quoted" else '"f.dll"'
+        name = {"quoted": '"f,""q"".dll"', "nel": '"f\x85\x0c.dll"'}.get(shape, '"f.dll"')
         if shape == "odd-hex":
             sha1 = "Z" + sha1[1:]
         if shape == "short":

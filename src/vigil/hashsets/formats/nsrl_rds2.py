@@ -28,7 +28,7 @@ import zipfile
 import zlib
 from collections.abc import Generator, Iterable, Iterator
 from itertools import compress, pairwise
-from operator import ne, or_
+from operator import ne
 from pathlib import Path
 from typing import IO, Any
 
@@ -216,25 +216,21 @@ class NsrlRds2Format(HashSetFormat):
         goes through ``csv.reader`` row by row, with the same grouping and messages.
         """
         pieces = line_blocks(ctx, handle, _BLOCK)
-        blocks = _Blocks()
-        gather = _Gatherer(blocks, products)
-        lines: list[str] = []
-        for piece in pieces:
-            if isinstance(piece, Rejected):
-                yield piece
-                return
-            lines = b"".join(piece).decode("latin-1").splitlines(keepends=True)
-            break
-        if not lines:
+        gather = _Gatherer(_Blocks(), products)
+        first = next(pieces, None)
+        if isinstance(first, Rejected):
+            yield first
+            return
+        if not first:
             yield Rejected(ctx.at(f"{where}1"), f"not an {FILE_NAME} header: None", True)
             return
-        standard = _is_standard_header(lines[0])
+        standard = _is_standard_header(first[0].decode("latin-1"))
         number = 0  # lines read so far
+        rest: list[bytes] = first
         if standard:
-            lines = lines[1:]
-            number = 1
+            rest, number = first[1:], 1
             while True:
-                if not lines:
+                if not rest:
                     piece = next(pieces, None)
                     if piece is None:
                         yield from gather.finish()
@@ -242,15 +238,15 @@ class NsrlRds2Format(HashSetFormat):
                     if isinstance(piece, Rejected):
                         yield piece  # as csv.reader's path: the rest cannot be read
                         return
-                    lines = b"".join(piece).decode("latin-1").splitlines(keepends=True)
-                found = _PLAIN_ROW.findall("".join(lines))
-                if len(found) != len(lines):
+                    rest = piece
+                found = _PLAIN_ROW.findall(b"".join(rest).decode("latin-1"))
+                if len(found) != len(rest):
                     break
                 yield from gather.fast(found)
-                number += len(lines)
-                lines = []
+                number += len(rest)
+                rest = []
         yield from self._parse(
-            ctx, _texts(lines, pieces), gather, where, header=not standard, offset=number
+            ctx, _texts(rest, pieces), gather, where, header=not standard, offset=number
         )
 
     def _parse(
@@ -404,10 +400,10 @@ class _Blocks:
 #: ``current`` while the file being gathered is a plain one (see ``_Gatherer``).
 _PLAIN = Entry()
 #: A plain row of NIST's eight columns: hex digests, every text field quoted without a
-#: quote inside it, size and product code unquoted. Groups: SHA-1, MD5, product code,
-#: special code.
+#: quote inside it, size and product code unquoted. Groups: the file's key (SHA-1
+#: ``","`` MD5: 75 characters), product code, special code.
 _PLAIN_ROW = re.compile(
-    r'^"([0-9A-Fa-f]{40})","([0-9A-Fa-f]{32})","[^"\r\n]*","[^"\r\n]*",[^,"\r\n]*,'
+    r'^"([0-9A-Fa-f]{40}","[0-9A-Fa-f]{32})","[^"\r\n]*","[^"\r\n]*",[^,"\r\n]*,'
     r'([^,"\r\n]*),"[^"\r\n]*","([^"\r\n]*)"\r?$',
     re.MULTILINE,
 )
@@ -422,9 +418,12 @@ def _is_standard_header(line: str) -> bool:
     return _STANDARD_HEADER.match(line.lstrip("\ufeff")) is not None
 
 
-def _texts(first: list[str], pieces: Iterator[list[bytes] | Rejected]) -> Iterator[str]:
-    """Lines for ``csv.reader``: ``first``, then the rest of the file (Latin-1 always decodes)."""
-    yield from first
+def _texts(first: list[bytes], pieces: Iterator[list[bytes] | Rejected]) -> Iterator[str]:
+    """Lines for ``csv.reader``: ``first``, then the rest of the file (Latin-1 always decodes).
+
+    Split as ``text_lines`` splits (CR, LF, CRLF; not Latin-1's NEL or form feed).
+    """
+    yield from io.StringIO(b"".join(first).decode("latin-1"), newline="")
     for piece in pieces:
         if isinstance(piece, Rejected):
             raise UnreadableTextError(piece)
@@ -515,19 +514,18 @@ class _Gatherer:
             self.specials.append(special)
         return None
 
-    def fast(self, found: list[tuple[str, str, str, str]]) -> Iterator[Entry | DigestBlock]:
+    def fast(self, found: list[tuple[str, str, str]]) -> Iterator[Entry | DigestBlock]:
         """A block of plain rows (``_PLAIN_ROW`` matches: hex digests of the right length).
 
         The first file of the block may continue the one being gathered and the last
         may go on in the next block: those go through ``row``; every file between is
         grouped here without a Python step per row.
         """
-        sha1s, md5s, codes, specials = zip(*found, strict=True)
-        n = len(sha1s)
-        changed = list(map(or_, map(ne, sha1s[1:], sha1s[:-1]), map(ne, md5s[1:], md5s[:-1])))
-        starts = [0, *(i + 1 for i in compress(range(n - 1), changed)), n]
+        keys, codes, specials = zip(*found, strict=True)
+        n = len(keys)
+        starts = [0, *(i + 1 for i in compress(range(n - 1), map(ne, keys[1:], keys[:-1]))), n]
         for i in range(starts[1]):
-            yield from self.row(sha1s[i], md5s[i], codes[i], specials[i])
+            yield from self.row(keys[i][:40], keys[i][43:], codes[i], specials[i])
         if len(starts) == 2:
             return  # one file, maybe continued in the next block
         yield from self._close()
@@ -535,14 +533,11 @@ class _Gatherer:
         middle = starts[1:-1]  # starts of the files between the first and the last
         if len(middle) > 1:
             names = list(map(self.names.__getitem__, codes))
-            any_special = any(specials)
-            firsts = [sha1s[i] for i in middle[:-1]]
-            sha1_low = "\n".join(firsts).lower().split("\n")
-            md5_low = "\n".join([md5s[i] for i in middle[:-1]]).lower().split("\n")
-            extras = _group_extras(names, specials if any_special else None, middle)
-            yield from self.blocks.add_many(sha1_low, md5_low, extras)
+            digests = '","'.join([keys[i] for i in middle[:-1]]).lower().split('","')
+            extras = _group_extras(names, specials if any(specials) else None, middle)
+            yield from self.blocks.add_many(digests[0::2], digests[1::2], extras)
         for i in range(middle[-1], n):
-            yield from self.row(sha1s[i], md5s[i], codes[i], specials[i])
+            yield from self.row(keys[i][:40], keys[i][43:], codes[i], specials[i])
 
 
 def _group_extras(
