@@ -235,3 +235,12 @@ def test_luma_scans_search_markers_window_by_window(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(images, "MAX_LEAN_BYTES", len(_PROGRESSIVE) - 1)
     assert luma_scans(_PROGRESSIVE) is None  # too large to copy: decoded whole
     assert decode_image(_PROGRESSIVE, mode="fast", luma=True).is_luma
+
+
+def test_a_lean_stream_that_fails_falls_back_to_the_whole_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = image_bytes("JPEG", picture(2400, 1800, seed=15), quality=90, progressive=True)
+    monkeypatch.setattr(images, "luma_scans", lambda _: data[: len(data) // 3])  # truncated
+    fast = decode_image(data, mode="fast", luma=True)
+    assert fast.is_luma and np.array_equal(fast.pixels, _draft_luma(data))

@@ -33,6 +33,7 @@ Choices that decide hash compatibility:
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass
 from typing import Literal
@@ -218,9 +219,9 @@ def _luma(im: Image.Image, data: bytes | memoryview, min_side: int) -> np.ndarra
     """
     lean = luma_scans(data) if im.format == "JPEG" and im.info.get("progressive") else None
     if lean is not None:
-        with _open(lean) as slim:
-            original = slim.size
-            slim.draft("L", _requested(original, min_side))
+        # The original decides when the lean stream fails: decoded, or its own error.
+        with contextlib.suppress(Exception), _open(lean) as slim:
+            slim.draft("L", _requested(slim.size, min_side))
             if slim.mode == "L" and slim.size == im.size:
                 slim.load()
                 return np.ascontiguousarray(np.asarray(slim))
