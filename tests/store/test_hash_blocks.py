@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vigil.errors import HashSetError
 from vigil.hashsets.model import DigestBlock, Entry, HashSetInfo
 from vigil.services.hashsets import HashSets, export_set, import_file
 from vigil.services.matcher import Matcher, Query, open_snapshot
@@ -160,3 +161,20 @@ def test_texts_blob_gives_each_text_back(texts: list[str]) -> None:
     for i, text in enumerate(texts):
         meta = block.meta(100 + i)
         assert meta == ({"file_names": [text]} if text else {})
+
+
+def test_categories_reach_the_index_and_too_many_are_refused(store_url: str) -> None:
+    """Index rows carry each entry's category (packed with its number, issue 16); a set
+    with more distinct categories than the rows can number is refused, not corrupted."""
+    md5s = [_hex(16) for _ in range(300)]
+    entries = [
+        Entry(md5=m, category=None if i % 3 == 0 else f"c\u00e9{i % 7}") for i, m in enumerate(md5s)
+    ]
+    with open_store(store_url) as store:
+        info = store.hashsets.replace(HashSetInfo(name="c"), entries)
+        for i in (0, 1, 2, 299):
+            assert store.hashsets.exact("md5", md5s[i]) == [(info.id, i, entries[i].category)]
+        many = [Entry(md5=f"{i:032x}", category=str(i)) for i in range(0x10001)]
+        with pytest.raises(HashSetError, match="65,535"):
+            store.hashsets.replace(HashSetInfo(name="c"), many)
+        assert store.hashsets.require("c").entry_count == 300  # the old set, untouched

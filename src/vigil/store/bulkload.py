@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from vigil.errors import HashSetError
 from vigil.hashsets.model import DigestBlock, Entry
 from vigil.signals import SIGNAL_TYPES
 from vigil.store.database import Database
@@ -278,9 +279,13 @@ class BulkLoader:
         )
 
     def _category(self, category: str | None) -> int:
+        """The category's number in this load (the index rows carry 16 bits of it)."""
         number = self._categories.get(category)
         if number is None:
-            number = self._categories[category] = len(self._categories)
+            number = len(self._categories)
+            if number > 0xFFFF:
+                raise HashSetError("a hash set holds at most 65,535 distinct categories")
+            self._categories[category] = number
         return number
 
     # -- the DigestBlock path ----------------------------------------------------------
@@ -429,13 +434,22 @@ class BulkLoader:
                 ),
             )
             return
-        raw = rows["key"].tobytes()
-        self.db.bulk_insert(
-            "hash_index",
-            ("hash_type", "digest", "set_id", "entry_no", "category"),
+        # Each row's entry number and category number packed in one integer, the
+        # category's name looked up in a JSON list: 2x faster than binding five values
+        # per row (VICS: every row has a category).
+        packed = (rows["no"].astype(np.int64) << 16) | cats.astype(np.int64)
+        self.db.execute(
+            "INSERT INTO hash_index (hash_type, digest, set_id, entry_no, category) "
+            "SELECT ?, substr(?, ? * key + 1, ?), ?, value >> 16, "
+            "json_extract(?, '$[' || (value & 65535) || ']') FROM json_each(?)",
             (
-                (code, raw[i * size : (i + 1) * size], self.set_id, no, names[c])
-                for i, (no, c) in enumerate(zip(rows["no"].tolist(), cats.tolist(), strict=True))
+                code,
+                rows["key"].tobytes(),
+                size,
+                size,
+                self.set_id,
+                json.dumps(names, ensure_ascii=False),
+                json.dumps(packed.tolist()),
             ),
         )
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -199,7 +198,7 @@ class VicsFormat(HashSetFormat):
                 if batch is None:
                     yield _entry(ctx, record, f"$.value[{index}]", profile, self._surrogates)
                     continue
-                parts = _entry(ctx, record, index, profile, self._surrogates, parts=True)
+                parts = _entry(ctx, record, index, profile, self._surrogates, parts=batch.seen)
                 if type(parts) is tuple:
                     yield from batch.add(parts)
                 else:
@@ -468,9 +467,11 @@ def _entry(
     profile: CategoryProfile | None,
     surrogates: bool = False,
     *,
-    parts: bool = False,
+    parts: dict[tuple[type, Any], str | None] | None = None,
 ) -> Entry | Parts | Rejected:
-    """Map one Media record to an Entry (or its ``Parts``), or say why it cannot be.
+    """Map one Media record to an Entry, or its ``Parts``, or say why it cannot be.
+
+    ``parts`` (the categories read so far, see ``_parts``) asks for the parts.
 
     ``where`` is the record's JSON path, or its index in ``value[]``. ``surrogates``:
     the file escapes UTF-16 surrogates, so the record is checked for a lone one (such
@@ -490,7 +491,7 @@ def _entry(
                 "a lone UTF-16 surrogate escape (\\uD800-\\uDFFF): not text",
             )
     try:
-        return _parts(record, profile) if parts else _map(record, profile)
+        return _parts(record, profile, parts) if parts is not None else _map(record, profile)
     except (InvalidRecordError, InvalidHashError) as exc:
         return Rejected(ctx.at(_path(where)), str(exc))
 
@@ -519,6 +520,9 @@ _KEYS: dict[str, int] = {
     "ALTERNATIVEHASHES": 10,
 }
 _DIGESTS = {1: "md5", 2: "sha1", 3: "sha256"}
+#: A record's keys as written -> (upper-cased, kind): most lists spell them alike.
+_KINDS: dict[str, tuple[str, int]] = {}
+_UNSEEN = object()
 
 
 #: What ``_parts`` learns of a record: signals, category, Entry fields, extra.
@@ -530,23 +534,42 @@ def _map(record: dict[str, Any], profile: CategoryProfile | None) -> Entry:
     return Entry(signals=signals, category=category, extra=extra, **fields)
 
 
-def _parts(record: dict[str, Any], profile: CategoryProfile | None) -> Parts:
-    """One Media record read: its signals, category, other Entry fields and ``extra``."""
+def _parts(
+    record: dict[str, Any],
+    profile: CategoryProfile | None,
+    categories: dict[tuple[type, Any], str | None] | None = None,
+) -> Parts:
+    """One Media record read: its signals, category, other Entry fields and ``extra``.
+
+    ``categories`` keeps the categories already read (a list uses a handful): one
+    dict lookup instead of the profile's check per record.
+    """
     signals: dict[str, str] = {}
     fields: dict[str, Any] = {}
     category: str | None = None
     extra: dict[str, Any] = {}
-    keys = _KEYS
+    kinds = _KINDS
     for key, value in record.items():
-        upper = key.upper()
-        kind = keys.get(upper, 11)
+        known = kinds.get(key)
+        if known is None:
+            upper = key.upper()
+            known = (upper, _KEYS.get(upper, 11))
+            if len(kinds) < 1000:
+                kinds[key] = known
+        upper, kind = known
         if value is None and kind:
             continue
         if 1 <= kind <= 3:
             name = _DIGESTS[kind]
             signals[name] = checked(name, value)
         elif kind == 5:
-            category = _category(value, profile)
+            if categories is None or type(value) not in (int, str):
+                category = _category(value, profile)
+            else:
+                cached = categories.get((type(value), value), _UNSEEN)
+                if cached is _UNSEEN:
+                    cached = categories[(type(value), value)] = _category(value, profile)
+                category = cached  # type: ignore[assignment]
         elif kind == 10:
             kept = _alternatives(signals, fields, value)
             if kept:
@@ -570,10 +593,6 @@ def _parts(record: dict[str, Any], profile: CategoryProfile | None) -> Parts:
     return signals, category, fields, extra
 
 
-#: Entry's metadata fields in ``Entry.metadata()``'s order (``extra`` last).
-_META_ORDER = tuple(
-    f.name for f in dataclass_fields(Entry) if f.name not in ("signals", "category", "extra")
-)
 #: The digest types a block can hold (a record with another signal, vPDQ, is an Entry).
 _BLOCK_TYPES = frozenset(DIGEST_SIZES)
 #: Records per block, and bytes of file read after which a block goes out anyway.
@@ -582,13 +601,14 @@ _BATCH_BYTES = 16 << 20
 
 
 def _metadata(fields: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any] | None:
-    """``Entry.metadata()`` of the entry ``_map`` would build, without building it."""
-    meta: dict[str, Any] = {}
-    for name in _META_ORDER:
-        value = fields.get(name)
-        if value is None or value == ():
-            continue
-        meta[name] = list(value) if isinstance(value, tuple) else value
+    """What ``Entry.metadata()`` of the entry ``_map`` would build holds, without building it.
+
+    The same keys and values (tuples, which JSON writes as lists, and
+    ``Entry.from_metadata`` reads back as tuples), in the record's order.
+    """
+    meta = fields
+    if () in meta.values():
+        meta = {k: v for k, v in meta.items() if v != ()}
     if extra:
         meta["extra"] = extra
     return meta or None
@@ -605,7 +625,10 @@ class _Batch:
     def __init__(self, ctx: ReadContext) -> None:
         self.ctx = ctx
         self.types: tuple[str, ...] = ()
+        self.keys: frozenset[str] = frozenset()
         self.values: dict[str, list[str]] = {}
+        #: Categories already read (see ``_parts``).
+        self.seen: dict[tuple[type, Any], str | None] = {}
         self.categories: list[str | None] = []
         self.metas: list[dict[str, Any] | None] = []
         self.mark = 0
@@ -613,20 +636,22 @@ class _Batch:
     def add(self, parts: Parts) -> Iterator[Entry | DigestBlock]:
         """Take one record's parts; yield what has to go out first."""
         signals, category, fields, extra = parts
-        types = tuple(sorted(signals))
-        if not signals or not signals.keys() <= _BLOCK_TYPES:
+        if signals.keys() != self.keys:
+            if not signals or not signals.keys() <= _BLOCK_TYPES:
+                yield from self.flush()
+                yield Entry(signals=signals, category=category, extra=extra, **fields)
+                return
             yield from self.flush()
-            yield Entry(signals=signals, category=category, extra=extra, **fields)
-            return
-        if types != self.types:
-            yield from self.flush()
-            self.types = types
-            self.values = {name: [] for name in types}
-        for name in types:
-            self.values[name].append(signals[name])
+            self.types = tuple(sorted(signals))
+            self.keys = frozenset(self.types)
+            self.values = {name: [] for name in self.types}
+        for name, column in self.values.items():
+            column.append(signals[name])
         self.categories.append(category)
         self.metas.append(_metadata(fields, extra))
-        if len(self.metas) >= _BATCH or self.ctx.position - self.mark > _BATCH_BYTES:
+        if len(self.metas) >= _BATCH or (
+            not len(self.metas) % 256 and self.ctx.position - self.mark > _BATCH_BYTES
+        ):
             yield from self.flush()
 
     def flush(self) -> Iterator[DigestBlock]:
