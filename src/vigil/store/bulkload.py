@@ -521,20 +521,15 @@ def _extras_json(extras: list[dict[str, Any] | None]) -> bytes:
 
     Readers share one ``extra`` among entries that carry the same (RDS 2.x files in
     the same products): encoding it once per block, not once per entry, was most of
-    the JSON cost of an RDS 2.x block.
+    the JSON cost of an RDS 2.x block. Objects are told apart by identity (the list
+    holds them all while this runs).
     """
     encode = _ENCODER.encode
-    done: dict[int, str] = {}
-    parts: list[str] = []
-    for extra in extras:
-        if not extra:
-            parts.append("null")
-            continue
-        text = done.get(id(extra))
-        if text is None:
-            text = done[id(extra)] = encode(extra)
-        parts.append(text)
-    return ("[" + ",".join(parts) + "]").encode("utf-8", "surrogatepass")
+    distinct = {id(extra): extra for extra in extras}
+    texts = {key: encode(extra) if extra else "null" for key, extra in distinct.items()}
+    return ("[" + ",".join(map(texts.__getitem__, map(id, extras))) + "]").encode(
+        "utf-8", "surrogatepass"
+    )
 
 
 def encode_texts(texts: list[str]) -> bytes:

@@ -193,9 +193,8 @@ def line_blocks(
                 yield [_lf(data) + (b"" if data.endswith((b"\n", b"\r")) else b"\n")]
             return
         cut = data.rfind(b"\n") + 1
-        if b"\r" not in data or _crlf_only(data, cut):
-            lines = data[:cut].splitlines(keepends=True)
-        else:
+        lines = data[:cut].splitlines(keepends=True)
+        if b"\r" in data and not _crlf_only(data, cut, len(lines)):
             lines = data.splitlines(keepends=True)
             # the last line may be cut, also between the CR and LF of a CRLF
             cut = (
@@ -233,16 +232,17 @@ def line_blocks(
             yield lines
 
 
-def _crlf_only(data: bytes, cut: int) -> bool:
+def _crlf_only(data: bytes, cut: int, lines: int) -> bool:
     """Whether every CR before ``cut`` starts a CRLF, and none follows but a last byte.
 
-    Then the lines up to ``cut`` need no lone-CR handling (Windows text, NIST's RDS
-    2.x): split in one C pass instead of a Python step per line.
+    Then the ``lines`` that ``splitlines`` made of ``data[:cut]`` need no lone-CR
+    handling (Windows text, NIST's RDS 2.x): a lone CR would have made one line more
+    than there are LFs. Split in one C pass instead of a Python step per line.
     """
     tail = data.find(b"\r", cut)
     if tail not in (-1, len(data) - 1):
         return False
-    return data.count(b"\r", 0, cut) == data.count(b"\r\n", 0, cut)
+    return lines == data.count(b"\n", 0, cut)
 
 
 def _lf(line: bytes) -> bytes:

@@ -28,7 +28,7 @@ import zipfile
 import zlib
 from collections.abc import Generator, Iterable, Iterator
 from itertools import compress, pairwise
-from operator import ne
+from operator import itemgetter, ne
 from pathlib import Path
 from typing import IO, Any
 
@@ -521,9 +521,10 @@ class _Gatherer:
         may go on in the next block: those go through ``row``; every file between is
         grouped here without a Python step per row.
         """
-        keys, codes, specials = zip(*found, strict=True)
+        # Columns by itemgetter: ``zip(*found)`` makes an iterator per row (5x slower).
+        keys, codes, specials = (list(map(itemgetter(i), found)) for i in range(3))
         n = len(keys)
-        starts = [0, *(i + 1 for i in compress(range(n - 1), map(ne, keys[1:], keys[:-1]))), n]
+        starts = [0, *compress(range(1, n), map(ne, keys[1:], keys[:-1])), n]
         for i in range(starts[1]):
             yield from self.row(keys[i][:40], keys[i][43:], codes[i], specials[i])
         if len(starts) == 2:
