@@ -48,10 +48,12 @@ from vigil.signals import SIGNAL_TYPES
 from vigil.store.database import Database
 
 #: Rows per sorted run held in memory, and bytes of all pending runs together: a run
-#: of SHA-256s alone (42 bytes a row with its entry number) stops at 2.4 M rows, one
-#: of MD5s at 3.9 M.
+#: of SHA-256s alone (42 bytes a row with its entry number) stops at 1.6 M rows, one
+#: of MD5s at 2.6 M. Sorting a run briefly takes about twice its size again: at
+#: 96 MiB a 10 M-line md5sum import peaked at 631 MiB, at 64 MiB at 502 MiB in the
+#: same time (issue 16's bound is 600 MiB; more runs cost the merge nothing measurable).
 RUN_ROWS = 4_000_000
-RUN_BYTES = 96 << 20
+RUN_BYTES = 64 << 20
 #: Rows per statement of the json_each paths and per merge block.
 BLOCK = 65_536
 #: Entries per batch of the Entry path.
@@ -650,7 +652,7 @@ class _IndexSorter:
         self._pending_rows.pop(code, None)
         rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
         del parts
-        return rows[_key_order(rows["key"])]
+        return rows[_key_order(rows)]
 
     def _spill(self, code: int) -> None:
         rows = self._sorted_pending(code)
@@ -691,22 +693,28 @@ class _IndexSorter:
             self._file = None
 
 
-def _key_order(keys: np.ndarray) -> np.ndarray:
-    """The stable order of fixed-size byte keys, as SQLite compares BLOBs (memcmp).
+def _key_order(rows: np.ndarray) -> np.ndarray:
+    """The stable order of rows by their fixed-size byte keys, as SQLite compares BLOBs.
 
     Digests are near-random, so their first 8 bytes as one big-endian integer almost
     always decide (an integer sort, a third faster than comparing byte strings); when
-    two keys share those bytes (a digest listed twice), the full keys are sorted.
+    two keys share those bytes (a digest listed twice), the full keys are sorted. The
+    prefixes are read through a strided view of the rows (the key is their first
+    field): no copy of the keys, which was 60 MB of a run's peak at 10 M MD5s.
     """
-    size = keys.dtype.itemsize
-    if size >= 8 and len(keys):
-        words = np.ascontiguousarray(keys).view(np.uint8).reshape(len(keys), size)
-        prefix = words[:, :8].copy().view(">u8").ravel().astype("<u8")
+    size = rows.dtype["key"].itemsize
+    if size >= 8 and len(rows):
+        rows = np.ascontiguousarray(rows)
+        prefix = np.ndarray(
+            (len(rows),), dtype=">u8", buffer=rows.data, offset=0, strides=(rows.itemsize,)
+        ).astype("<u8")
         order = np.argsort(prefix, kind="stable")
         ordered = prefix[order]
+        del prefix
         if not (ordered[1:] == ordered[:-1]).any():
             return order
-    return np.argsort(keys, kind="stable")
+        del ordered, order
+    return np.argsort(rows["key"], kind="stable")
 
 
 def _dtype(size: int) -> np.dtype:
@@ -751,4 +759,4 @@ def _merge(readers: list[_RunReader]) -> Iterator[np.ndarray]:
             parts.append(head[:k])
             heads[i] = head[k:] if k < len(head) else readers[i].next_block()
         rows = np.concatenate(parts)
-        yield rows[_key_order(rows["key"])]
+        yield rows[_key_order(rows)]
