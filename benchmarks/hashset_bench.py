@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/hashset_bench.py                 # the full run (10 M lines)
     .venv/bin/python benchmarks/hashset_bench.py --md5 1000000 --lines 1000000 --vics 100000
+    .venv/bin/python benchmarks/hashset_bench.py --corpus /tmp/hs-corpus   # keep the files
     git worktree add /tmp/vigil-peer 1ba6b12 && .venv/bin/python benchmarks/hashset_bench.py \
         --peer-src /tmp/vigil-peer/src        # also the same imports by that earlier Vigil
 
