@@ -127,6 +127,9 @@ class DigestBlock:
     extras: list[dict[str, Any] | None] | None = None
     categories: list[str | None] | None = None
     metas: list[dict[str, Any] | None] | None = None
+    #: The digests of some columns as the reader already decoded them (one blob per
+    #: type, in order): the store uses them instead of decoding the hex again.
+    raw: dict[str, bytes] | None = None
 
     def entries(self) -> Iterator[Entry]:
         """The block as ordinary entries (for code that wants records, not speed)."""

@@ -299,11 +299,14 @@ class BulkLoader:
             return
         columns = [(block.hash_type, block.values), *block.others.items()]
         raws = []
+        decoded = block.raw or {}
         for name, values in columns:
             cls = SIGNAL_TYPES[name]
             size = cls.digest_bytes
             assert size is not None, "a DigestBlock holds digest types only"
-            raw = bytes.fromhex("".join(values))
+            raw = decoded.get(name)
+            if raw is None:
+                raw = bytes.fromhex("".join(values))
             if len(values) != n or len(raw) != n * size:
                 raise ValueError(f"DigestBlock column {name} does not hold {n} digests")
             raws.append((cls.code, size, raw))

@@ -69,7 +69,10 @@ def _plain_block(lines: list[bytes], digits: int, hash_type: str) -> DigestBlock
     hexes = [r[:digits] for r in rows]
     joined = "".join(hexes)
     try:
-        if len(joined) != digits * len(rows) or len(bytes.fromhex(joined)) * 2 != len(joined):
+        if len(joined) != digits * len(rows):
+            return None
+        raw = bytes.fromhex(joined)
+        if len(raw) * 2 != len(joined):
             return None
     except ValueError:
         return None
@@ -77,11 +80,11 @@ def _plain_block(lines: list[bytes], digits: int, hash_type: str) -> DigestBlock
         return None
     start = digits + 2
     names = [r[start:] for r in rows]
-    return DigestBlock(
-        hash_type,
-        "\n".join(hexes).lower().split("\n"),
-        file_names=["" if n == "-" else n for n in names],
-    )
+    if "-" in names:  # standard input: no name
+        names = ["" if n == "-" else n for n in names]
+    # coreutils writes lower-case hex: then the digests are canonical as they are
+    values = hexes if joined.islower() else "\n".join(hexes).lower().split("\n")
+    return DigestBlock(hash_type, values, file_names=names, raw={hash_type: raw})
 
 
 #: What separates the digest from the name: text mode, binary mode.
