@@ -250,7 +250,8 @@ def _same_both_ways(lines: list[str], block: int, end: str) -> list[Entry]:
 
 def _vics_records() -> list[dict[str, object]]:
     """Media records of every shape a VICS block meets: all three digests, no PDQ, a
-    vPDQ (an Entry of its own), flags as text, tags, a null MediaID, a bad digest."""
+    vPDQ or PhotoDNA alone (Entries of their own), flags as text, tags, a null MediaID,
+    a bad digest."""
     records: list[dict[str, object]] = []
     for i in range(120):
         record: dict[str, object] = {
@@ -275,6 +276,9 @@ def _vics_records() -> list[dict[str, object]]:
             record["MediaSize"] = i * 10
         if i == 77:
             record["MD5"] = "not hex"
+        if i == 0:  # PhotoDNA alone, first (no digest types: an Entry of its own)
+            del record["MD5"], record["SHA1"], record["AlternativeHashes"]
+            record["AlternativeHashes"] = [{"HashName": "PhotoDNA", "HashValue": "0000"}]
         records.append(record)
     return records
 

@@ -636,8 +636,8 @@ class _Batch:
     def add(self, parts: Parts) -> Iterator[Entry | DigestBlock]:
         """Take one record's parts; yield what has to go out first."""
         signals, category, fields, extra = parts
-        if signals.keys() != self.keys:
-            if not signals or not signals.keys() <= _BLOCK_TYPES:
+        if not signals or signals.keys() != self.keys:
+            if not signals or not signals.keys() <= _BLOCK_TYPES:  # PhotoDNA alone, vPDQ
                 yield from self.flush()
                 yield Entry(signals=signals, category=category, extra=extra, **fields)
                 return
