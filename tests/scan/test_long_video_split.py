@@ -31,25 +31,31 @@ def long_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return video(folder / "long.mp4", seconds=65, fps=10, width=96, height=64, seed=3)
 
 
+@pytest.fixture
+def splits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """One entry per segment-parallel attempt: True when it gave the frames (no fallback)."""
+    seen: list[bool] = []
+    real = vpdq_module._hash_segments
+
+    def spy(*args: object, **kwargs: object) -> object:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(result is not None)
+        return result
+
+    monkeypatch.setattr(vpdq_module, "_hash_segments", spy)
+    # A shared test machine may have no idle core: say that one is.
+    monkeypatch.setattr(parallel, "idle_cores", lambda: 1)
+    return seen
+
+
 def _frames(stdout: str) -> list[dict[str, object]]:
     return next(json.loads(line) for line in stdout.splitlines() if line.strip())["vpdq"]
 
 
 @pytest.mark.parametrize("mode", ["fast", "exact"])
 def test_vigil_hash_splits_a_long_video_into_the_serial_result(
-    tmp_path: Path, long_video: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, long_video: Path, mode: str, splits: list[bool]
 ) -> None:
-    splits: list[bool] = []
-    real = vpdq_module._hash_segments
-
-    def spy(*args: object, **kwargs: object) -> object:
-        result = real(*args, **kwargs)  # type: ignore[arg-type]
-        splits.append(result is not None)
-        return result
-
-    monkeypatch.setattr(vpdq_module, "_hash_segments", spy)
-    # A shared test machine may have no idle core: say that one is.
-    monkeypatch.setattr(parallel, "idle_cores", lambda: 1)
     serial = vigil(
         "hash", "--json", "--jobs", "1", "--video-mode", mode, str(long_video), home=tmp_path
     )
@@ -82,21 +88,8 @@ def test_vigil_scan_gives_the_split_video_the_serial_frames(
     assert items["long.mp4"].signals["vpdq"] == _frames(serial.stdout)
 
 
-def test_the_scan_worker_splits_a_long_video_file(
-    long_video: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_scan_worker_splits_a_long_video_file(long_video: Path, splits: list[bool]) -> None:
     """What each scan worker runs: the unit's video file is split by path."""
-    splits: list[bool] = []
-    real = vpdq_module._hash_segments
-
-    def spy(*args: object, **kwargs: object) -> object:
-        result = real(*args, **kwargs)  # type: ignore[arg-type]
-        splits.append(result is not None)
-        return result
-
-    monkeypatch.setattr(vpdq_module, "_hash_segments", spy)
-    # A shared test machine may have no idle core: say that one is.
-    monkeypatch.setattr(parallel, "idle_cores", lambda: 1)
     (entry,) = walk([long_video], ArchiveLimits(), expand=False)
     one = scan_source(entry, ScanOptions())
     assert splits == []

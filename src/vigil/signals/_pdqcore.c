@@ -205,6 +205,14 @@ static int dct_from_luma(float *luma, int h, int w, float out[16][16])
     return q;
 }
 
+/* Release the caller's buffer and return (DCT bytes, quality), or MemoryError for q < 0. */
+static PyObject *dct_result(Py_buffer *view, float out[16][16], int q)
+{
+    PyBuffer_Release(view);
+    if (q < 0) return PyErr_NoMemory();
+    return Py_BuildValue("y#i", (const char *)out, (Py_ssize_t)(sizeof(float) * 16 * 16), q);
+}
+
 static PyObject *py_dct16(PyObject *self, PyObject *args)
 {
     Py_buffer view;
@@ -225,9 +233,7 @@ static PyObject *py_dct16(PyObject *self, PyObject *args)
     q = dct_from_luma(luma, h, w, out);
     Py_END_ALLOW_THREADS
     free(luma);
-    PyBuffer_Release(&view);
-    if (q < 0) return PyErr_NoMemory();
-    return Py_BuildValue("y#i", (const char *)out, (Py_ssize_t)sizeof(out), q);
+    return dct_result(&view, out, q);
 }
 
 /* Luma straight from an 8-bit plane (a video frame's or a JPEG's Y channel), with
@@ -363,9 +369,7 @@ static PyObject *py_dct16_plane(PyObject *self, PyObject *args)
         Py_BEGIN_ALLOW_THREADS
         q = dct_from_plane_sampled((const unsigned char *)view.buf, stride, h, w, black, white, out);
         Py_END_ALLOW_THREADS
-        PyBuffer_Release(&view);
-        if (q < 0) return PyErr_NoMemory();
-        return Py_BuildValue("y#i", (const char *)out, (Py_ssize_t)sizeof(out), q);
+        return dct_result(&view, out, q);
     }
     float *luma = malloc(sizeof(float) * (size_t)h * w);
     if (!luma) { PyBuffer_Release(&view); return PyErr_NoMemory(); }
@@ -374,9 +378,7 @@ static PyObject *py_dct16_plane(PyObject *self, PyObject *args)
     q = dct_from_luma(luma, h, w, out);
     Py_END_ALLOW_THREADS
     free(luma);
-    PyBuffer_Release(&view);
-    if (q < 0) return PyErr_NoMemory();
-    return Py_BuildValue("y#i", (const char *)out, (Py_ssize_t)sizeof(out), q);
+    return dct_result(&view, out, q);
 }
 
 static PyMethodDef methods[] = {
