@@ -95,6 +95,7 @@ def _video_stills(data: bytes, side: int, *, grey: bool) -> Image.Image:
         stills: list[Image.Image] = []
         with VideoSampler(io.BytesIO(data), seconds_per_hash=step) as sampler:
             for frame in sampler.frames():
+                assert frame.rgb is not None  # RGB unless the sampler was asked for luma
                 still = Image.fromarray(frame.rgb)
                 still.thumbnail((side, side))
                 stills.append(still.convert("L" if grey else "RGB"))
