@@ -70,7 +70,7 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     )
 
 
-def idle_cores(samples: int = 5, interval: float = 0.01) -> int:
+def idle_cores(samples: int = 3, interval: float = 0.002) -> int:
     """Cores with nothing to run right now (Linux: runnable tasks in ``/proc/loadavg``).
 
     The running count is instantaneous (unlike the load averages, which lag by a

@@ -98,8 +98,8 @@ def test_the_scan_worker_splits_a_long_video_file(long_video: Path, splits: list
     assert two[0].signals["vpdq"] == one[0].signals["vpdq"]
 
 
-def test_no_idle_core_no_split(long_video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A scan's workers all busy: a long video is hashed serially, no nested pool."""
+def test_no_idle_core_no_pool(long_video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan's workers all busy: a long video's segments are hashed here, no nested pool."""
     monkeypatch.setattr(parallel, "idle_cores", lambda: 0)
     started: list[int] = []
     monkeypatch.setattr(vpdq_module, "worker_pool", lambda n: started.append(n))
@@ -112,3 +112,22 @@ def test_idle_cores_is_within_the_cores() -> None:
     import os
 
     assert 0 <= parallel.idle_cores() < len(os.sched_getaffinity(0))
+
+
+def test_cores_that_free_up_later_take_segments(
+    long_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Busy at the start, a core idle later: the pool starts then, the frames are the same."""
+    answers = iter([0, 0])  # two looks find no idle core, then one is
+    monkeypatch.setattr(parallel, "idle_cores", lambda: next(answers, 1))
+    started: list[int] = []
+    real_pool = vpdq_module.worker_pool
+
+    def pool(n: int) -> object:
+        started.append(n)
+        return real_pool(n)
+
+    monkeypatch.setattr(vpdq_module, "worker_pool", pool)
+    frames, _ = vpdq_module.vpdq_from_video(long_video, workers=2, min_segment_frames=100)
+    serial, _ = vpdq_module.vpdq_from_video(long_video)
+    assert started == [2] and frames == serial

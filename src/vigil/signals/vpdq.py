@@ -20,8 +20,11 @@ worker processes (``workers``) and joined in order: the result is the serial one
 
 from __future__ import annotations
 
+import math
 import os
-from concurrent.futures import Executor
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
@@ -64,6 +67,10 @@ DEFAULT_COMPARED_MATCH_PERCENT = 0.0
 
 #: Videos shorter than this many packets (frames) are not worth splitting.
 MIN_SEGMENT_FRAMES = 600
+#: A segment holds about this many frames at most (a minute at 30 fps), and a video is
+#: split into at most MAX_SEGMENTS.
+SEGMENT_FRAMES = 1800
+MAX_SEGMENTS = 512
 
 
 @dataclass(frozen=True)
@@ -223,8 +230,11 @@ def _hash_segments(
         index = index_video(f, max_frame_pixels=max_frame_pixels)
     if len(index.pts) < min_frames:
         return None
-    # A few segments per worker, so that one slow segment does not hold the others up.
-    segments = plan_segments(index, max(2, workers) * 3)
+    # A few segments per worker, so that one slow segment does not hold the others up,
+    # and at most about a minute of video each, so that cores that free up later still
+    # find work (see _run_segments).
+    parts_wanted = max(max(2, workers) * 3, math.ceil(len(index.pts) / SEGMENT_FRAMES))
+    segments = plan_segments(index, min(parts_wanted, MAX_SEGMENTS))
     if len(segments) < 2:
         return None
     job = partial(
@@ -237,14 +247,8 @@ def _hash_segments(
     if executor is not None:
         parts = list(executor.map(job, segments))
     else:
-        # This process's core plus the idle ones: a scan's workers each hashing a long
-        # video do not start a pool per core each (parallel.idle_cores).
-        workers = min(workers, len(segments), 1 + parallel.idle_cores())
-        if workers < 2:
-            return None
         try:
-            with worker_pool(workers) as pool:
-                parts = list(pool.map(job, segments))
+            parts = _run_segments(job, segments, workers)
         except (BrokenProcessPool, AssertionError, OSError):
             # A segment's decoder crashed its process, or this process may not start
             # children (a daemonic cluster worker): the serial pass decides.
@@ -252,6 +256,53 @@ def _hash_segments(
     if any(part is None for part in parts):
         return None
     return [frame for part in parts if part is not None for frame in part], index.info
+
+
+def _run_segments(
+    job: Callable[[Segment], list[VpdqFrame] | None], segments: list[Segment], workers: int
+) -> list[list[VpdqFrame] | None]:
+    """Hash the segments in order: here while no core is idle, then on a pool that uses them.
+
+    While every core is busy (``parallel.idle_cores``), segments are hashed in this
+    process, one after the other, the cores looked at before each: a scan's workers each
+    hashing a long video never start a pool per core each. Once a core is idle, a pool
+    of ``workers`` processes takes the rest, as many at a time as there are idle cores
+    plus those it already uses (looked at whenever a segment ends, so that a long video
+    that began while every core was busy takes the cores that free up later). A segment
+    that cannot prove its frames ends the run: the serial pass decides.
+    """
+    parts: list[list[VpdqFrame] | None] = [None] * len(segments)
+    pending = deque(range(len(segments)))
+    running: dict[Future[list[VpdqFrame] | None], int] = {}
+    pool = None
+    try:
+        while pending or running:
+            if pool is None:
+                if workers > 1 and len(pending) > 1 and parallel.idle_cores():
+                    pool = worker_pool(workers)
+                    continue
+                i = pending.popleft()
+                parts[i] = job(segments[i])
+                if parts[i] is None:
+                    return [None]
+                continue
+            if pending:
+                # This process waits meanwhile: its own core, the pool's running
+                # workers (busy by their own doing) and the idle cores are ours.
+                allowed = min(workers, 1 + len(running) + parallel.idle_cores())
+                while pending and len(running) < allowed:
+                    i = pending.popleft()
+                    running[pool.submit(job, segments[i])] = i
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                i = running.pop(future)
+                parts[i] = future.result()
+                if parts[i] is None:
+                    return [None]
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return parts
 
 
 def to_reference_lines(frames: list[VpdqFrame]) -> list[str]:
