@@ -180,12 +180,11 @@ def same_tail(tsk_stream: io.RawIOBase, runs: list[_Run], reader: ewf.Reader, si
     return direct.read(n) == want
 
 
-class RunStream(io.RawIOBase):
-    """A file read straight from the image by its runs (``readinto`` without copies)."""
+class _OffsetStream(io.RawIOBase):
+    """A read-only stream of ``_size`` bytes read by offset: its position and seeks."""
 
-    def __init__(self, reader: ewf.Reader, runs: list[_Run], size: int) -> None:
-        self._reader, self._runs, self._size, self._pos = reader, runs, size, 0
-        self._starts = [start for start, _, _ in runs]
+    _size: int
+    _pos: int
 
     def readable(self) -> bool:
         """Always: a read-only stream."""
@@ -194,6 +193,26 @@ class RunStream(io.RawIOBase):
     def seekable(self) -> bool:
         """Always: reads are by offset."""
         return True
+
+    def tell(self) -> int:
+        """The current position."""
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move the position (reads are by offset)."""
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+
+class RunStream(_OffsetStream):
+    """A file read straight from the image by its runs (``readinto`` without copies)."""
+
+    def __init__(self, reader: ewf.Reader, runs: list[_Run], size: int) -> None:
+        self._reader, self._runs, self._size, self._pos = reader, runs, size, 0
+        self._starts = [start for start, _, _ in runs]
 
     def readinto(self, buffer: Any) -> int:
         """Fill ``buffer`` from the current position; the bytes read."""
@@ -213,18 +232,6 @@ class RunStream(io.RawIOBase):
                 raise OSError(f"the image ends before this file's data ({self._pos:,})")
         self._pos += n
         return n
-
-    def tell(self) -> int:
-        """The current position."""
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        """Move the position (reads are by offset)."""
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
 
 
 class ImageStream(io.BufferedReader):
@@ -264,20 +271,12 @@ def attr_size(f: Any, attr: Any) -> int:
     return int(meta.size) if meta is not None else 0
 
 
-class TskStream(io.RawIOBase):
+class TskStream(_OffsetStream):
     """A file's data attribute, read through TSK (which recovers deleted content)."""
 
     def __init__(self, f: Any, attr: Any, size: int) -> None:
         self._f, self._size, self._pos = f, size, 0
         self._args: tuple[Any, ...] = () if attr is None else (attr.info.type, attr.info.id)
-
-    def readable(self) -> bool:
-        """Always: a read-only stream."""
-        return True
-
-    def seekable(self) -> bool:
-        """Always: reads are by offset."""
-        return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         """Read through TSK from the current position; the bytes read."""
@@ -294,15 +293,3 @@ class TskStream(io.RawIOBase):
         buffer[:got] = chunk
         self._pos += got
         return got
-
-    def tell(self) -> int:
-        """The current position."""
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        """Move the position (reads are by offset)."""
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
