@@ -325,16 +325,10 @@ def hash_with(
     if fmt is not None:
         record = FileHashes(path=entry.path, size=entry.size, type=_IMAGE_TYPES[fmt])
         record.notes.append("disk image: not hashed whole (vigil verify-image hashes its media)")
-        out: list[tuple[EvidenceItem, FileHashes | None]] = [(entry, record)]
-        for inner in expand_item(source, entry, options.archives):
-            if inner.kind == "file" and inner.error is None:
-                hashed = hash_content(
-                    inner.path, inner.data, inner.stream, options.hashing, options.known
-                )
-                out.append((inner, hashed))
-            else:
-                out.append((inner, None))
-        return out
+        return [
+            (entry, record),
+            *_hash_inner(expand_item(source, entry, options.archives), options),
+        ]
     try:
         stream = source.open(entry.locator)
     except VigilError as exc:
@@ -347,18 +341,26 @@ def hash_with(
             hashed = hash_file(video_path, options.hashing, options.known)
         else:
             hashed = hash_opened(entry.path, stream, options.hashing, options.known)
-        out = [(entry, hashed)]
+        out: list[tuple[EvidenceItem, FileHashes | None]] = [(entry, hashed)]
         if hashed.size and not hashed.known and hashed.error is None:
             stream.seek(0)
-            for inner in expand_item(source, entry, options.archives, stream=stream):
-                if inner.kind == "file" and inner.error is None:
-                    record = hash_content(
-                        inner.path, inner.data, inner.stream, options.hashing, options.known
-                    )
-                    out.append((inner, record))
-                else:
-                    out.append((inner, None))
+            inner = expand_item(source, entry, options.archives, stream=stream)
+            out.extend(_hash_inner(inner, options))
     return out
+
+
+def _hash_inner(
+    items: Iterator[EvidenceItem], options: ScanOptions
+) -> Iterator[tuple[EvidenceItem, FileHashes | None]]:
+    """Items found inside a unit, each with its hashes (None for what is not content)."""
+    for inner in items:
+        if inner.kind == "file" and inner.error is None:
+            yield (
+                inner,
+                hash_content(inner.path, inner.data, inner.stream, options.hashing, options.known),
+            )
+        else:
+            yield inner, None
 
 
 def with_video_workers(options: ScanOptions, cores: int) -> ScanOptions:
