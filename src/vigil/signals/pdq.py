@@ -134,7 +134,18 @@ def bits_to_hex(dct: np.ndarray) -> str:
 
 def pdq_from_rgb(rgb: np.ndarray, luma: LumaMode = "pdqhash") -> PdqHash:
     """PDQ hash of an RGB image, as the reference computes it from the same pixels."""
-    result = dct16(rgb, luma)
+    return _hash_of(dct16(rgb, luma))
+
+
+def pdq_from_plane(
+    plane: np.ndarray, width: int | None = None, *, black: int = 0, white: int = 255
+) -> PdqHash:
+    """PDQ hash of an 8-bit luma plane (fast modes; see ``dct16_plane``)."""
+    return _hash_of(dct16_plane(plane, width, black=black, white=white))
+
+
+def _hash_of(result: tuple[np.ndarray, int] | None) -> PdqHash:
+    """The hash of a DCT and its quality; all zeros, quality 0, for an image too small."""
     if result is None:
         return PdqHash(ZERO_HASH, 0)
     dct, quality = result

@@ -50,12 +50,10 @@ from vigil.signals.base import ContentKind, IndexKind, SignalType
 from vigil.signals.pdq import (
     PDQ_MATCH_THRESHOLD,
     PDQ_QUALITY_THRESHOLD,
-    ZERO_HASH,
     PdqHash,
     PdqSignal,
-    bits_to_hex,
-    dct16_plane,
     hamming,
+    pdq_from_plane,
     pdq_from_rgb,
 )
 
@@ -176,10 +174,7 @@ def _frame_pdq(sample: SampledFrame) -> PdqHash:
         assert sample.rgb is not None
         return pdq_from_rgb(sample.rgb, luma="cpp")
     y = sample.luma
-    result = dct16_plane(y.plane, y.width, black=y.black, white=y.white)
-    if result is None:
-        return PdqHash(ZERO_HASH, 0)
-    return PdqHash(bits_to_hex(result[0]), result[1])
+    return pdq_from_plane(y.plane, y.width, black=y.black, white=y.white)
 
 
 def _segment_job(
