@@ -252,6 +252,33 @@ def _lf(line: bytes) -> bytes:
     return line
 
 
+def blocks_or_lines(
+    ctx: ReadContext,
+    handle: IO[bytes],
+    size: int,
+    whole: Callable[[list[bytes]], DigestBlock | None],
+    by_line: Callable[[list[bytes], int], Iterator[Entry | Rejected]],
+) -> Iterator[Entry | DigestBlock | Rejected]:
+    """A plain list's blocks of lines: each checked ``whole`` when it can be, else ``by_line``.
+
+    ``whole`` gives the block's DigestBlock, or None when a line needs a closer look;
+    ``by_line`` then reads the block a line at a time, given how many lines came
+    before it (so that a bad line is named by its number). A fatal ``Rejected`` from
+    ``line_blocks`` ends the reading.
+    """
+    number = 0
+    for lines in line_blocks(ctx, handle, size):
+        if isinstance(lines, Rejected):
+            yield lines
+            return
+        block = whole(lines)
+        if block is not None:
+            yield block
+        else:
+            yield from by_line(lines, number)
+        number += len(lines)
+
+
 def iter_text_lines(
     ctx: ReadContext, handle: IO[bytes]
 ) -> Iterator[tuple[int, str | None] | Rejected]:

@@ -19,8 +19,8 @@ from vigil.hashsets.formats.base import (
     LINE_BLOCK,
     HashSetFormat,
     ReadContext,
+    blocks_or_lines,
     first_lines,
-    line_blocks,
     write_text,
 )
 from vigil.hashsets.model import (
@@ -119,18 +119,14 @@ class _Checksum(HashSetFormat):
         """
         hash_type = self.hash_type
         digits = 2 * DIGEST_SIZES[hash_type]
-        number = 0
         with ctx.open() as handle:
-            for lines in line_blocks(ctx, handle, _BLOCK):
-                if isinstance(lines, Rejected):
-                    yield lines
-                    return
-                block = _plain_block(lines, digits, hash_type)
-                if block is not None:
-                    yield block
-                else:
-                    yield from self._slow(ctx, lines, number)
-                number += len(lines)
+            yield from blocks_or_lines(
+                ctx,
+                handle,
+                _BLOCK,
+                lambda lines: _plain_block(lines, digits, hash_type),
+                lambda lines, number: self._slow(ctx, lines, number),
+            )
 
     def _slow(
         self, ctx: ReadContext, lines: list[bytes], number: int

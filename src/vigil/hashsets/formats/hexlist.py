@@ -18,8 +18,8 @@ from vigil.hashsets.formats.base import (
     LINE_BLOCK,
     HashSetFormat,
     ReadContext,
+    blocks_or_lines,
     first_lines,
-    line_blocks,
     write_text,
 )
 from vigil.hashsets.model import (
@@ -78,18 +78,19 @@ class _HexList(HashSetFormat):
     def read(self, ctx: ReadContext) -> Iterator[Entry | DigestBlock | Rejected]:
         """Stream the digests; blocks of clean lines are checked in C and yielded whole."""
         digits = 2 * DIGEST_SIZES[self.hash_type]
-        number = 0
         with ctx.open() as handle:
-            for lines in line_blocks(ctx, handle, _BLOCK):
-                if isinstance(lines, Rejected):
-                    yield lines
-                    return
-                clean = _clean_block(lines, digits)
-                if clean is not None:
-                    yield DigestBlock(self.hash_type, clean)
-                else:
-                    yield from self._slow(ctx, lines, number)
-                number += len(lines)
+            yield from blocks_or_lines(
+                ctx,
+                handle,
+                _BLOCK,
+                lambda lines: self._whole(lines, digits),
+                lambda lines, number: self._slow(ctx, lines, number),
+            )
+
+    def _whole(self, lines: list[bytes], digits: int) -> DigestBlock | None:
+        """The block as one DigestBlock when every line is a clean digest."""
+        clean = _clean_block(lines, digits)
+        return None if clean is None else DigestBlock(self.hash_type, clean)
 
     def _slow(
         self, ctx: ReadContext, lines: list[bytes], number: int
