@@ -510,14 +510,9 @@ class HashSetRepository:
         Keys are grouped by set and asked for in chunks with ``entry_no IN (...)``:
         a PDQ query's hits cost one round trip per set, not one per hit.
         """
-        by_set: dict[int, set[int]] = {}
-        for set_id, entry_no in keys:
-            by_set.setdefault(int(set_id), set()).add(int(entry_no))
         out: dict[tuple[int, int], str | None] = {}
-        for set_id, numbers in by_set.items():
-            ordered = sorted(numbers)
-            for start in range(0, len(ordered), _IN_CHUNK):
-                chunk = ordered[start : start + _IN_CHUNK]
+        for set_id, ordered in _by_set(keys).items():
+            for chunk in _in_chunks(ordered):
                 for entry_no, category in self.db.execute(
                     "SELECT entry_no, category FROM hash_entries WHERE set_id = ? AND entry_no IN "
                     f"({', '.join('?' * len(chunk))})",
@@ -532,14 +527,9 @@ class HashSetRepository:
         As ``categories``: keys grouped by set, asked for in chunks (a match's hits
         cost one round trip per set).
         """
-        by_set: dict[int, set[int]] = {}
-        for set_id, entry_no in keys:
-            by_set.setdefault(int(set_id), set()).add(int(entry_no))
         out: dict[tuple[int, int], dict[str, Any]] = {}
-        for set_id, numbers in by_set.items():
-            ordered = sorted(numbers)
-            for start in range(0, len(ordered), _IN_CHUNK):
-                chunk = ordered[start : start + _IN_CHUNK]
+        for set_id, ordered in _by_set(keys).items():
+            for chunk in _in_chunks(ordered):
                 for entry_no, meta in self.db.execute(
                     "SELECT entry_no, meta FROM hash_entries WHERE set_id = ? AND meta IS NOT NULL "
                     f"AND entry_no IN ({', '.join('?' * len(chunk))})",
@@ -1113,3 +1103,17 @@ def _info(row: tuple[Any, ...]) -> HashSetInfo:
         id=int(set_id),
         attributes=json.loads(attrs) if attrs else {},
     )
+
+
+def _by_set(keys: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
+    """``(set_id, entry_no)`` keys grouped by set, each set's numbers sorted and distinct."""
+    by_set: dict[int, set[int]] = {}
+    for set_id, entry_no in keys:
+        by_set.setdefault(int(set_id), set()).add(int(entry_no))
+    return {set_id: sorted(numbers) for set_id, numbers in by_set.items()}
+
+
+def _in_chunks(ordered: list[int]) -> Iterator[list[int]]:
+    """Runs of at most ``_IN_CHUNK`` numbers, for ``entry_no IN (...)`` queries."""
+    for start in range(0, len(ordered), _IN_CHUNK):
+        yield ordered[start : start + _IN_CHUNK]
